@@ -1,0 +1,1 @@
+"""rsl_rl runner configs and the VLA command layer."""

@@ -1,0 +1,1 @@
+"""Go2 description, constants and generated assets."""

@@ -1,0 +1,52 @@
+"""The ``navila`` command: one subcommand per job, each a ``main(argv) -> int`` in its own module."""
+
+from __future__ import annotations
+
+import importlib
+import sys
+
+SUBCOMMANDS: dict[str, tuple[str, str]] = {
+    "train": ("navila_tasks.scripts.train", "train a locomotion policy with rsl_rl PPO"),
+    "play": ("navila_tasks.scripts.play", "run a checkpoint and write a video"),
+    "export": ("navila_tasks.scripts.export", "export a checkpoint to TorchScript, ONNX and deploy.yaml"),
+    "bench": ("navila_tasks.scripts.bench", "measure env-steps/s against the stock Isaac Lab Go2 task"),
+}
+"""Subcommand → (module with ``main(argv) -> int``, one-line help)."""
+
+
+class UserError(Exception):
+    """A mistake in the user's input: reported as one line, without a traceback."""
+
+
+def usage() -> str:
+    """Top-level help text."""
+    width = max(map(len, SUBCOMMANDS))
+    lines = ["usage: navila <command> [options]", "", "commands:"]
+    lines += [f"  {name:<{width}}  {text}" for name, (_, text) in SUBCOMMANDS.items()]
+    lines += ["", "'navila <command> --help' describes a command's options."]
+    return "\n".join(lines)
+
+
+def main(argv: list[str] | None = None) -> int:
+    """Dispatch to a subcommand; user errors become one line on stderr and exit code 2."""
+    argv = sys.argv[1:] if argv is None else argv
+    if not argv or argv[0] in ("-h", "--help"):
+        print(usage())
+        return 0
+    name, rest = argv[0], argv[1:]
+    if name not in SUBCOMMANDS:
+        print(f"navila: unknown command '{name}' (choose from: {', '.join(SUBCOMMANDS)})", file=sys.stderr)
+        return 2
+    module = importlib.import_module(SUBCOMMANDS[name][0])
+    try:
+        return module.main(rest)
+    except UserError as error:
+        print(f"navila {name}: error: {error}", file=sys.stderr)
+        return 2
+    except KeyboardInterrupt:
+        print(f"navila {name}: interrupted", file=sys.stderr)
+        return 130
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,1 @@
+"""MDP terms of the navila tasks."""

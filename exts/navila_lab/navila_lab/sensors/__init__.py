@@ -1,0 +1,1 @@
+"""LiDAR pattern, sensor and the shared height-map function."""

@@ -1,0 +1,107 @@
+"""LiDAR point cloud → robot-centric height map, shared by simulation and the real robot.
+
+This module imports only torch so that the robot side can use it without Isaac Lab.
+"""
+
+from __future__ import annotations
+
+from dataclasses import asdict, dataclass
+
+import torch
+import torch.nn.functional as F
+
+
+@dataclass(frozen=True)
+class HeightMapSpec:
+    """Grid of the height map, in the LiDAR frame (reference values of NaVILA's locomotion policy)."""
+
+    x_range: tuple[float, float] = (-0.8, 0.2)
+    """Extent (m) along the LiDAR x axis; rows of the map."""
+    y_range: tuple[float, float] = (-0.8, 0.8)
+    """Extent (m) along the LiDAR y axis; columns of the map."""
+    resolution: float = 0.06
+    """Cell edge (m)."""
+    z_clip: tuple[float, float] = (0.05, 0.5)
+    """Cell values are clipped to this range; values below the lower bound and empty cells become 0."""
+    pool_size: int = 3
+    """Edge of the max-pool window applied to each sweep's map (odd)."""
+    num_sweeps: int = 5
+    """Number of most recent sweeps fused by an element-wise max."""
+
+    @property
+    def shape(self) -> tuple[int, int]:
+        """(rows, cols) of the map: 17 × 27 for the defaults."""
+        rows = round((self.x_range[1] - self.x_range[0]) / self.resolution + 0.5)
+        cols = round((self.y_range[1] - self.y_range[0]) / self.resolution + 0.5)
+        return rows, cols
+
+    @property
+    def size(self) -> int:
+        """Number of cells."""
+        rows, cols = self.shape
+        return rows * cols
+
+    def to_dict(self) -> dict:
+        """Plain-data form for ``deploy.yaml``."""
+        return {key: list(value) if isinstance(value, tuple) else value for key, value in asdict(self).items()}
+
+    @classmethod
+    def from_dict(cls, data: dict) -> HeightMapSpec:
+        """Inverse of :meth:`to_dict`."""
+        return cls(**{key: tuple(value) if isinstance(value, list) else value for key, value in data.items()})
+
+
+def height_map_from_points(points: torch.Tensor, spec: HeightMapSpec, valid: torch.Tensor | None = None) -> torch.Tensor:
+    """Height map of one sweep per batch entry.
+
+    Each cell keeps the minimum z of the points that fall in it; values below ``spec.z_clip[0]`` and empty cells
+    become 0, the rest are clipped to ``spec.z_clip[1]``; then a ``pool_size`` × ``pool_size`` max-pool is applied.
+
+    Args:
+        points: Points in the LiDAR frame, shape (B, P, 3). Non-finite points are ignored.
+        spec: Grid of the map.
+        valid: Optional mask of shape (B, P); False entries are ignored (e.g. rays that hit nothing).
+
+    Returns:
+        Height maps of shape (B, rows, cols).
+    """
+    batch, num_points, _ = points.shape
+    rows, cols = spec.shape
+    x, y, z = points.unbind(-1)
+    keep = torch.isfinite(points).all(-1)
+    if valid is not None:
+        keep &= valid
+    keep &= (x >= spec.x_range[0]) & (x <= spec.x_range[1]) & (y >= spec.y_range[0]) & (y <= spec.y_range[1])
+    row = ((x - spec.x_range[0]) / spec.resolution).floor().long().clamp_(0, rows - 1)
+    col = ((y - spec.y_range[0]) / spec.resolution).floor().long().clamp_(0, cols - 1)
+    cell = torch.where(keep, row * cols + col, rows * cols)  # ignored points land in a spill cell
+    cell = cell + torch.arange(batch, device=points.device).unsqueeze(1) * (rows * cols + 1)
+    lowest = torch.full((batch * (rows * cols + 1),), torch.inf, device=points.device, dtype=points.dtype)
+    lowest.scatter_reduce_(0, cell.reshape(-1), torch.where(keep, z, torch.inf).reshape(-1), reduce="amin")
+    grid = lowest.view(batch, rows * cols + 1)[:, :-1].view(batch, rows, cols)
+    grid = torch.where(grid >= spec.z_clip[0], grid.clamp(max=spec.z_clip[1]), torch.zeros_like(grid))
+    pad = spec.pool_size // 2
+    return F.max_pool2d(grid.unsqueeze(1), spec.pool_size, stride=1, padding=pad).squeeze(1)
+
+
+class SweepHistory:
+    """Ring buffer of the last ``spec.num_sweeps`` height maps per batch entry; its value is their element-wise max."""
+
+    def __init__(self, batch: int, spec: HeightMapSpec, device: torch.device | str = "cpu"):
+        self.spec = spec
+        self.maps = torch.zeros(spec.num_sweeps, batch, *spec.shape, device=device)
+        self._slot = 0
+
+    def push(self, maps: torch.Tensor) -> None:
+        """Store a new sweep's maps (B, rows, cols), replacing the oldest."""
+        self._slot = (self._slot + 1) % self.spec.num_sweeps
+        self.maps[self._slot] = maps
+
+    def reset(self, batch_ids: torch.Tensor | slice = slice(None)) -> None:
+        """Forget the history of the given entries."""
+        self.maps[:, batch_ids] = 0.0
+
+    @property
+    def value(self) -> torch.Tensor:
+        """Fused map, shape (B, rows, cols)."""
+        return self.maps.amax(dim=0)

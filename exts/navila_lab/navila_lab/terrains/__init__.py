@@ -1,0 +1,1 @@
+"""Terrains with obstacles and glass."""

@@ -1,0 +1,1 @@
+"""navila tasks: importing this package registers every gym task."""
