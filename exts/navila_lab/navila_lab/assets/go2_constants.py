@@ -17,6 +17,7 @@ FOOT_NAMES: tuple[str, ...] = tuple(f"{leg}_foot" for leg in LEGS)
 BASE_NAME = "base"
 HEAD_NAME = "Head_upper"
 LIDAR_FRAME_NAME = "utlidar"
+IMU_FRAME_NAME = "imu"
 
 DEFAULT_JOINT_POS: dict[str, float] = {
     ".*L_hip_joint": 0.1,
@@ -49,6 +50,9 @@ STANDING_BASE_HEIGHT = 0.32
 
 LIDAR_QUAT_WXYZ: tuple[float, float, float, float] = (-0.131, 0.0, -0.991, 0.0)
 """Reference L1 mount orientation in the base frame (inverted and tilted)."""
+
+LIDAR_POS: tuple[float, float, float] = (0.28945, 0.0, -0.046825)
+"""L1 mount position (m) in the base frame (``go2_description`` URDF, ``radar_joint``)."""
 
 
 def joint_class(name: str) -> str:
