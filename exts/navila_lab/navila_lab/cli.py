@@ -10,6 +10,7 @@ SUBCOMMANDS: dict[str, tuple[str, str]] = {
     "play": ("navila_tasks.scripts.play", "run a checkpoint and write a video"),
     "export": ("navila_tasks.scripts.export", "export a checkpoint to TorchScript, ONNX and deploy.yaml"),
     "bench": ("navila_tasks.scripts.bench", "measure env-steps/s against the stock Isaac Lab Go2 task"),
+    "vla-serve": ("navila_agents.scripts.vla_serve", "serve a local Hugging Face VLA over HTTP"),
 }
 """Subcommand → (module with ``main(argv) -> int``, one-line help)."""
 

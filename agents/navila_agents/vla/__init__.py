@@ -1,0 +1,1 @@
+"""The VLA command layer: action grammar, executor, frame sampling and frozen VLA backends."""

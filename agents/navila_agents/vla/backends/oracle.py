@@ -1,0 +1,119 @@
+"""A privileged backend: follows each env's shortest path and answers in canonical action text.
+
+It ignores the frames and the instruction; it reads the robot poses from a callable (the simulator's odometry) and the
+shortest paths given at episode start. It bounds what a perfect VLA could reach with a given low level.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Callable, Sequence
+
+import numpy as np
+import torch
+
+from navila_agents.vla.backends.base import VLABackend
+from navila_agents.vla.executor import wrap_to_pi
+from navila_agents.vla.grammar import FORWARD_CM, TURN_DEG, Action, Forward, Stop, Turn, format_action, snap
+
+
+class ShortestPathOracle(VLABackend):
+    """Follows each env's shortest path with vocabulary actions.
+
+    Turns toward the next waypoint in 15/30/45 degree steps, walks 25/50/75 cm toward it, and stops once the goal (the
+    path's last point) is within ``stop_radius``.
+    """
+
+    def __init__(
+        self,
+        num_envs: int,
+        pose_source: Callable[[], torch.Tensor],
+        stop_radius: float = 1.0,
+        waypoint_radius: float = 0.3,
+        max_waypoints: int = 256,
+        device: str | torch.device = "cpu",
+    ) -> None:
+        """Create the oracle; give it paths with :meth:`set_paths` before querying.
+
+        Args:
+            num_envs: Number of envs N.
+            pose_source: Returns the poses (N, 3) of all envs as (x, y, yaw) in the paths' frame.
+            stop_radius: Distance to the goal under which the answer is "stop" (m); keep it inside the benchmark's
+                success radius.
+            waypoint_radius: A waypoint within this distance counts as passed (m).
+            max_waypoints: Longest path accepted.
+            device: Device of the path tensors.
+        """
+        self.pose_source = pose_source
+        self.stop_radius = stop_radius
+        self.waypoint_radius = waypoint_radius
+        self.device = torch.device(device)
+        self._paths = torch.zeros(num_envs, max_waypoints, 2, device=self.device)
+        self._path_lengths = torch.ones(num_envs, dtype=torch.long, device=self.device)
+        self._next_waypoint = torch.zeros(num_envs, dtype=torch.long, device=self.device)
+
+    def set_paths(self, env_ids: Sequence[int], paths: Sequence[np.ndarray | torch.Tensor]) -> None:
+        """Give these envs their shortest paths (call at episode start).
+
+        Args:
+            env_ids: Envs starting an episode.
+            paths: Per env, waypoints (K, 2) or (K, 3) from start to goal; only x and y are used.
+        """
+        for env_id, path in zip(env_ids, paths, strict=True):
+            points = torch.as_tensor(np.asarray(path), dtype=torch.float32, device=self.device)[:, :2]
+            if not 1 <= len(points) <= self._paths.shape[1]:
+                raise ValueError(f"env {env_id}: a path needs 1 to {self._paths.shape[1]} waypoints, got {len(points)}")
+            self._paths[env_id] = points[-1]
+            self._paths[env_id, : len(points)] = points
+            self._path_lengths[env_id] = len(points)
+            self._next_waypoint[env_id] = 0
+
+    def plan(self, poses: torch.Tensor, env_ids: Sequence[int] | torch.Tensor) -> list[Action]:
+        """Choose the next action of some envs and mark the waypoints they have passed.
+
+        Args:
+            poses: Poses (M, 3) of these envs as (x, y, yaw).
+            env_ids: The M envs.
+
+        Returns:
+            One action per env.
+        """
+        env_ids = torch.as_tensor(env_ids, dtype=torch.long, device=self.device)
+        poses = poses.to(self.device)
+        paths, lengths = self._paths[env_ids], self._path_lengths[env_ids]
+        distances = (paths - poses[:, None, :2]).norm(dim=-1)
+        slots = torch.arange(paths.shape[1], device=self.device)
+        passed = (
+            (distances < self.waypoint_radius)
+            & (slots < lengths[:, None])
+            & (slots >= self._next_waypoint[env_ids, None])
+        )
+        last_passed = torch.where(passed, slots, -1).amax(dim=1)
+        next_waypoint = torch.maximum(self._next_waypoint[env_ids], last_passed + 1).clamp(max=lengths - 1)
+        self._next_waypoint[env_ids] = next_waypoint
+
+        rows = torch.arange(len(env_ids), device=self.device)
+        target = paths[rows, next_waypoint]
+        offset = target - poses[:, :2]
+        heading_error = torch.rad2deg(wrap_to_pi(torch.atan2(offset[:, 1], offset[:, 0]) - poses[:, 2]))
+        goal_distance = distances[rows, lengths - 1]
+        return [
+            self._choose(float(goal), float(error), float(distance))
+            for goal, error, distance in zip(goal_distance, heading_error, offset.norm(dim=-1), strict=True)
+        ]
+
+    def _choose(self, goal_distance: float, heading_error_deg: float, target_distance: float) -> Action:
+        if goal_distance < self.stop_radius:
+            return Stop()
+        if abs(heading_error_deg) >= TURN_DEG[0] / 2:
+            return Turn(int(math.copysign(snap(abs(heading_error_deg), TURN_DEG), heading_error_deg)))
+        reachable = [cm for cm in FORWARD_CM if cm <= 100 * target_distance]
+        return Forward(max(reachable, default=FORWARD_CM[0]))
+
+    def act_batch(
+        self, frames: Sequence[np.ndarray], instructions: Sequence[str], env_ids: Sequence[int] | None = None
+    ) -> list[str]:
+        """Answer in canonical action text from the privileged poses and paths; frames and instructions are unused."""
+        env_ids = list(range(len(frames))) if env_ids is None else list(env_ids)
+        poses = self.pose_source()[env_ids]
+        return [format_action(action) for action in self.plan(poses, env_ids)]

@@ -1,0 +1,142 @@
+"""A VLA over HTTP: a client backend, and a server that exposes any backend.
+
+Protocol (JSON over HTTP, stdlib only):
+
+* ``GET /health`` → ``{"status": "ok"}``
+* ``POST /act`` with ``{"frames": [[<base64 PNG>, ...], ...], "instructions": [...], "env_ids": [...]}`` →
+  ``{"answers": [...]}``; a malformed request gets status 400 and ``{"error": "..."}``.
+
+The client never raises on transport problems: a timeout, a down server or a bad reply makes every answer ``"stop"``
+and logs the reason.
+"""
+
+from __future__ import annotations
+
+import base64
+import io
+import json
+import logging
+import threading
+import urllib.error
+import urllib.request
+from collections.abc import Sequence
+from http import HTTPStatus
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+
+import numpy as np
+from PIL import Image
+
+from navila_agents.vla.backends.base import VLABackend
+
+logger = logging.getLogger(__name__)
+
+FALLBACK_ANSWER = "stop"
+"""What the client answers when the server cannot."""
+
+
+def encode_frames(frames: np.ndarray) -> list[str]:
+    """Encode frames (T, H, W, 3) uint8 as base64 PNG strings."""
+    encoded = []
+    for frame in frames:
+        buffer = io.BytesIO()
+        Image.fromarray(np.asarray(frame, dtype=np.uint8)).save(buffer, format="PNG")
+        encoded.append(base64.b64encode(buffer.getvalue()).decode("ascii"))
+    return encoded
+
+
+def decode_frames(encoded: Sequence[str]) -> np.ndarray:
+    """Inverse of :func:`encode_frames`: (T, H, W, 3) uint8."""
+    return np.stack([np.asarray(Image.open(io.BytesIO(base64.b64decode(text))).convert("RGB")) for text in encoded])
+
+
+class ServerBackend(VLABackend):
+    """Client of a VLA served over HTTP (see the module docstring for the protocol)."""
+
+    def __init__(self, url: str, timeout: float = 30.0) -> None:
+        """Create the client; nothing is contacted yet.
+
+        Args:
+            url: Base address of the server, e.g. ``http://127.0.0.1:8000``.
+            timeout: Seconds to wait for an answer before falling back to ``"stop"``.
+        """
+        self.url = url.rstrip("/")
+        self.timeout = timeout
+
+    def act_batch(
+        self, frames: Sequence[np.ndarray], instructions: Sequence[str], env_ids: Sequence[int] | None = None
+    ) -> list[str]:
+        """Ask the server; on any transport or protocol failure answer ``"stop"`` for every query."""
+        env_ids = list(range(len(frames))) if env_ids is None else [int(env_id) for env_id in env_ids]
+        payload = {
+            "frames": [encode_frames(query) for query in frames],
+            "instructions": list(instructions),
+            "env_ids": env_ids,
+        }
+        request = urllib.request.Request(
+            f"{self.url}/act", data=json.dumps(payload).encode(), headers={"Content-Type": "application/json"}
+        )
+        try:
+            with urllib.request.urlopen(request, timeout=self.timeout) as response:
+                answers = json.loads(response.read())["answers"]
+            if not (isinstance(answers, list) and len(answers) == len(frames)):
+                raise ValueError(f"expected {len(frames)} answers, got {answers!r:.200}")
+            return [str(answer) for answer in answers]
+        except (OSError, ValueError, KeyError, TypeError) as error:
+            logger.warning(
+                "VLA server %s failed (%s): answering %r for envs %s", self.url, error, FALLBACK_ANSWER, env_ids
+            )
+            return [FALLBACK_ANSWER] * len(frames)
+
+
+def make_server(backend: VLABackend, host: str = "127.0.0.1", port: int = 0) -> ThreadingHTTPServer:
+    """Build (but do not start) an HTTP server that answers queries with ``backend``.
+
+    Queries are answered one at a time (models are not thread-safe); call ``serve_forever()`` to run it.
+
+    Args:
+        backend: The VLA to expose.
+        host: Interface to bind; the loopback by default.
+        port: Port to bind; 0 picks a free one (read it back from ``server.server_port``).
+    """
+    lock = threading.Lock()
+
+    class Handler(BaseHTTPRequestHandler):
+        def do_GET(self) -> None:  # noqa: N802 (http.server's naming)
+            if self.path == "/health":
+                self._reply(HTTPStatus.OK, {"status": "ok"})
+            else:
+                self._reply(HTTPStatus.NOT_FOUND, {"error": f"unknown path {self.path}"})
+
+        def do_POST(self) -> None:  # noqa: N802 (http.server's naming)
+            if self.path != "/act":
+                self._reply(HTTPStatus.NOT_FOUND, {"error": f"unknown path {self.path}"})
+                return
+            try:
+                request = json.loads(self.rfile.read(int(self.headers.get("Content-Length", 0))))
+                frames = [decode_frames(query) for query in request["frames"]]
+                instructions = [str(text) for text in request["instructions"]]
+                env_ids = request.get("env_ids")
+            except (ValueError, KeyError, TypeError, OSError) as error:
+                self._reply(HTTPStatus.BAD_REQUEST, {"error": f"malformed request: {error}"})
+                return
+            try:
+                with lock:
+                    answers = backend.act_batch(frames, instructions, env_ids)
+            except Exception as error:  # a failing model must not take the server down
+                logger.exception("backend failed")
+                self._reply(HTTPStatus.INTERNAL_SERVER_ERROR, {"error": f"backend failed: {error}"})
+                return
+            self._reply(HTTPStatus.OK, {"answers": answers})
+
+        def _reply(self, status: HTTPStatus, body: dict) -> None:
+            data = json.dumps(body).encode()
+            self.send_response(status)
+            self.send_header("Content-Type", "application/json")
+            self.send_header("Content-Length", str(len(data)))
+            self.end_headers()
+            self.wfile.write(data)
+
+        def log_message(self, format: str, *args: object) -> None:  # noqa: A002 (http.server's signature)
+            logger.debug("%s - %s", self.address_string(), format % args)
+
+    return ThreadingHTTPServer((host, port), Handler)
