@@ -1,1 +1,8 @@
-"""navila tasks: importing this package registers every gym task."""
+"""navila tasks: importing this package registers every gym task (registration is data only, so this is cheap)."""
+
+from navila_tasks import go2
+
+TASK_IDS: tuple[str, ...] = tuple(f"{task}{suffix}" for task in go2.TASKS for suffix in ("", "-Play"))
+"""Every task id this package registers."""
+
+__all__ = ["TASK_IDS"]

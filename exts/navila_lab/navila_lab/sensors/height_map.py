@@ -11,7 +11,7 @@ import torch
 import torch.nn.functional as F
 
 
-@dataclass(frozen=True)
+@dataclass
 class HeightMapSpec:
     """Grid of the height map, in the LiDAR frame (reference values of NaVILA's locomotion policy)."""
 

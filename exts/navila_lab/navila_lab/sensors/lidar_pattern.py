@@ -8,7 +8,7 @@ from dataclasses import dataclass
 import torch
 
 
-@dataclass(frozen=True)
+@dataclass
 class L1PatternSpec:
     """Scan pattern in the sensor frame: channels spread in elevation, a full turn in azimuth."""
 

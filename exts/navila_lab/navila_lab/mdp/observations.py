@@ -1,0 +1,66 @@
+"""Observation terms of the navila tasks."""
+
+from __future__ import annotations
+
+import math
+from typing import TYPE_CHECKING
+
+import torch
+from isaaclab.managers import ManagerTermBase, ObservationTermCfg, SceneEntityCfg
+from isaaclab.utils.math import euler_xyz_from_quat, quat_apply, quat_apply_inverse, quat_mul, wrap_to_pi
+
+from navila_lab.sensors.height_map import HeightMapSpec, SweepHistory, height_map_from_points
+
+if TYPE_CHECKING:
+    from isaaclab.envs import ManagerBasedEnv
+
+
+def base_rpy(env: ManagerBasedEnv, asset_cfg: SceneEntityCfg = SceneEntityCfg("robot")) -> torch.Tensor:
+    """Roll, pitch and yaw (rad, in (−π, π]) of the base in the world frame."""
+    return wrap_to_pi(torch.stack(euler_xyz_from_quat(env.scene[asset_cfg.name].data.root_quat_w.torch), dim=-1))
+
+
+def lidar_points(env: ManagerBasedEnv, sensor_cfg: SceneEntityCfg, asset_cfg: SceneEntityCfg) -> torch.Tensor:
+    """LiDAR hits (N, rays, 3) in the LiDAR frame (base pose composed with the sensor offset); misses are ``inf``."""
+    sensor = env.scene.sensors[sensor_cfg.name]
+    base = env.scene[asset_cfg.name].data
+    base_quat = base.root_quat_w.torch
+    offset_pos = base_quat.new_tensor(sensor.cfg.offset.pos).expand(env.num_envs, 3)
+    offset_quat = base_quat.new_tensor(sensor.cfg.offset.rot).expand(env.num_envs, 4)
+    lidar_pos = base.root_pos_w.torch + quat_apply(base_quat, offset_pos)
+    lidar_quat = quat_mul(base_quat, offset_quat)
+    hits = sensor.data.ray_hits_w.torch
+    num_rays = hits.shape[1]
+    relative = (hits - lidar_pos.unsqueeze(1)).reshape(-1, 3)
+    return quat_apply_inverse(lidar_quat.repeat_interleave(num_rays, dim=0), relative).view(env.num_envs, num_rays, 3)
+
+
+class lidar_height_map(ManagerTermBase):
+    """LiDAR height map (N, rows·cols): each new sweep is binned by :func:`height_map_from_points`, then the
+    maps of the last ``spec.num_sweeps`` sweeps are fused by an element-wise max (as on the robot)."""
+
+    def __init__(self, cfg: ObservationTermCfg, env: ManagerBasedEnv):
+        super().__init__(cfg, env)
+        self.spec: HeightMapSpec = cfg.params.get("spec") or HeightMapSpec()
+        self.history = SweepHistory(env.num_envs, self.spec, env.device)
+        sensor = env.scene.sensors[cfg.params["sensor_cfg"].name]
+        self.steps_per_sweep = max(1, math.ceil(sensor.cfg.update_period / env.step_dt - 1e-6))
+        self._last_step: int | None = None
+
+    def reset(self, env_ids: torch.Tensor | None = None) -> None:
+        """Forget the sweeps of the reset environments."""
+        self.history.reset(slice(None) if env_ids is None else env_ids)
+
+    def __call__(
+        self,
+        env: ManagerBasedEnv,
+        sensor_cfg: SceneEntityCfg,
+        asset_cfg: SceneEntityCfg = SceneEntityCfg("robot"),
+        spec: HeightMapSpec | None = None,
+    ) -> torch.Tensor:
+        step = env.common_step_counter if hasattr(env, "common_step_counter") else 0
+        new_sweep = self._last_step is None or step - self._last_step >= self.steps_per_sweep
+        if new_sweep and step != self._last_step:
+            self.history.push(height_map_from_points(lidar_points(env, sensor_cfg, asset_cfg), self.spec))
+            self._last_step = step
+        return self.history.value.flatten(1)

@@ -1,0 +1,45 @@
+"""The NaVILA terrain mix: flat, rough, slopes, tall discrete obstacles and glass, with a curriculum."""
+
+from __future__ import annotations
+
+import isaaclab.terrains as terrain_gen
+
+from navila_lab.terrains.flat import FlatSlabTerrainCfg
+from navila_lab.terrains.generator import GlassTerrainGeneratorCfg
+from navila_lab.terrains.glass import GlassPanelsTerrainCfg
+
+NAVILA_TERRAINS_CFG = GlassTerrainGeneratorCfg(
+    size=(8.0, 8.0),
+    border_width=20.0,
+    num_rows=10,
+    num_cols=20,
+    horizontal_scale=0.1,
+    vertical_scale=0.005,
+    slope_threshold=0.75,
+    use_cache=False,
+    sub_terrains={
+        "flat": FlatSlabTerrainCfg(proportion=0.1),
+        "random_rough": terrain_gen.HfRandomUniformTerrainCfg(
+            proportion=0.1, noise_range=(0.01, 0.06), noise_step=0.01, border_width=0.25
+        ),
+        "hf_pyramid_slope": terrain_gen.HfPyramidSlopedTerrainCfg(
+            proportion=0.05, slope_range=(0.0, 0.4), platform_width=2.0, border_width=0.25
+        ),
+        "hf_pyramid_slope_inv": terrain_gen.HfInvertedPyramidSlopedTerrainCfg(
+            proportion=0.05, slope_range=(0.0, 0.4), platform_width=2.0, border_width=0.25
+        ),
+        "obstacles": terrain_gen.HfDiscreteObstaclesTerrainCfg(
+            proportion=0.2,
+            num_obstacles=10,
+            obstacle_height_mode="fixed",
+            obstacle_height_range=(0.3, 2.0),
+            obstacle_width_range=(0.4, 1.0),
+            platform_width=1.5,
+        ),
+        "glass": GlassPanelsTerrainCfg(proportion=0.2),
+    },
+)
+"""Reference mix of NaVILA's locomotion training (shared/facts.md §2) plus glass panels."""
+
+TERRAIN_TYPES: tuple[str, ...] = tuple(NAVILA_TERRAINS_CFG.sub_terrains)
+"""Sub-terrain names, in generator column order."""

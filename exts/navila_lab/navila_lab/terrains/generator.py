@@ -1,0 +1,78 @@
+"""Terrain generator and importer that keep glass as its own prim (physics and LiDAR see it; it is marked)."""
+
+from __future__ import annotations
+
+import numpy as np
+import trimesh
+from isaaclab.terrains import TerrainGenerator, TerrainGeneratorCfg, TerrainImporter, TerrainImporterCfg
+import isaaclab.sim as sim_utils
+from isaaclab.utils import configclass, replace
+from pxr import Sdf
+
+from navila_lab.terrains.glass import GLASS_TAG, GlassPanelsTerrainCfg, is_glass
+
+GLASS_PRIM_NAME = "glass"
+"""The glass of all tiles is imported as ``<terrain prim>/glass``."""
+GLASS_ATTRIBUTE = "navila:glass"
+"""Boolean USD attribute set on glass prims (cameras skip them; metrics count contacts with them)."""
+
+
+class GlassTerrainGenerator(TerrainGenerator):
+    """Terrain generator whose glass panels end up in :attr:`glass_mesh` instead of the terrain mesh."""
+
+    def __init__(self, cfg: GlassTerrainGeneratorCfg, device: str = "cpu"):
+        self._glass_of_tile: list[trimesh.Trimesh] = []
+        self._glass: list[trimesh.Trimesh] = []
+        super().__init__(cfg, device)
+        self.glass_mesh = trimesh.util.concatenate(self._glass) if self._glass else None
+        if self.glass_mesh is not None:
+            shift = np.eye(4)
+            shift[:2, 3] = -0.5 * cfg.size[0] * cfg.num_rows, -0.5 * cfg.size[1] * cfg.num_cols
+            self.glass_mesh.apply_transform(shift)
+            self.terrain_mesh.metadata[GLASS_TAG] = self.glass_mesh
+
+    def _get_terrain_mesh(self, difficulty: float, cfg) -> tuple[trimesh.Trimesh, np.ndarray]:
+        if not isinstance(cfg, GlassPanelsTerrainCfg):
+            return super()._get_terrain_mesh(difficulty, cfg)
+        cfg = replace(cfg, seed=self.cfg.seed)
+        meshes, origin = cfg.function(difficulty, cfg)
+        center = np.eye(4)
+        center[:2, 3] = -0.5 * cfg.size[0], -0.5 * cfg.size[1]
+        self._glass_of_tile = [mesh.apply_transform(center) for mesh in meshes if is_glass(mesh)]
+        ground = trimesh.util.concatenate([mesh for mesh in meshes if not is_glass(mesh)]).apply_transform(center)
+        return ground, origin + center[:3, 3]
+
+    def _add_sub_terrain(self, mesh, origin, row, col, sub_terrain_cfg) -> None:
+        super()._add_sub_terrain(mesh, origin, row, col, sub_terrain_cfg)
+        tile = np.eye(4)
+        tile[:2, 3] = (row + 0.5) * self.cfg.size[0], (col + 0.5) * self.cfg.size[1]
+        self._glass += [panel.apply_transform(tile) for panel in self._glass_of_tile]
+        self._glass_of_tile = []
+
+
+@configclass
+class GlassTerrainGeneratorCfg(TerrainGeneratorCfg):
+    """Terrain generator cfg that supports :class:`GlassPanelsTerrainCfg` tiles."""
+
+    class_type: type = GlassTerrainGenerator
+
+
+class GlassTerrainImporter(TerrainImporter):
+    """Imports the glass of a :class:`GlassTerrainGenerator` as a separate, marked collision mesh."""
+
+    def import_mesh(self, name: str, mesh: trimesh.Trimesh) -> None:
+        """Import ``mesh``; its glass (if any) goes to ``<prim_path>/glass`` with :data:`GLASS_ATTRIBUTE` set."""
+        super().import_mesh(name, mesh)
+        glass = mesh.metadata.get(GLASS_TAG)
+        if glass is None:
+            return
+        super().import_mesh(GLASS_PRIM_NAME, glass)
+        prim = sim_utils.get_current_stage().GetPrimAtPath(self.terrain_prim_paths[-1])
+        prim.CreateAttribute(GLASS_ATTRIBUTE, Sdf.ValueTypeNames.Bool).Set(True)
+
+
+@configclass
+class GlassTerrainImporterCfg(TerrainImporterCfg):
+    """Terrain importer cfg that keeps glass as its own prim."""
+
+    class_type: type = GlassTerrainImporter

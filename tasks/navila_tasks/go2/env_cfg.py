@@ -1,0 +1,305 @@
+"""Go2 velocity-tracking tasks: blind base, LiDAR variant, flat variant and their ``_PLAY`` versions.
+
+Reference configuration: NaVILA's locomotion policy (shared/facts.md §2), on top of Isaac Lab's velocity task.
+"""
+
+from __future__ import annotations
+
+import isaaclab.sim as sim_utils
+from isaaclab.managers import EventTermCfg as EventTerm
+from isaaclab.managers import ObservationGroupCfg as ObsGroup
+from isaaclab.managers import ObservationTermCfg as ObsTerm
+from isaaclab.managers import RewardTermCfg as RewTerm
+from isaaclab.managers import SceneEntityCfg
+from isaaclab.managers import TerminationTermCfg as DoneTerm
+from isaaclab.utils import configclass, replace
+from isaaclab.utils.noise import UniformNoiseCfg as Unoise
+from isaaclab_tasks.core.velocity.velocity_env_cfg import LocomotionVelocityRoughEnvCfg, MySceneCfg, RewardsCfg
+
+import navila_lab.mdp as mdp
+from navila_lab.assets.go2 import GO2_CFG
+from navila_lab.assets.go2_constants import STANDING_BASE_HEIGHT
+from navila_lab.sensors.lidar import L1_LIDAR_CFG
+from navila_lab.terrains.config import NAVILA_TERRAINS_CFG
+from navila_lab.terrains.generator import GlassTerrainImporterCfg
+
+HISTORY_LENGTH = 9
+"""Proprioceptive frames in the actor's history group."""
+
+##
+# Scene
+##
+
+
+@configclass
+class Go2SceneCfg(MySceneCfg):
+    """Go2 on the NaVILA terrain mix (local assets only); the LiDAR is added by the LiDAR variant."""
+
+    terrain = GlassTerrainImporterCfg(
+        prim_path="/World/ground",
+        terrain_type="generator",
+        terrain_generator=NAVILA_TERRAINS_CFG,
+        max_init_terrain_level=5,
+        collision_group=-1,
+        physics_material=sim_utils.RigidBodyMaterialCfg(
+            friction_combine_mode="multiply",
+            restitution_combine_mode="multiply",
+            static_friction=1.0,
+            dynamic_friction=1.0,
+        ),
+        visual_material=sim_utils.PreviewSurfaceCfg(diffuse_color=(0.45, 0.45, 0.42)),
+        debug_vis=False,
+    )
+    robot = replace(GO2_CFG, prim_path="{ENV_REGEX_NS}/Robot")
+    lidar = None
+    sky_light = None
+
+    def __post_init__(self):
+        self.height_scanner.pattern_cfg.size = [3.0, 2.0]  # privileged critic scan: 31 × 21 = 651 rays
+
+
+##
+# MDP
+##
+
+
+@configclass
+class ObservationsCfg:
+    """Actor: current proprioception + history (+ height map in the LiDAR variant); critic adds privileged terms."""
+
+    @configclass
+    class ProprioCfg(ObsGroup):
+        """One 45-D proprioceptive frame, noisy."""
+
+        base_ang_vel = ObsTerm(func=mdp.base_ang_vel, noise=Unoise(n_min=-0.2, n_max=0.2))
+        base_rpy = ObsTerm(func=mdp.base_rpy, noise=Unoise(n_min=-0.1, n_max=0.1))
+        velocity_commands = ObsTerm(func=mdp.generated_commands, params={"command_name": "base_velocity"})
+        joint_pos = ObsTerm(func=mdp.joint_pos_rel, noise=Unoise(n_min=-0.01, n_max=0.01))
+        joint_vel = ObsTerm(func=mdp.joint_vel_rel, noise=Unoise(n_min=-1.5, n_max=1.5))
+        actions = ObsTerm(func=mdp.last_action)
+
+        def __post_init__(self):
+            self.enable_corruption = True
+            self.concatenate_terms = True
+
+    @configclass
+    class ProprioHistoryCfg(ProprioCfg):
+        """The last :data:`HISTORY_LENGTH` proprioceptive frames, oldest first, frame by frame."""
+
+        def __post_init__(self):
+            super().__post_init__()
+            self.history_length = HISTORY_LENGTH
+            self.flatten_history_dim = True
+            self.history_order = "time"
+
+    @configclass
+    class CriticCfg(ObsGroup):
+        """Privileged terms for the critic: true base velocity and a 3.0 × 2.0 m height scan."""
+
+        base_lin_vel = ObsTerm(func=mdp.base_lin_vel)
+        height_scan = ObsTerm(func=mdp.height_scan, params={"sensor_cfg": SceneEntityCfg("height_scanner")}, clip=(-1.0, 1.0))
+
+        def __post_init__(self):
+            self.enable_corruption = False
+            self.concatenate_terms = True
+
+    @configclass
+    class HeightMapCfg(ObsGroup):
+        """LiDAR height map (17 × 27), noisy."""
+
+        height_map = ObsTerm(
+            func=mdp.lidar_height_map,
+            params={"sensor_cfg": SceneEntityCfg("lidar")},
+            noise=Unoise(n_min=-0.02, n_max=0.02),
+        )
+
+        def __post_init__(self):
+            self.enable_corruption = True
+            self.concatenate_terms = True
+
+    policy: ProprioCfg = ProprioCfg()
+    proprio_history: ProprioHistoryCfg = ProprioHistoryCfg()
+    critic: CriticCfg = CriticCfg()
+    height_map: HeightMapCfg | None = None
+
+
+@configclass
+class Go2RewardsCfg(RewardsCfg):
+    """NaVILA's reward terms on top of Isaac Lab's velocity rewards; weights are set in the env cfg."""
+
+    termination_penalty = RewTerm(func=mdp.is_terminated, weight=-200.0)
+    hip_deviation = RewTerm(
+        func=mdp.joint_deviation_l1, weight=-0.4, params={"asset_cfg": SceneEntityCfg("robot", joint_names=".*_hip_joint")}
+    )
+    thigh_calf_deviation = RewTerm(
+        func=mdp.joint_deviation_l1,
+        weight=-0.04,
+        params={"asset_cfg": SceneEntityCfg("robot", joint_names=[".*_thigh_joint", ".*_calf_joint"])},
+    )
+    base_height_l2 = RewTerm(
+        func=mdp.base_height_l2,
+        weight=-5.0,
+        params={"target_height": STANDING_BASE_HEIGHT, "sensor_cfg": SceneEntityCfg("height_scanner")},
+    )
+    stand_still = RewTerm(func=mdp.stand_still_joint_deviation_l1, weight=-1.0, params={"command_name": "base_velocity"})
+    action_smoothness_l2 = RewTerm(func=mdp.action_smoothness_l2, weight=-0.02)
+    joint_power_l1 = RewTerm(func=mdp.joint_power_l1, weight=-2e-5)
+    feet_slide = RewTerm(
+        func=mdp.feet_slide,
+        weight=-0.05,
+        params={
+            "sensor_cfg": SceneEntityCfg("contact_forces", body_names=".*_foot"),
+            "asset_cfg": SceneEntityCfg("robot", body_names=".*_foot"),
+        },
+    )
+    collisions = RewTerm(
+        func=mdp.undesired_contacts,
+        weight=-5.0,
+        params={
+            "sensor_cfg": SceneEntityCfg("contact_forces", body_names=["Head.*", ".*_hip", ".*_thigh", ".*_calf"]),
+            "threshold": 0.1,
+        },
+    )
+
+
+def _illegal_contact(body_names: str) -> DoneTerm:
+    return DoneTerm(
+        func=mdp.illegal_contact,
+        params={"sensor_cfg": SceneEntityCfg("contact_forces", body_names=body_names), "threshold": 1.0},
+    )
+
+
+@configclass
+class Go2TerminationsCfg:
+    """Time-out, contacts of base/hip/head/calf with anything, and tilt beyond 1 rad."""
+
+    time_out = DoneTerm(func=mdp.time_out, time_out=True)
+    base_contact = _illegal_contact("base")
+    hip_contact = _illegal_contact(".*_hip")
+    head_contact = _illegal_contact("Head.*")
+    calf_contact = _illegal_contact(".*_calf")
+    bad_orientation = DoneTerm(func=mdp.bad_orientation, params={"limit_angle": 1.0})
+
+
+##
+# Environments
+##
+
+
+@configclass
+class Go2RoughBlindEnvCfg(LocomotionVelocityRoughEnvCfg):
+    """Go2 on the NaVILA terrain mix with proprioception and history only."""
+
+    scene: Go2SceneCfg = Go2SceneCfg(num_envs=4096, env_spacing=2.5)
+    observations: ObservationsCfg = ObservationsCfg()
+    rewards: Go2RewardsCfg = Go2RewardsCfg()
+    terminations: Go2TerminationsCfg = Go2TerminationsCfg()
+
+    def __post_init__(self):
+        super().__post_init__()
+        # actions and commands
+        self.actions.joint_pos.scale = 0.25
+        command = self.commands.base_velocity
+        command.heading_command = False
+        command.rel_heading_envs = 0.0
+        command.rel_standing_envs = 0.1
+        command.ranges.lin_vel_x = (0.0, 1.0)
+        command.ranges.lin_vel_y = (0.0, 0.0)
+        command.ranges.ang_vel_z = (-1.0, 1.0)
+        # reward weights of the reference
+        rewards = self.rewards
+        rewards.track_lin_vel_xy_exp.weight = 1.5
+        rewards.track_ang_vel_z_exp.weight = 1.5
+        rewards.lin_vel_z_l2.weight = -2.0
+        rewards.ang_vel_xy_l2.weight = -0.05
+        rewards.dof_torques_l2.weight = -2e-4
+        rewards.dof_acc_l2.weight = -2.5e-7
+        rewards.action_rate_l2.weight = -0.04
+        rewards.feet_air_time.weight = 0.02
+        rewards.feet_air_time.params["sensor_cfg"].body_names = ".*_foot"
+        rewards.flat_orientation_l2.weight = -2.5
+        rewards.undesired_contacts = None
+        # randomization of the reference
+        events = self.events
+        events.physics_material.params.update(static_friction_range=(0.4, 4.0), dynamic_friction_range=(0.4, 2.0))
+        events.add_base_mass.params.update(
+            mass_distribution_params=(-3.0, 3.0), operation="add", distribution="uniform"
+        )
+        events.base_com = None
+        events.motor_strength = EventTerm(
+            func=mdp.randomize_actuator_gains,
+            mode="reset",
+            params={
+                "asset_cfg": SceneEntityCfg("robot", joint_names=".*"),
+                "stiffness_distribution_params": (0.9, 1.1),
+                "damping_distribution_params": (0.9, 1.1),
+                "operation": "scale",
+            },
+        )
+
+    def play_mode(self):
+        """Few robots, no noise or randomization, a fixed 0.5 m/s forward command."""
+        super().play_mode()
+        self.scene.num_envs = min(self.scene.num_envs, 16)
+        self.events.physics_material = None
+        self.events.add_base_mass = None
+        self.events.motor_strength = None
+        command = self.commands.base_velocity
+        command.rel_standing_envs = 0.0
+        command.ranges.lin_vel_x = (0.5, 0.5)
+        command.ranges.ang_vel_z = (0.0, 0.0)
+
+
+@configclass
+class Go2RoughLidarEnvCfg(Go2RoughBlindEnvCfg):
+    """Blind task plus the L1 LiDAR and its 17 × 27 height map in the actor's input."""
+
+    def __post_init__(self):
+        super().__post_init__()
+        self.scene.lidar = L1_LIDAR_CFG
+        self.observations.height_map = ObservationsCfg.HeightMapCfg()
+
+
+@configclass
+class Go2FlatEnvCfg(Go2RoughLidarEnvCfg):
+    """LiDAR task on flat ground only (no terrain curriculum)."""
+
+    def __post_init__(self):
+        super().__post_init__()
+        generator = self.scene.terrain.terrain_generator
+        generator.sub_terrains = {"flat": generator.sub_terrains["flat"]}
+        generator.num_rows, generator.num_cols = 4, 4
+        generator.curriculum = False
+        self.scene.terrain.max_init_terrain_level = None
+        self.curriculum.terrain_levels = None
+        newton_mjwarp = self.sim.physics.newton_mjwarp
+        newton_mjwarp.solver_cfg.njmax = 65
+        newton_mjwarp.solver_cfg.nconmax = 35
+        self.sim.physics.default = newton_mjwarp
+
+
+@configclass
+class Go2RoughBlindEnvCfg_PLAY(Go2RoughBlindEnvCfg):
+    """Play version of :class:`Go2RoughBlindEnvCfg`."""
+
+    def __post_init__(self):
+        super().__post_init__()
+        self.play_mode()
+
+
+@configclass
+class Go2RoughLidarEnvCfg_PLAY(Go2RoughLidarEnvCfg):
+    """Play version of :class:`Go2RoughLidarEnvCfg`."""
+
+    def __post_init__(self):
+        super().__post_init__()
+        self.play_mode()
+
+
+@configclass
+class Go2FlatEnvCfg_PLAY(Go2FlatEnvCfg):
+    """Play version of :class:`Go2FlatEnvCfg`."""
+
+    def __post_init__(self):
+        super().__post_init__()
+        self.play_mode()
