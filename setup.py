@@ -49,7 +49,7 @@ setup(
     ],
     extras_require={
         "robot": ["cyclonedds==0.10.5"],
-        "vla": ["transformers"],
+        "vla": ["transformers", "pillow", "scipy", "trimesh"],
         "dev": ["pytest", "ruff", "hypothesis"],
     },
     entry_points={"console_scripts": ["navila = navila_lab.cli:main"]},

@@ -88,7 +88,7 @@ _NUMBER_WORD_VALUES = {word: value for value, word in enumerate(_UNIT_WORDS)} | 
     word: 10 * value for value, word in enumerate(_TENS_WORDS, start=2)
 }
 _NUMBER_WORD = "|".join(sorted(_NUMBER_WORD_VALUES, key=len, reverse=True))
-_NUMBER_WORDS_RUN = re.compile(rf"\b(?:{_NUMBER_WORD}|hundred)(?:[\s-]+(?:and[\s-]+)?(?:{_NUMBER_WORD}|hundred))*\b")
+_NUMBER_WORDS_RUN = re.compile(rf"\b(?:{_NUMBER_WORD}|hundred)(?:[\s-]+(?:{_NUMBER_WORD}|hundred))*\b")
 
 _NUMBER = r"(\d+(?:\.\d+)?)"
 _FILLER = r"(?:\s+(?:by|for|about|around|approximately))?"
@@ -108,12 +108,12 @@ def snap(value: float, choices: Sequence[int]) -> int:
 
 
 def _words_to_number(run: str) -> int:
-    """Value of a run of English number words ("seventy five" → 75, "one hundred and five" → 105)."""
+    """Return the value of a run of English number words ("seventy five" → 75, "one hundred five" → 105)."""
     total = 0
     for word in re.split(r"[\s-]+", run):
         if word == "hundred":
             total = max(total, 1) * 100
-        elif word != "and":
+        else:
             total += _NUMBER_WORD_VALUES[word]
     return total
 

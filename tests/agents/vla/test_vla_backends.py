@@ -1,0 +1,198 @@
+import logging
+import math
+import threading
+
+import numpy as np
+import pytest
+import torch
+from navila_agents.vla.backends.base import VLABackend
+from navila_agents.vla.backends.oracle import ShortestPathOracle
+from navila_agents.vla.backends.server import ServerBackend, decode_frames, encode_frames, make_server
+from navila_agents.vla.grammar import ActionDecoder, Forward, Invalid, Stop, Turn, parse_action
+
+FRAMES = np.random.default_rng(0).integers(0, 255, size=(8, 24, 24, 3), dtype=np.uint8)
+
+
+class EchoBackend(VLABackend):
+    """Answers with the instruction, recording the queries it saw."""
+
+    def __init__(self):
+        self.queries = []
+
+    def act_batch(self, frames, instructions, env_ids=None):
+        self.queries.append((frames, instructions, env_ids))
+        return list(instructions)
+
+
+class FailingBackend(VLABackend):
+    def act_batch(self, frames, instructions, env_ids=None):
+        raise RuntimeError("out of memory")
+
+
+@pytest.fixture
+def serve():
+    """Start servers on 127.0.0.1 in threads; shut them down after the test."""
+    servers = []
+
+    def start(backend):
+        server = make_server(backend, "127.0.0.1", 0)
+        threading.Thread(target=server.serve_forever, daemon=True).start()
+        servers.append(server)
+        return f"http://127.0.0.1:{server.server_port}"
+
+    yield start
+    for server in servers:
+        server.shutdown()
+        server.server_close()
+
+
+@pytest.mark.slow
+class TestHFBackend:
+    @pytest.fixture(scope="class")
+    def backend(self, tiny_vla_path):
+        from navila_agents.vla.backends.hf import HFBackend
+
+        return HFBackend(tiny_vla_path, max_new_tokens=6)
+
+    def test_model_is_frozen(self, backend):
+        """The loaded model is in eval mode and no parameter requires a gradient."""
+        parameters = list(backend.model.parameters())
+        assert parameters and not any(parameter.requires_grad for parameter in parameters)
+        assert not backend.model.training
+
+    def test_batch_answers_parse_into_typed_results(self, backend):
+        """A batch of queries gives one text answer each, and every answer parses to an action or Invalid."""
+        answers = backend.act_batch([FRAMES, FRAMES[:3]], ["go to the sofa", "stop by the plant"])
+        assert len(answers) == 2 and all(isinstance(answer, str) for answer in answers)
+        assert all(isinstance(parse_action(answer), Forward | Turn | Stop | Invalid) for answer in answers)
+        decoded = ActionDecoder(2, "stop").decode(answers, [0, 1])
+        assert all(isinstance(action, Forward | Turn | Stop) for action in decoded)
+
+    def test_generates_deterministically_in_inference_mode(self, backend, monkeypatch):
+        """Greedy decoding repeats itself, and generation runs with autograd off (inference mode)."""
+        modes = []
+        generate = backend.model.generate
+
+        def recording_generate(*args, **kwargs):
+            modes.append(torch.is_inference_mode_enabled())
+            return generate(*args, **kwargs)
+
+        monkeypatch.setattr(backend.model, "generate", recording_generate)
+        assert backend.act(FRAMES, "go to the sofa") == backend.act(FRAMES, "go to the sofa")
+        assert modes == [True, True]
+
+    def test_served_over_http(self, backend, serve):
+        """The same model answers identically in process and through the HTTP server."""
+        url = serve(backend)
+        assert ServerBackend(url).act(FRAMES, "go to the sofa") == backend.act(FRAMES, "go to the sofa")
+
+
+class TestServer:
+    def test_frames_round_trip_losslessly(self):
+        """PNG base64 encoding returns the exact frames."""
+        assert np.array_equal(decode_frames(encode_frames(FRAMES)), FRAMES)
+
+    def test_forwards_queries_to_the_backend(self, serve):
+        """The client's frames, instructions and env ids reach the served backend unchanged."""
+        echo = EchoBackend()
+        answers = ServerBackend(serve(echo)).act_batch([FRAMES, FRAMES[:2]], ["turn left", "stop"], env_ids=[3, 5])
+        assert answers == ["turn left", "stop"]
+        frames, instructions, env_ids = echo.queries[0]
+        assert np.array_equal(frames[0], FRAMES) and np.array_equal(frames[1], FRAMES[:2]) and env_ids == [3, 5]
+
+    def test_down_server_answers_stop(self, caplog):
+        """A server that does not answer yields 'stop' for every query and a logged reason, not an exception."""
+        server = make_server(EchoBackend(), "127.0.0.1", 0)
+        url = f"http://127.0.0.1:{server.server_port}"
+        server.server_close()
+        with caplog.at_level(logging.WARNING):
+            answers = ServerBackend(url, timeout=1.0).act_batch([FRAMES, FRAMES], ["a", "b"])
+        assert [parse_action(answer) for answer in answers] == [Stop(), Stop()]
+        assert "failed" in caplog.text
+
+    def test_timeout_answers_stop(self, caplog):
+        """A server that accepts but never replies yields 'stop' after the timeout."""
+        server = make_server(EchoBackend(), "127.0.0.1", 0)  # bound and listening, never serving
+        try:
+            with caplog.at_level(logging.WARNING):
+                answers = ServerBackend(f"http://127.0.0.1:{server.server_port}", timeout=0.3).act(FRAMES, "a")
+        finally:
+            server.server_close()
+        assert answers == "stop" and "timed out" in caplog.text
+
+    def test_failing_backend_answers_stop(self, serve, caplog):
+        """A backend error on the server side reaches the client as 'stop', and the server keeps serving."""
+        url = serve(FailingBackend())
+        with caplog.at_level(logging.WARNING):
+            assert ServerBackend(url).act(FRAMES, "a") == "stop"
+            assert ServerBackend(url).act(FRAMES, "b") == "stop"
+        assert "500" in caplog.text
+
+    def test_health_endpoint(self, serve):
+        """GET /health reports ok."""
+        import json
+        import urllib.request
+
+        with urllib.request.urlopen(f"{serve(EchoBackend())}/health", timeout=5) as response:
+            assert json.loads(response.read()) == {"status": "ok"}
+
+
+class TestShortestPathOracle:
+    def make(self, poses, **kwargs):
+        return ShortestPathOracle(len(poses), lambda: poses, **kwargs)
+
+    def test_actions_toward_the_path(self):
+        """Facing the next waypoint it walks (25/50/75 cm, never past it); off by an angle it turns that way."""
+        poses = torch.tensor([[0.0, 0.0, 0.0], [0.0, 0.0, 0.0], [0.0, 0.0, math.pi / 2], [0.0, 0.0, 0.0]])
+        oracle = self.make(poses)
+        paths = [
+            np.array([[2.0, 0.0], [5.0, 0.0]]),
+            np.array([[0.6, 0.0], [5.0, 0.0]]),
+            np.array([[2.0, 0.0], [5.0, 0.0]]),
+            np.array([[2.0, 2.0 * math.tan(math.radians(-31))], [5.0, 0.0]]),
+        ]
+        oracle.set_paths(range(4), paths)
+        assert [parse_action(text) for text in oracle.act_batch([FRAMES] * 4, ["go"] * 4)] == [
+            Forward(75),
+            Forward(50),
+            Turn(-45),
+            Turn(-30),
+        ]
+
+    def test_stops_inside_the_radius(self):
+        """It answers 'stop' once the goal is closer than stop_radius, not before."""
+        poses = torch.tensor([[4.1, 0.0, 0.0], [3.9, 0.0, 0.0]])
+        oracle = self.make(poses, stop_radius=1.0)
+        oracle.set_paths([0, 1], [np.array([[5.0, 0.0, 0.0]])] * 2)
+        assert oracle.act_batch([FRAMES] * 2, ["go"] * 2) == ["stop", "move forward 75 cm"]
+
+    def test_passed_waypoints_are_not_revisited(self):
+        """Once near a waypoint it aims at the next one, even after drifting back out of its radius."""
+        poses = torch.tensor([[1.9, 0.0, math.pi / 2]])
+        oracle = self.make(poses)
+        oracle.set_paths([0], [np.array([[2.0, 0.0], [2.0, 3.0]])])
+        assert oracle.act(FRAMES, "go") == "move forward 75 cm"
+        poses[0] = torch.tensor([1.5, 0.0, math.pi / 2])
+        assert oracle.act(FRAMES, "go") != "turn right 45 degrees"
+
+    def test_reaches_the_goal_in_closed_loop(self):
+        """Executing its own answers on ideal kinematics, the oracle ends within stop_radius of the goal."""
+        path = np.array([[0.0, 0.0], [3.0, 0.0], [3.0, 3.0], [0.5, 3.5]])
+        pose = torch.tensor([[0.0, 0.0, math.pi]])
+        oracle = self.make(pose, stop_radius=0.5)
+        oracle.set_paths([0], [path])
+        for _ in range(200):
+            action = parse_action(oracle.act(FRAMES, "go"))
+            if isinstance(action, Stop):
+                break
+            if isinstance(action, Turn):
+                pose[0, 2] += action.radians
+            else:
+                pose[0, :2] += action.meters * torch.stack((pose[0, 2].cos(), pose[0, 2].sin()))
+        assert isinstance(action, Stop)
+        assert np.linalg.norm(pose[0, :2].numpy() - path[-1]) < 0.5
+
+    def test_rejects_empty_paths(self):
+        """An empty path is refused with the env named."""
+        with pytest.raises(ValueError, match="env 0"):
+            self.make(torch.zeros(1, 3)).set_paths([0], [np.zeros((0, 2))])
