@@ -13,7 +13,6 @@ from __future__ import annotations
 import hashlib
 import math
 import os
-import tempfile
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
@@ -359,8 +358,9 @@ def cached_asset_path(
     folder = Path(os.environ.get(CACHE_DIR_ENV, Path.home() / ".cache" / "navila_lab")).expanduser()
     path = folder / f"{description.name}_{digest}{suffix}"
     if not path.exists():
+        text = render(description)
         folder.mkdir(parents=True, exist_ok=True)
-        with tempfile.NamedTemporaryFile("w", dir=folder, suffix=suffix, delete=False) as tmp:
-            tmp.write(render(description))
-        os.replace(tmp.name, path)
+        partial = path.with_name(f"{path.name}.{os.getpid()}.partial")
+        partial.write_text(text)
+        os.replace(partial, path)
     return str(path.resolve())
