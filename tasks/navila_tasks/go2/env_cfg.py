@@ -201,6 +201,7 @@ class Go2RoughBlindEnvCfg(LocomotionVelocityRoughEnvCfg):
         self.actions.joint_pos.scale = 0.25
         command = self.commands.base_velocity
         command.heading_command = False
+        command.debug_vis = False  # its arrow markers are cloud assets
         command.rel_heading_envs = 0.0
         command.rel_standing_envs = 0.1
         command.ranges.lin_vel_x = (0.0, 1.0)

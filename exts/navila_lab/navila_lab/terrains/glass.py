@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-from dataclasses import MISSING
-
 import numpy as np
 import trimesh
 from isaaclab.utils import configclass
@@ -61,5 +59,5 @@ class GlassPanelsTerrainCfg(FlatSlabTerrainCfg):
     """Panel thickness (m)."""
     clear_radius: float = 1.0
     """No panel center within this distance (m) of the tile center."""
-    seed: int | None = MISSING
+    seed: int | None = None
     """Set by the terrain generator."""

@@ -1,0 +1,1 @@
+"""The ``navila`` subcommands of the locomotion side: train, play, export, bench."""

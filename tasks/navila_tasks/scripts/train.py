@@ -1,0 +1,51 @@
+"""``navila train``: headless rsl_rl PPO training with checkpoints, resume, and no lost work on interrupt."""
+
+from __future__ import annotations
+
+import argparse
+import os
+from datetime import datetime
+
+from navila_tasks import runtime
+
+
+def parse_args(argv: list[str]) -> argparse.Namespace:
+    """Command-line options of ``navila train``."""
+    parser = argparse.ArgumentParser(prog="navila train", description=__doc__)
+    runtime.add_common_args(parser)
+    parser.add_argument("--max_iterations", type=int, default=None, help="PPO iterations (default: the runner cfg's)")
+    parser.add_argument("--resume", default=None, metavar="PATH", help="checkpoint file or run directory to resume from")
+    parser.add_argument("--log_dir", default="logs", help="root of the run directories (default: logs)")
+    parser.add_argument("--run_name", default=None, help="run directory name (default: date and time)")
+    return parser.parse_args(argv)
+
+
+def main(argv: list[str]) -> int:
+    """Train a policy; Ctrl-C saves the current iteration before leaving."""
+    args = parse_args(argv)
+    env_cfg, agent_cfg = runtime.load_cfgs(args.task, args.overrides)
+    runtime.configure(env_cfg, agent_cfg, args)
+    if args.max_iterations is not None:
+        agent_cfg.max_iterations = args.max_iterations
+    resume_path = runtime.find_checkpoint(args.resume) if args.resume else None
+    log_dir = os.path.abspath(
+        os.path.join(args.log_dir, agent_cfg.experiment_name, args.run_name or datetime.now().strftime("%Y-%m-%d_%H-%M-%S"))
+    )
+    from isaaclab_rl.rsl_rl import RslRlVecEnvWrapper, create_rsl_rl_runner
+
+    with runtime.open_env(args.task, env_cfg) as env:
+        runner = create_rsl_rl_runner(RslRlVecEnvWrapper(env, clip_actions=agent_cfg.clip_actions), agent_cfg, log_dir)
+        if resume_path is not None:
+            print(f"[navila] resuming from {resume_path}")
+            runner.load(resume_path, map_location=agent_cfg.device)
+            runner.current_learning_iteration += 1
+        runtime.dump_cfgs(log_dir, env_cfg, agent_cfg)
+        print(f"[navila] training {args.task} on {agent_cfg.device} with {env_cfg.scene.num_envs} envs -> {log_dir}")
+        try:
+            runner.learn(num_learning_iterations=agent_cfg.max_iterations, init_at_random_ep_len=resume_path is None)
+        except KeyboardInterrupt:
+            path = os.path.join(log_dir, f"model_{runner.current_learning_iteration}.pt")
+            runner.save(path)
+            print(f"[navila] interrupted: saved {path}")
+            return 130
+    return 0
