@@ -1,0 +1,1 @@
+"""Vision-language navigation: procedural scenes, episodes and metrics."""

@@ -1,0 +1,169 @@
+"""2-D navigability grid: where the robot's center may be, geodesic distances and shortest paths."""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from functools import cached_property
+
+import numpy as np
+from scipy import ndimage
+from scipy.sparse import csr_matrix
+from scipy.sparse.csgraph import dijkstra
+
+_NEIGHBOURS = [(0, 1), (1, 0), (1, 1), (1, -1)]
+"""Half of the 8-neighbourhood; the graph is undirected."""
+
+
+@dataclass
+class NavGrid:
+    """Occupancy grid of an indoor floor.
+
+    Row ``r``, column ``c`` is the cell centred at ``origin + ((c, r) + 0.5) · resolution`` in the world (x along
+    columns, y along rows). Geodesic distances run over the 8-connected free cells without cutting obstacle corners.
+    """
+
+    free: np.ndarray
+    """(H, W) bool: the robot's center may be in this cell (obstacles inflated by the robot radius)."""
+    resolution: float
+    """Cell edge (m)."""
+    origin: tuple[float, float] = (0.0, 0.0)
+    """World (x, y) of the grid's lower-left corner."""
+    _distance_cache: dict[tuple[int, int], tuple[np.ndarray, np.ndarray]] = field(default_factory=dict, repr=False)
+
+    @classmethod
+    def from_footprints(
+        cls,
+        footprints: Sequence[tuple[float, float, float, float]],
+        bounds: tuple[float, float, float, float],
+        resolution: float = 0.1,
+        robot_radius: float = 0.3,
+    ) -> NavGrid:
+        """Rasterize axis-aligned obstacle footprints and inflate them by the robot radius.
+
+        Args:
+            footprints: Obstacles as (x_min, y_min, x_max, y_max) in the world (m).
+            bounds: Area covered (x_min, y_min, x_max, y_max) (m); outside it counts as blocked.
+            resolution: Cell edge (m).
+            robot_radius: Clearance kept from every obstacle and from the bounds (m).
+        """
+        x_min, y_min, x_max, y_max = bounds
+        shape = (round((y_max - y_min) / resolution), round((x_max - x_min) / resolution))
+        blocked = np.zeros(shape, dtype=bool)
+        for fx_min, fy_min, fx_max, fy_max in footprints:
+            c0, c1 = (np.array([fx_min, fx_max]) - x_min) / resolution
+            r0, r1 = (np.array([fy_min, fy_max]) - y_min) / resolution
+            blocked[max(int(r0), 0) : max(math.ceil(r1), 0), max(int(c0), 0) : max(math.ceil(c1), 0)] = True
+        blocked = np.pad(blocked, 1, constant_values=True)
+        reach = math.ceil(robot_radius / resolution - 1e-9)
+        offsets = np.arange(-reach, reach + 1) * resolution
+        disk = np.hypot(*np.meshgrid(offsets, offsets)) <= robot_radius + 1e-9
+        inflated = ndimage.binary_dilation(blocked, structure=disk)[1:-1, 1:-1]
+        return cls(free=~inflated, resolution=resolution, origin=(x_min, y_min))
+
+    def to_cell(self, xy: np.ndarray | Sequence[float]) -> np.ndarray:
+        """(row, col) integer cells of world points (..., 2), unclipped."""
+        xy = np.asarray(xy, dtype=float)
+        col_row = np.floor((xy - np.asarray(self.origin)) / self.resolution).astype(int)
+        return col_row[..., ::-1]
+
+    def to_world(self, cells: np.ndarray | Sequence[int]) -> np.ndarray:
+        """World (x, y) of cell centers given as (..., 2) (row, col)."""
+        cells = np.asarray(cells, dtype=float)
+        return np.asarray(self.origin) + (cells[..., ::-1] + 0.5) * self.resolution
+
+    def is_free(self, xy: np.ndarray | Sequence[float]) -> np.ndarray:
+        """Whether world points (..., 2) lie on free cells (False outside the grid)."""
+        cells = self.to_cell(xy)
+        rows, cols = cells[..., 0], cells[..., 1]
+        inside = (rows >= 0) & (rows < self.free.shape[0]) & (cols >= 0) & (cols < self.free.shape[1])
+        result = np.zeros(rows.shape, dtype=bool)
+        result[inside] = self.free[rows[inside], cols[inside]]
+        return result
+
+    @cached_property
+    def _graph(self) -> csr_matrix:
+        """Sparse symmetric graph over all cells, edges between free 8-neighbours (weights in cells)."""
+        height, width = self.free.shape
+        index = np.arange(height * width).reshape(height, width)
+        sources, targets, weights = [], [], []
+        for dr, dc in _NEIGHBOURS:
+            rows, cols = np.mgrid[0:height, 0:width]
+            r2, c2 = rows + dr, cols + dc
+            valid = (r2 >= 0) & (r2 < height) & (c2 >= 0) & (c2 < width)
+            rows, cols, r2, c2 = rows[valid], cols[valid], r2[valid], c2[valid]
+            ok = self.free[rows, cols] & self.free[r2, c2]
+            if dr and dc:  # no corner cutting: both orthogonal neighbours must be free too
+                ok &= self.free[rows + dr, cols] & self.free[rows, cols + dc]
+            sources.append(index[rows[ok], cols[ok]])
+            targets.append(index[r2[ok], c2[ok]])
+            weights.append(np.full(ok.sum(), math.hypot(dr, dc)))
+        sources, targets, weights = map(np.concatenate, (sources, targets, weights))
+        return csr_matrix((weights, (sources, targets)), shape=(height * width,) * 2)
+
+    def _from_goal(self, goal_xy: Sequence[float]) -> tuple[np.ndarray, np.ndarray]:
+        """Distances (cells) and predecessors of every cell toward the goal's cell, cached per goal cell."""
+        row, col = self.to_cell(goal_xy)
+        if not self.is_free(goal_xy):
+            raise ValueError(f"goal {tuple(np.round(goal_xy, 2))} is not on a free cell")
+        key = (int(row), int(col))
+        if key not in self._distance_cache:
+            node = row * self.free.shape[1] + col
+            self._distance_cache[key] = dijkstra(self._graph, directed=False, indices=node, return_predecessors=True)
+        return self._distance_cache[key]
+
+    def geodesic_distances(self, goal_xy: Sequence[float]) -> np.ndarray:
+        """(H, W) geodesic distance (m) from every cell to the goal; ``inf`` where unreachable."""
+        distances, _ = self._from_goal(goal_xy)
+        return distances.reshape(self.free.shape) * self.resolution
+
+    def shortest_path(self, start_xy: Sequence[float], goal_xy: Sequence[float]) -> np.ndarray:
+        """Shortest free path from start to goal, shortened wherever a straight line stays free.
+
+        Args:
+            start_xy: World (x, y) of the start; must be free.
+            goal_xy: World (x, y) of the goal; must be free.
+
+        Returns:
+            Waypoints (K, 2): the exact start, the corners, the exact goal.
+
+        Raises:
+            ValueError: If either end is blocked or the goal cannot be reached.
+        """
+        _, predecessors = self._from_goal(goal_xy)
+        if not self.is_free(start_xy):
+            raise ValueError(f"start {tuple(np.round(start_xy, 2))} is not on a free cell")
+        node, goal_node = (int(row * self.free.shape[1] + col) for row, col in self.to_cell([start_xy, goal_xy]))
+        cells = [node]
+        while node != goal_node:
+            node = predecessors[node]
+            if node < 0:
+                raise ValueError(
+                    f"goal {tuple(np.round(goal_xy, 2))} is unreachable from {tuple(np.round(start_xy, 2))}"
+                )
+            cells.append(node)
+        points = self.to_world(np.stack(np.unravel_index(cells, self.free.shape), axis=-1))
+        points[0], points[-1] = start_xy, goal_xy
+        return self._shortcut(points)
+
+    def line_is_free(self, a: np.ndarray, b: np.ndarray) -> bool:
+        """Whether the straight segment a → b crosses only free cells (sampled every half cell)."""
+        samples = max(2, math.ceil(np.linalg.norm(b - a) / (0.5 * self.resolution)) + 1)
+        return bool(self.is_free(np.linspace(a, b, samples)).all())
+
+    def _shortcut(self, points: np.ndarray) -> np.ndarray:
+        """Greedy string pulling: from each kept point, jump to the farthest point still in straight sight."""
+        kept, anchor = [points[0]], 0
+        while anchor < len(points) - 1:
+            reach = anchor + 1
+            while reach + 1 < len(points) and self.line_is_free(points[anchor], points[reach + 1]):
+                reach += 1
+            kept.append(points[reach])
+            anchor = reach
+        return np.stack(kept)
+
+
+def path_length(points: np.ndarray) -> float:
+    """Length (m) of a polyline (K, 2) or (K, 3)."""
+    return float(np.linalg.norm(np.diff(np.asarray(points), axis=0), axis=-1).sum())
