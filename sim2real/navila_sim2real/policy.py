@@ -1,0 +1,85 @@
+"""The exported policy directory: ``policy.onnx`` + ``deploy.yaml``, loaded and checked against the Go2 SDK."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+import onnxruntime
+from navila_lab.assets.go2_constants import SDK_JOINT_NAMES, sim_to_sdk_indices
+from navila_lab.deploy_spec import DEPLOY_FILE, DeploySpec
+
+from navila_sim2real.observation import check_terms
+
+POLICY_FILE = "policy.onnx"
+
+
+class PolicyError(ValueError):
+    """The policy directory cannot drive the robot; the message is one line."""
+
+
+def check_joint_map(spec: DeploySpec) -> None:
+    """Raise :class:`PolicyError` unless the spec's joints are the Go2's and ``sdk_joint_order`` follows the names."""
+    if sorted(spec.joint_names) != sorted(SDK_JOINT_NAMES):
+        extra = sorted(set(spec.joint_names) ^ set(SDK_JOINT_NAMES))
+        raise PolicyError(f"joint map mismatch: deploy.yaml joints differ from the Go2's ({', '.join(extra)})")
+    expected = sim_to_sdk_indices(spec.joint_names)
+    for slot, (have, want) in enumerate(zip(spec.sdk_joint_order, expected, strict=True)):
+        if have != want:
+            raise PolicyError(
+                f"joint map mismatch: SDK slot {slot} ({SDK_JOINT_NAMES[slot]}) maps to policy joint {have} "
+                f"'{spec.joint_names[have]}' in deploy.yaml, expected {want}"
+            )
+    for name in ("default_joint_pos", "stiffness", "damping", "effort_limit"):
+        if len(getattr(spec, name)) != len(SDK_JOINT_NAMES):
+            raise PolicyError(f"deploy.yaml: {name} has {len(getattr(spec, name))} values, expected 12")
+
+
+class OnnxPolicy:
+    """An ONNX actor: observation (obs_dim,) → action (12,), run with onnxruntime on the CPU."""
+
+    def __init__(self, path: Path, obs_dim: int, num_actions: int) -> None:
+        """Load ``path`` and check its input and output widths."""
+        options = onnxruntime.SessionOptions()
+        options.intra_op_num_threads = 1
+        options.inter_op_num_threads = 1
+        self._session = onnxruntime.InferenceSession(str(path), options, providers=["CPUExecutionProvider"])
+        (inputs,), (outputs,) = self._session.get_inputs(), self._session.get_outputs()
+        if inputs.shape[-1] != obs_dim or outputs.shape[-1] != num_actions:
+            raise PolicyError(
+                f"{path.name}: takes {inputs.shape[-1]} → gives {outputs.shape[-1]}, "
+                f"deploy.yaml says {obs_dim} → {num_actions}"
+            )
+        self._input = inputs.name
+
+    def __call__(self, obs: np.ndarray) -> np.ndarray:
+        """Run the policy on one observation."""
+        return self._session.run(None, {self._input: obs.reshape(1, -1).astype(np.float32)})[0][0]
+
+
+@dataclass(frozen=True)
+class PolicyBundle:
+    """A loaded, checked policy directory."""
+
+    spec: DeploySpec
+    policy: OnnxPolicy
+    directory: Path
+
+
+def load_policy_dir(directory: str | Path) -> PolicyBundle:
+    """Load ``deploy.yaml`` and ``policy.onnx`` from ``directory``; raises :class:`PolicyError` with one line."""
+    directory = Path(directory)
+    if not directory.is_dir():
+        raise PolicyError(f"policy directory {directory} does not exist")
+    for name in (DEPLOY_FILE, POLICY_FILE):
+        if not (directory / name).is_file():
+            raise PolicyError(f"no {name} in {directory}: export a policy with 'navila export' first")
+    try:
+        spec = DeploySpec.load(directory)
+        check_terms(spec)
+    except ValueError as error:
+        raise PolicyError(str(error)) from None
+    check_joint_map(spec)
+    policy = OnnxPolicy(directory / POLICY_FILE, spec.obs_dim, len(spec.joint_names))
+    return PolicyBundle(spec=spec, policy=policy, directory=directory)

@@ -1,0 +1,190 @@
+"""The Go2 over unitree_sdk2py: a narrow interface (connect / get_observation / send_action / disconnect).
+
+Threads, one per concern: DDS listener callbacks keep the latest low state, remote heartbeat and height map; a
+500 Hz writer publishes ``rt/lowcmd`` (with the SDK's CRC) every tick from the latest requested command, after the
+safety layer. The same class drives the real robot and the sim2sim one.
+"""
+
+from __future__ import annotations
+
+import sys
+import threading
+import time
+from collections import deque
+from dataclasses import dataclass
+from types import TracebackType
+
+from unitree_sdk2py.core.channel import ChannelFactoryInitialize, ChannelPublisher, ChannelSubscriber
+
+from navila_sim2real.deps import check_cyclonedds, check_interface
+from navila_sim2real.errors import RobotError
+from navila_sim2real.heightmap import CloudHeightMap
+from navila_sim2real.loop import Rate
+from navila_sim2real.messages import (
+    TOPIC_CLOUD,
+    TOPIC_LOWCMD,
+    TOPIC_LOWSTATE,
+    TOPIC_REMOTE,
+    TOPIC_TYPES,
+    cloud_points,
+    fill_low_cmd,
+    new_low_cmd,
+    read_low_state,
+)
+from navila_sim2real.safety import SafetyGuard
+from navila_sim2real.sport_mode import release_sport_mode
+from navila_sim2real.state import JointCommand, LowState, RobotObservation
+
+SWITCH_INTERVAL = 0.0005
+"""GIL switch interval (s) while connected: threads waking for a deadline get the interpreter within 0.5 ms."""
+
+
+@dataclass(frozen=True)
+class RobotConfig:
+    """How to reach the robot."""
+
+    iface: str
+    """Network interface facing the robot (``lo`` for sim2sim)."""
+    domain: int = 0
+    """DDS domain (0 on the robot, 1 in tests)."""
+    release_sport_mode: bool = True
+    """Release sport mode through the motion switcher (real robot only)."""
+    tag_commands: bool = False
+    """Echo the latest ``rt/lowstate`` tick in ``LowCmd_.reserve`` so that the simulator can time round trips."""
+    writer_period: float = 0.002
+    """Period of the ``rt/lowcmd`` writer (s)."""
+    commander_check: float = 0.5
+    """Time (s) spent listening for another ``rt/lowcmd`` publisher before taking over."""
+
+
+def start_dds(iface: str, domain: int) -> None:
+    """Check dependencies and the interface, then initialize the SDK's channel factory (once per process)."""
+    check_cyclonedds()
+    check_interface(iface)
+    ChannelFactoryInitialize(domain, iface)
+
+
+def count_lowcmd_samples(duration: float) -> int:
+    """Count ``rt/lowcmd`` samples heard in ``duration`` seconds (nonzero: someone else commands the motors)."""
+    heard = []
+    subscriber = ChannelSubscriber(TOPIC_LOWCMD, TOPIC_TYPES[TOPIC_LOWCMD])
+    subscriber.Init(lambda msg: heard.append(1), 0)
+    time.sleep(duration)
+    subscriber.Close()
+    return len(heard)
+
+
+class Go2Robot:
+    """Latest state in, latest command out at 500 Hz through the safety layer; use as a context manager."""
+
+    def __init__(self, config: RobotConfig, safety: SafetyGuard, height_map: CloudHeightMap | None = None) -> None:
+        """Prepare (nothing is opened until :meth:`connect`)."""
+        self.config = config
+        self.safety = safety
+        self.height_map = height_map
+        self._lock = threading.Lock()
+        self._stop = threading.Event()
+        self._low: LowState | None = None
+        self._remote_stamp: float | None = None
+        self._command = JointCommand.damping(safety.limits.damping_kd, time.monotonic())
+        self._channels: list[ChannelPublisher | ChannelSubscriber] = []
+        self._writer: threading.Thread | None = None
+        self._switch_interval = sys.getswitchinterval()
+        self.sent: JointCommand | None = None
+        """The last command published."""
+        self.writer_periods: deque[float] = deque(maxlen=10_000)
+        """Recent intervals (s) between two publications."""
+        self.write_count = 0
+
+    def connect(self) -> Go2Robot:
+        """Open DDS, refuse if another process publishes ``rt/lowcmd``, release sport mode, start the writer.
+
+        Raises:
+            RobotError: Missing dependency, unknown interface, another commander, or sport mode not released.
+        """
+        start_dds(self.config.iface, self.config.domain)
+        heard = count_lowcmd_samples(self.config.commander_check)
+        if heard:
+            raise RobotError(f"another process publishes {TOPIC_LOWCMD} ({heard} samples heard): stop it first")
+        if self.config.release_sport_mode:
+            release_sport_mode()
+        self._subscribe(TOPIC_LOWSTATE, self._on_low_state)
+        self._subscribe(TOPIC_REMOTE, self._on_remote)
+        if self.height_map is not None:
+            self._subscribe(TOPIC_CLOUD, self._on_cloud)
+        publisher = ChannelPublisher(TOPIC_LOWCMD, TOPIC_TYPES[TOPIC_LOWCMD])
+        publisher.Init()
+        self._channels.append(publisher)
+        sys.setswitchinterval(SWITCH_INTERVAL)
+        self._stop.clear()
+        self._writer = threading.Thread(target=self._write_loop, args=(publisher,), name="lowcmd-writer", daemon=True)
+        self._writer.start()
+        return self
+
+    def get_observation(self) -> RobotObservation:
+        """Snapshot of the latest state, remote heartbeat and height map."""
+        height_map, map_stamp = self.height_map.latest() if self.height_map is not None else (None, None)
+        with self._lock:
+            low, remote_stamp = self._low, self._remote_stamp
+        return RobotObservation(time.monotonic(), low, remote_stamp, height_map, map_stamp)
+
+    def send_action(self, command: JointCommand) -> None:
+        """Make ``command`` the one the writer publishes (through the safety layer) from its next tick on."""
+        with self._lock:
+            self._command = command
+
+    def disconnect(self, damping_time: float = 0.1) -> None:
+        """Send damping for ``damping_time`` seconds, stop the writer (joined with a timeout), close channels."""
+        if self._writer is not None:
+            self.send_action(JointCommand.damping(self.safety.limits.damping_kd, time.monotonic()))
+            time.sleep(damping_time)
+            self._stop.set()
+            self._writer.join(timeout=1.0)
+            self._writer = None
+        for channel in self._channels:
+            channel.Close()
+        self._channels.clear()
+        sys.setswitchinterval(self._switch_interval)
+
+    def __enter__(self) -> Go2Robot:
+        return self.connect()
+
+    def __exit__(
+        self, kind: type[BaseException] | None, error: BaseException | None, trace: TracebackType | None
+    ) -> None:
+        self.disconnect()
+
+    def _subscribe(self, topic: str, handler: object) -> None:
+        subscriber = ChannelSubscriber(topic, TOPIC_TYPES[topic])
+        subscriber.Init(handler, 0)
+        self._channels.append(subscriber)
+
+    def _on_low_state(self, msg: object) -> None:
+        low = read_low_state(msg, time.monotonic())
+        with self._lock:
+            self._low = low
+
+    def _on_remote(self, msg: object) -> None:
+        with self._lock:
+            self._remote_stamp = time.monotonic()
+
+    def _on_cloud(self, msg: object) -> None:
+        stamp = time.monotonic()
+        self.height_map.update(cloud_points(msg), msg.header.frame_id, stamp)
+
+    def _write_loop(self, publisher: ChannelPublisher) -> None:
+        msg, rate, last = new_low_cmd(), Rate(self.config.writer_period), None
+        while not self._stop.is_set():
+            obs = self.get_observation()
+            with self._lock:
+                requested = self._command
+            command = self.safety.filter(obs, requested)
+            tag = obs.low.tick if self.config.tag_commands and obs.low is not None else 0
+            publisher.Write(fill_low_cmd(msg, command, tag))
+            self.sent = command
+            now = time.monotonic()
+            if last is not None:
+                self.writer_periods.append(now - last)
+            last = now
+            self.write_count += 1
+            rate.sleep(self._stop)
