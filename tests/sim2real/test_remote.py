@@ -1,7 +1,6 @@
 import struct
 
 import pytest
-
 from navila_sim2real.remote import Key, RemoteState, decode_remote, encode_remote
 
 

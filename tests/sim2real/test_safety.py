@@ -5,11 +5,10 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 from hypothesis.extra.numpy import arrays
-from sim2real_support import healthy_observation
-
 from navila_sim2real.remote import Key, RemoteState
 from navila_sim2real.safety import Fault, SafetyGuard, SafetyLimits, clip_command, detect_fault
 from navila_sim2real.state import JointCommand
+from sim2real_support import healthy_observation
 
 LIMITS = SafetyLimits.go2()
 TOL = 1e-9

@@ -1,0 +1,85 @@
+from dataclasses import replace
+
+import numpy as np
+import pytest
+from navila_lab.assets.go2_constants import SDK_JOINT_NAMES
+from navila_lab.deploy_spec import ObservationTerm
+from navila_sim2real.geometry import projected_gravity, quat_to_rpy, rpy_to_quat
+from navila_sim2real.observation import ObservationBuilder, check_terms
+from sim2real_support import SIM_JOINT_NAMES, make_spec, standing_low_state
+
+SPEC = make_spec()
+
+
+def distinct_state() -> object:
+    """A low state whose every joint value is unique, so that any reordering shows."""
+    low = standing_low_state(0.0)
+    return replace(low, q=low.q + 0.01 * np.arange(12), dq=0.1 * np.arange(12) + 1.0, gyro=np.array([0.4, -0.8, 1.2]))
+
+
+class TestObservationBuilder:
+    def test_layout_and_scales(self):
+        """The frame is the deploy.yaml terms in order, scaled, in the policy's joint order."""
+        builder = ObservationBuilder(SPEC)
+        low = distinct_state()
+        obs = builder.build(low, np.array([0.5, 0.0, -0.2]), np.zeros(SPEC.height_map.shape))
+        assert obs.shape == (SPEC.obs_dim,) == (909,)
+        assert np.allclose(obs[0:3], 0.25 * low.gyro)
+        assert np.allclose(obs[3:6], low.rpy)
+        assert np.allclose(obs[6:9], [0.5, 0.0, -0.2])
+        for i, name in enumerate(SIM_JOINT_NAMES):
+            slot = SDK_JOINT_NAMES.index(name)
+            assert obs[9 + i] == pytest.approx(low.q[slot] - SPEC.default_joint_pos[i], abs=1e-6)
+            assert obs[21 + i] == pytest.approx(0.05 * low.dq[slot], abs=1e-6)
+        assert np.all(obs[33:45] == 0)
+
+    def test_history_and_height_map(self):
+        """History holds past frames oldest first (filled with the first frame); the map comes last, row-major."""
+        builder = ObservationBuilder(SPEC)
+        low = standing_low_state(0.0)
+        frames, height = [], np.arange(SPEC.height_map.size, dtype=np.float64).reshape(SPEC.height_map.shape)
+        for step in range(3):
+            obs = builder.build(low, np.array([0.1 * step, 0.0, 0.0]), height)
+            frames.append(obs[:45])
+        history = obs[45 : 45 * 10].reshape(9, 45)
+        assert np.allclose(history[-1], frames[1]) and np.allclose(history[-2], frames[0])
+        assert np.allclose(history[:-2], frames[0])
+        assert np.allclose(obs[450:], height.reshape(-1))
+
+    def test_last_action_and_targets(self):
+        """Targets are default + scale·action mapped to SDK order; the action becomes the next frame's last action."""
+        builder = ObservationBuilder(SPEC)
+        action = np.linspace(-1, 1, 12)
+        targets = builder.targets(action)
+        for i, name in enumerate(SIM_JOINT_NAMES):
+            assert targets[SDK_JOINT_NAMES.index(name)] == pytest.approx(SPEC.default_joint_pos[i] + 0.25 * action[i])
+        obs = builder.build(standing_low_state(0.0), np.zeros(3), np.zeros(SPEC.height_map.shape))
+        assert np.allclose(obs[33:45], action)
+
+    def test_clip(self):
+        """A term's clip range applies after scaling."""
+        builder = ObservationBuilder(SPEC)
+        builder.targets(np.full(12, 50.0))
+        obs = builder.build(standing_low_state(0.0), np.zeros(3), np.zeros(SPEC.height_map.shape))
+        assert np.all(obs[33:45] == 10.0)
+
+    def test_projected_gravity_term(self):
+        """A projected-gravity policy sees gravity in the body frame of the IMU orientation."""
+        spec = make_spec(observations=[ObservationTerm("projected_gravity", 3)], history_length=0, height_map=None)
+        quat = rpy_to_quat(np.array([0.3, 0.0, 0.0]))
+        obs = ObservationBuilder(spec).build(replace(standing_low_state(0.0), quat=quat), np.zeros(3), None)
+        assert np.allclose(obs, projected_gravity(quat))
+        assert obs[1] == pytest.approx(-np.sin(0.3)) and obs[2] == pytest.approx(-np.cos(0.3))
+
+    def test_unknown_term_and_width(self):
+        """Terms the robot cannot compute, or of a different width, are rejected with one line."""
+        with pytest.raises(ValueError, match="not available"):
+            check_terms(make_spec(observations=[ObservationTerm("base_lin_vel", 3)]))
+        with pytest.raises(ValueError, match="width 4"):
+            check_terms(make_spec(observations=[ObservationTerm("base_ang_vel", 4)]))
+
+
+def test_rpy_round_trip():
+    """quat_to_rpy inverts rpy_to_quat."""
+    rpy = np.array([0.3, -0.2, 1.1])
+    assert np.allclose(quat_to_rpy(rpy_to_quat(rpy)), rpy)
