@@ -12,8 +12,17 @@ from scipy import ndimage
 from scipy.sparse import csr_matrix
 from scipy.sparse.csgraph import dijkstra
 
-_NEIGHBOURS = [(0, 1), (1, 0), (1, 1), (1, -1)]
-"""Half of the 8-neighbourhood; the graph is undirected."""
+_MOVES: dict[tuple[int, int], tuple[tuple[int, int], ...]] = {
+    (0, 1): (),
+    (1, 0): (),
+    (1, 1): ((1, 0), (0, 1)),
+    (1, -1): ((1, 0), (0, -1)),
+    (1, 2): ((0, 1), (1, 1)),
+    (2, 1): ((1, 0), (1, 1)),
+    (1, -2): ((0, -1), (1, -1)),
+    (2, -1): ((1, 0), (1, -1)),
+}
+"""Half of the 16-neighbourhood (the graph is undirected) → the cells each move crosses, which must be free too."""
 
 
 @dataclass
@@ -21,7 +30,8 @@ class NavGrid:
     """Occupancy grid of an indoor floor.
 
     Row ``r``, column ``c`` is the cell centred at ``origin + ((c, r) + 0.5) · resolution`` in the world (x along
-    columns, y along rows). Geodesic distances run over the 8-connected free cells without cutting obstacle corners.
+    columns, y along rows). Geodesic distances run over the free cells, 16-connected (within 3% of the Euclidean
+    length) and without cutting obstacle corners.
     """
 
     free: np.ndarray
@@ -51,10 +61,10 @@ class NavGrid:
         x_min, y_min, x_max, y_max = bounds
         shape = (round((y_max - y_min) / resolution), round((x_max - x_min) / resolution))
         blocked = np.zeros(shape, dtype=bool)
-        for fx_min, fy_min, fx_max, fy_max in footprints:
-            c0, c1 = (np.array([fx_min, fx_max]) - x_min) / resolution
-            r0, r1 = (np.array([fy_min, fy_max]) - y_min) / resolution
-            blocked[max(int(r0), 0) : max(math.ceil(r1), 0), max(int(c0), 0) : max(math.ceil(c1), 0)] = True
+        for fx_min, fy_min, fx_max, fy_max in footprints:  # every cell the footprint overlaps
+            c0, r0 = np.floor((np.array([fx_min, fy_min]) - (x_min, y_min)) / resolution + 1e-6).astype(int)
+            c1, r1 = np.ceil((np.array([fx_max, fy_max]) - (x_min, y_min)) / resolution - 1e-6).astype(int)
+            blocked[max(r0, 0) : max(r1, 0), max(c0, 0) : max(c1, 0)] = True
         blocked = np.pad(blocked, 1, constant_values=True)
         reach = math.ceil(robot_radius / resolution - 1e-9)
         offsets = np.arange(-reach, reach + 1) * resolution
@@ -84,21 +94,22 @@ class NavGrid:
 
     @cached_property
     def _graph(self) -> csr_matrix:
-        """Sparse symmetric graph over all cells, edges between free 8-neighbours (weights in cells)."""
+        """Sparse graph over all cells, edges between free cells one 16-neighbourhood move apart (weights in cells)."""
         height, width = self.free.shape
-        index = np.arange(height * width).reshape(height, width)
+        padded = np.pad(self.free, 2)
+
+        def free_at(dr: int, dc: int) -> np.ndarray:
+            return padded[2 + dr : 2 + dr + height, 2 + dc : 2 + dc + width]
+
         sources, targets, weights = [], [], []
-        for dr, dc in _NEIGHBOURS:
-            rows, cols = np.mgrid[0:height, 0:width]
-            r2, c2 = rows + dr, cols + dc
-            valid = (r2 >= 0) & (r2 < height) & (c2 >= 0) & (c2 < width)
-            rows, cols, r2, c2 = rows[valid], cols[valid], r2[valid], c2[valid]
-            ok = self.free[rows, cols] & self.free[r2, c2]
-            if dr and dc:  # no corner cutting: both orthogonal neighbours must be free too
-                ok &= self.free[rows + dr, cols] & self.free[rows, cols + dc]
-            sources.append(index[rows[ok], cols[ok]])
-            targets.append(index[r2[ok], c2[ok]])
-            weights.append(np.full(ok.sum(), math.hypot(dr, dc)))
+        for (dr, dc), crossed in _MOVES.items():
+            ok = self.free & free_at(dr, dc)
+            for cell in crossed:
+                ok &= free_at(*cell)
+            rows, cols = np.nonzero(ok)
+            sources.append(rows * width + cols)
+            targets.append((rows + dr) * width + cols + dc)
+            weights.append(np.full(len(rows), math.hypot(dr, dc)))
         sources, targets, weights = map(np.concatenate, (sources, targets, weights))
         return csr_matrix((weights, (sources, targets)), shape=(height * width,) * 2)
 
@@ -153,14 +164,15 @@ class NavGrid:
         return bool(self.is_free(np.linspace(a, b, samples)).all())
 
     def _shortcut(self, points: np.ndarray) -> np.ndarray:
-        """Greedy string pulling: from each kept point, jump to the farthest point still in straight sight."""
+        """String pulling: from each kept point, jump to the farthest later point in straight sight."""
         kept, anchor = [points[0]], 0
         while anchor < len(points) - 1:
-            reach = anchor + 1
-            while reach + 1 < len(points) and self.line_is_free(points[anchor], points[reach + 1]):
-                reach += 1
-            kept.append(points[reach])
-            anchor = reach
+            anchor = next(
+                reach
+                for reach in range(len(points) - 1, anchor, -1)
+                if reach == anchor + 1 or self.line_is_free(points[anchor], points[reach])
+            )
+            kept.append(points[anchor])
         return np.stack(kept)
 
 
