@@ -6,12 +6,11 @@ torque limits and a 30 rad/s velocity limit.
 
 from __future__ import annotations
 
-from isaaclab_newton.sim.schemas import NewtonArticulationCfg
-from isaaclab_physx.sim.schemas import PhysxArticulationCfg, PhysxRigidBodyCfg
-
 import isaaclab.sim as sim_utils
 from isaaclab.actuators import DelayedPDActuatorCfg
 from isaaclab.assets.articulation import ArticulationCfg
+from isaaclab_newton.sim.schemas import NewtonArticulationCfg
+from isaaclab_physx.sim.schemas import PhysxArticulationCfg, PhysxRigidBodyCfg
 
 from .go2_constants import DEFAULT_JOINT_POS, JOINT_TYPES, TORQUE_LIMITS
 from .go2_description import MOTOR_ARMATURE, STANDING_HEIGHT

@@ -57,10 +57,11 @@ class Collision:
     """One collision primitive attached to a link."""
 
     name: str
-    kind: Literal["box", "sphere", "capsule", "cylinder"]
+    """Unique over the robot (MJCF geom name)."""
+    kind: Literal["box", "sphere", "cylinder"]
     size: tuple[float, ...]
-    """Box: half extents ``(hx, hy, hz)``; sphere: ``(radius,)``; capsule and cylinder: ``(radius, half_length)``
-    of the straight part along the primitive's local z axis (MuJoCo's convention)."""
+    """Box: half extents ``(hx, hy, hz)``; sphere: ``(radius,)``; cylinder: ``(radius, half_length)`` along the
+    primitive's local z axis (MuJoCo's convention)."""
     pos: Vec3 = (0.0, 0.0, 0.0)
     quat: Quat = IDENTITY_QUAT
 
@@ -134,11 +135,11 @@ class RobotDescription:
         return tuple(joint for joint in self.joints if not joint.is_fixed)
 
     def link(self, name: str) -> Link:
-        """The link called ``name``."""
+        """Return the link called ``name``."""
         return next(link for link in self.links if link.name == name)
 
     def joint(self, name: str) -> Joint:
-        """The joint called ``name``."""
+        """Return the joint called ``name``."""
         return next(joint for joint in self.joints if joint.name == name)
 
     def child_joints(self, link_name: str) -> tuple[Joint, ...]:
@@ -198,7 +199,7 @@ def quat_rotate(q: Quat, v: Vec3) -> Vec3:
 
 
 def quat_from_axis_angle(axis: Vec3, angle: float) -> Quat:
-    """Unit quaternion of a rotation by ``angle`` about the unit vector ``axis``."""
+    """Return the unit quaternion of a rotation by ``angle`` about the unit vector ``axis``."""
     s = math.sin(angle / 2.0)
     return (math.cos(angle / 2.0), axis[0] * s, axis[1] * s, axis[2] * s)
 
@@ -254,22 +255,22 @@ def _leg(leg: str) -> tuple[list[Link], list[Joint]]:
         Link(
             f"{leg}_hip",
             _mirror(_HIP, sx, sy),
-            (Collision("hip", "cylinder", (0.046, 0.02), (0.0, sy * 0.08, 0.0), _QUAT_Z_TO_Y),),
+            (Collision(f"{leg}_hip", "cylinder", (0.046, 0.02), (0.0, sy * 0.08, 0.0), _QUAT_Z_TO_Y),),
         ),
         Link(
             f"{leg}_thigh",
             _mirror(_THIGH, 1.0, sy),
-            (Collision("thigh", "box", (0.1065, 0.01225, 0.017), (0.0, 0.0, -0.1065), _QUAT_Z_TO_X),),
+            (Collision(f"{leg}_thigh", "box", (0.1065, 0.01225, 0.017), (0.0, 0.0, -0.1065), _QUAT_Z_TO_X),),
         ),
         Link(
             f"{leg}_calf",
             _mirror(_CALF, 1.0, sy),
             (
-                Collision("shank", "cylinder", (0.013, 0.06), (0.01, 0.0, -0.06), shank_tilt),
-                Collision("lower_shank", "cylinder", (0.011, 0.0325), (0.02, 0.0, -0.148), lower_shank_tilt),
+                Collision(f"{leg}_shank", "cylinder", (0.013, 0.06), (0.01, 0.0, -0.06), shank_tilt),
+                Collision(f"{leg}_lower_shank", "cylinder", (0.011, 0.0325), (0.02, 0.0, -0.148), lower_shank_tilt),
             ),
         ),
-        Link(f"{leg}_foot", _FOOT, (Collision("foot", "sphere", (FOOT_RADIUS,), (-0.002, 0.0, 0.0)),)),
+        Link(f"{leg}_foot", _FOOT, (Collision(f"{leg}_foot", "sphere", (FOOT_RADIUS,), (-0.002, 0.0, 0.0)),)),
     ]
     joint_frames = [
         (BASE_NAME, "hip", (sx * HIP_OFFSET[0], sy * HIP_OFFSET[1], HIP_OFFSET[2]), (1.0, 0.0, 0.0)),
@@ -325,7 +326,9 @@ def _go2() -> RobotDescription:
 GO2 = _go2()
 """The project's Unitree Go2 model."""
 
-DEFAULT_JOINT_POS_BY_NAME: dict[str, float] = {joint.name: default_joint_pos(joint.name) for joint in GO2.actuated_joints}
+DEFAULT_JOINT_POS_BY_NAME: dict[str, float] = {
+    joint.name: default_joint_pos(joint.name) for joint in GO2.actuated_joints
+}
 """Default standing pose (rad) resolved per joint name."""
 
 STANDING_HEIGHT = GO2.standing_base_height(DEFAULT_JOINT_POS_BY_NAME)

@@ -27,13 +27,13 @@ def go2_usd_path() -> str:
 
 
 def description_to_usda(description: RobotDescription) -> str:
-    """The robot as the text of a USD layer (deterministic)."""
+    """Render the robot as the text of a USD layer (deterministic)."""
     stage = build_stage(description)  # keep the stage alive while its layer is exported
     return stage.GetRootLayer().ExportToString()
 
 
 def build_stage(description: RobotDescription) -> Usd.Stage:
-    """An in-memory stage holding the robot as one articulation under ``/<name>``."""
+    """Build an in-memory stage holding the robot as one articulation under ``/<name>``."""
     stage = Usd.Stage.CreateInMemory()
     UsdGeom.SetStageUpAxis(stage, UsdGeom.Tokens.z)
     UsdGeom.SetStageMetersPerUnit(stage, 1.0)
@@ -65,7 +65,7 @@ def principal_inertia(inertial: Inertial) -> tuple[Vec3, Quat]:
 
 
 def _define_xform(stage: Usd.Stage, path: Sdf.Path, pos: Vec3, quat: Quat) -> UsdGeom.Xform:
-    """An Xform at ``pos``/``quat`` relative to its parent."""
+    """Define an Xform at ``pos``/``quat`` relative to its parent."""
     xform = UsdGeom.Xform.Define(stage, path)
     xform.AddTranslateOp().Set(Gf.Vec3d(*pos))
     xform.AddOrientOp().Set(Gf.Quatf(quat[0], *quat[1:]))
@@ -73,7 +73,7 @@ def _define_xform(stage: Usd.Stage, path: Sdf.Path, pos: Vec3, quat: Quat) -> Us
 
 
 def _define_link(stage: Usd.Stage, path: Sdf.Path, link: Link, pos: Vec3, quat: Quat) -> None:
-    """A rigid body with authored mass properties and its collision primitives."""
+    """Define a rigid body with authored mass properties and its collision primitives."""
     prim = _define_xform(stage, path, pos, quat).GetPrim()
     UsdPhysics.RigidBodyAPI.Apply(prim)
     mass_api = UsdPhysics.MassAPI.Apply(prim)
@@ -88,7 +88,7 @@ def _define_link(stage: Usd.Stage, path: Sdf.Path, link: Link, pos: Vec3, quat: 
 
 
 def _define_collision(stage: Usd.Stage, path: Sdf.Path, collision: Collision) -> None:
-    """A UsdGeom primitive with CollisionAPI matching ``collision``."""
+    """Define a UsdGeom primitive with CollisionAPI matching ``collision``."""
     if collision.kind == "box":
         geom = UsdGeom.Cube.Define(stage, path)
         geom.CreateSizeAttr(2.0)
@@ -98,7 +98,7 @@ def _define_collision(stage: Usd.Stage, path: Sdf.Path, collision: Collision) ->
         geom.CreateRadiusAttr(collision.size[0])
         scale = None
     else:
-        geom = (UsdGeom.Capsule if collision.kind == "capsule" else UsdGeom.Cylinder).Define(stage, path)
+        geom = UsdGeom.Cylinder.Define(stage, path)
         geom.CreateAxisAttr(UsdGeom.Tokens.z)
         geom.CreateRadiusAttr(collision.size[0])
         geom.CreateHeightAttr(2.0 * collision.size[1])
@@ -111,7 +111,7 @@ def _define_collision(stage: Usd.Stage, path: Sdf.Path, collision: Collision) ->
 
 
 def _define_joint(stage: Usd.Stage, path: Sdf.Path, root: Sdf.Path, joint: Joint) -> None:
-    """A revolute joint with limits (deg) and an angular force drive, or a fixed joint."""
+    """Define a revolute joint with limits (deg) and an angular force drive, or a fixed joint."""
     if joint.is_fixed:
         usd_joint = UsdPhysics.FixedJoint.Define(stage, path)
     else:
