@@ -161,10 +161,7 @@ class ActionExecutor:
         """
         env_ids = torch.as_tensor(env_ids, dtype=torch.long, device=self.device)
         plans = [action_to_relative_target(action) for action in actions]
-        relative = torch.zeros(len(plans), 1, 3, device=self.device)
-        for row, plan in enumerate(plans):
-            if plan:
-                relative[row, 0] = torch.tensor(plan[0])
+        relative = torch.tensor([plan or [(0.0, 0.0, 0.0)] for plan in plans], device=self.device).reshape(-1, 1, 3)
         counts = torch.tensor([len(plan) for plan in plans], dtype=torch.long, device=self.device)
         self._load(env_ids, relative, counts, poses)
         if self.cfg.mode == ExecutionMode.OPEN_LOOP:

@@ -164,7 +164,7 @@ class NavGrid:
         return bool(self.is_free(np.linspace(a, b, samples)).all())
 
     def _shortcut(self, points: np.ndarray) -> np.ndarray:
-        """String pulling: from each kept point, jump to the farthest later point in straight sight."""
+        """Pull the string: from each kept point, jump to the farthest later point in straight sight."""
         kept, anchor = [points[0]], 0
         while anchor < len(points) - 1:
             anchor = next(

@@ -68,6 +68,12 @@ class TestHFBackend:
         decoded = ActionDecoder(2, "stop").decode(answers, [0, 1])
         assert all(isinstance(action, Forward | Turn | Stop) for action in decoded)
 
+    def test_batching_does_not_change_answers(self, backend):
+        """Queries of different lengths answer the same in one left-padded batch as one by one."""
+        queries = [(FRAMES, "go to the sofa"), (FRAMES[:3], "stop by the plant")]
+        batched = backend.act_batch([frames for frames, _ in queries], [text for _, text in queries])
+        assert batched == [backend.act(frames, text) for frames, text in queries]
+
     def test_generates_deterministically_in_inference_mode(self, backend, monkeypatch):
         """Greedy decoding repeats itself, and generation runs with autograd off (inference mode)."""
         modes = []

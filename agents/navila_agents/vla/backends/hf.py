@@ -63,7 +63,8 @@ class HFBackend(VLABackend):
             for query, instruction in zip(frames, instructions, strict=True)
         ]
         images = [[Image.fromarray(frame) for frame in query] for query in frames]
-        inputs = self.processor(text=texts, images=images, return_tensors="pt", padding=True).to(self.model.device)
+        inputs = self.processor(text=texts, images=images, return_tensors="pt", padding=True)
+        inputs = inputs.to(self.model.device, dtype=self.model.dtype)
         generated = self.model.generate(**inputs, max_new_tokens=self.max_new_tokens, do_sample=False)
         answers = generated[:, inputs["input_ids"].shape[1] :]
         return self.processor.batch_decode(answers, skip_special_tokens=True)
