@@ -129,6 +129,30 @@ class NavGrid:
         distances, _ = self._from_goal(goal_xy)
         return distances.reshape(self.free.shape) * self.resolution
 
+    @cached_property
+    def _nearest_free_cell(self) -> np.ndarray:
+        """(2, H, W) row and column of the nearest free cell to every cell."""
+        return ndimage.distance_transform_edt(~self.free, return_distances=False, return_indices=True)
+
+    def distances_to(self, goal_xy: Sequence[float], points: np.ndarray) -> np.ndarray:
+        """Geodesic distances (m) from many points to one goal, for NE and OS of a batch of robots.
+
+        A point off the free cells (a robot brushing a wall, or outside the grid) takes the distance of its nearest
+        free cell plus the straight offset to that cell's center.
+
+        Args:
+            goal_xy: World (x, y) of the goal; must be free.
+            points: World (x, y) of the points (M, 2).
+
+        Returns:
+            (M,) distances; ``inf`` where the nearest free cell cannot reach the goal.
+        """
+        points = np.asarray(points, dtype=float).reshape(-1, 2)
+        cells = np.clip(self.to_cell(points), 0, np.array(self.free.shape) - 1)
+        nearest = self._nearest_free_cell[:, cells[:, 0], cells[:, 1]].T
+        offsets = np.linalg.norm(points - self.to_world(nearest), axis=1)
+        return self.geodesic_distances(goal_xy)[nearest[:, 0], nearest[:, 1]] + offsets
+
     def shortest_path(self, start_xy: Sequence[float], goal_xy: Sequence[float]) -> np.ndarray:
         """Shortest free path from start to goal, shortened wherever a straight line stays free.
 

@@ -48,6 +48,18 @@ class TestNavGrid:
         assert all(grid.line_is_free(a, b) for a, b in zip(path[:-1], path[1:], strict=True))
         assert path_length(path) < true_detour() * 1.02 and len(path) <= 6
 
+    def test_distances_to_many_points(self):
+        """Batched distances match the geodesic map on free cells and add the offset for points off them."""
+        grid = NavGrid.from_footprints(WALL_WITH_GAP, BOUNDS, resolution=0.05, robot_radius=0.3)
+        goal = [4.0, 1.0]
+        free_point, near_wall, outside = [1.0, 1.0], [2.2, 1.0], [6.0, 1.0]
+        distances = grid.distances_to(goal, np.array([free_point, near_wall, outside]))
+        field = grid.geodesic_distances(goal)
+        assert distances[0] == pytest.approx(field[tuple(grid.to_cell(free_point))] + np.hypot(0.025, 0.025))
+        nearest_free = [2.075, 1.025]  # cells whose centers lie within 0.3 m of the wall (x >= 2.1) are blocked
+        assert distances[1] == pytest.approx(field[tuple(grid.to_cell(nearest_free))] + np.hypot(0.125, 0.025))
+        assert distances[2] == pytest.approx(2.0, abs=0.1)  # clipped to the grid edge, then straight to the goal
+
     def test_straight_line_when_visible(self):
         """With nothing in the way the path is the straight segment."""
         grid = NavGrid.from_footprints([], BOUNDS, resolution=0.1, robot_radius=0.3)
