@@ -17,15 +17,18 @@ from .go2_description import MOTOR_ARMATURE, STANDING_HEIGHT
 from .go2_usd import go2_usd_path
 
 PHYSICS_DT = 0.005
-"""Physics step (s) the actuator delay is counted in."""
+"""Physics step (s) of the reference training setup; the actuator delay is counted in these steps."""
 
-ACTUATOR_DELAY_STEPS = 4
-"""Command delay in physics steps: 20 ms at :data:`PHYSICS_DT`."""
+ACTUATOR_DELAY = 0.020
+"""Fixed command delay (s) of the reference actuator model."""
+
+ACTUATOR_DELAY_STEPS = round(ACTUATOR_DELAY / PHYSICS_DT)
+"""Command delay in physics steps (4)."""
 
 GO2_ACTUATOR_CFG = DelayedPDActuatorCfg(
     joint_names_expr=[f".*_{kind}_joint" for kind in JOINT_TYPES],
     actuator_effort_limit={f".*_{kind}_joint": TORQUE_LIMITS[kind] for kind in JOINT_TYPES},
-    actuator_velocity_limit=30.0,
+    actuator_velocity_limit=30.0,  # the reference's value (the URDF says 30.1)
     stiffness=40.0,
     damping=1.0,
     armature=MOTOR_ARMATURE,

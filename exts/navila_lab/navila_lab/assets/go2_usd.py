@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import math
 
+import isaaclab  # noqa: F401  (before pxr: puts Newton's USD schemas on the plugin path pxr reads once)
 import numpy as np
 from pxr import Gf, Sdf, Usd, UsdGeom, UsdPhysics
 
