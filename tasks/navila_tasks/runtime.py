@@ -91,11 +91,14 @@ def configure(env_cfg, agent_cfg, args: argparse.Namespace) -> None:
 
 
 @contextlib.contextmanager
-def open_env(task: str, env_cfg) -> Iterator[gym.Env]:
-    """Start the simulation runtime the cfg needs (kitless unless it asks for Kit) and build the environment."""
+def open_env(task: str, env_cfg, visualizer: str | None = None) -> Iterator[gym.Env]:
+    """Start the simulation runtime the cfg needs (kitless unless it or ``visualizer`` asks for Kit), build the env."""
     from isaaclab.app import launch_simulation
 
-    with launch_simulation(env_cfg, {"device": env_cfg.sim.device}):
+    launcher_args = {"device": env_cfg.sim.device}
+    if visualizer:
+        launcher_args["visualizer"] = visualizer.split(",")
+    with launch_simulation(env_cfg, launcher_args):
         env = gym.make(task, cfg=env_cfg)
         try:
             yield env

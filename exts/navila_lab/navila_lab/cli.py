@@ -10,6 +10,8 @@ SUBCOMMANDS: dict[str, tuple[str, str]] = {
     "play": ("navila_tasks.scripts.play", "run a checkpoint and write a video"),
     "export": ("navila_tasks.scripts.export", "export a checkpoint to TorchScript, ONNX and deploy.yaml"),
     "bench": ("navila_tasks.scripts.bench", "measure env-steps/s against the stock Isaac Lab Go2 task"),
+    "deploy": ("navila_sim2real.deploy_cli", "run an exported policy on the Go2 (or on sim2sim) over DDS"),
+    "sim2sim": ("navila_sim2real.sim2sim.cli", "MuJoCo Go2 on the robot's DDS topics, optionally driven by a policy"),
     "vla-serve": ("navila_agents.scripts.vla_serve", "serve a local Hugging Face VLA over HTTP"),
 }
 """Subcommand → (module with ``main(argv) -> int``, one-line help)."""
@@ -50,4 +52,6 @@ def main(argv: list[str] | None = None) -> int:
 
 
 if __name__ == "__main__":
-    sys.exit(main())
+    from navila_lab.cli import main as package_main  # one UserError class, also under ``python -m``
+
+    sys.exit(package_main())

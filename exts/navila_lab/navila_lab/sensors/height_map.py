@@ -79,7 +79,8 @@ def height_map_from_points(points: torch.Tensor, spec: HeightMapSpec, valid: tor
     lowest = torch.full((batch * (rows * cols + 1),), torch.inf, device=points.device, dtype=points.dtype)
     lowest.scatter_reduce_(0, cell.reshape(-1), torch.where(keep, z, torch.inf).reshape(-1), reduce="amin")
     grid = lowest.view(batch, rows * cols + 1)[:, :-1].view(batch, rows, cols)
-    grid = torch.where(grid >= spec.z_clip[0], grid.clamp(max=spec.z_clip[1]), torch.zeros_like(grid))
+    seen = torch.isfinite(grid) & (grid >= spec.z_clip[0])
+    grid = torch.where(seen, grid.clamp(max=spec.z_clip[1]), torch.zeros_like(grid))
     pad = spec.pool_size // 2
     return F.max_pool2d(grid.unsqueeze(1), spec.pool_size, stride=1, padding=pad).squeeze(1)
 

@@ -6,13 +6,15 @@ import numpy as np
 import trimesh
 from isaaclab.terrains import TerrainGenerator, TerrainGeneratorCfg, TerrainImporter, TerrainImporterCfg
 import isaaclab.sim as sim_utils
-from isaaclab.utils import configclass, replace
+from isaaclab.utils import clone, configclass
 from pxr import Sdf
 
-from navila_lab.terrains.glass import GLASS_TAG, GlassPanelsTerrainCfg, is_glass
+from navila_lab.terrains.glass import is_glass
 
 GLASS_PRIM_NAME = "glass"
 """The glass of all tiles is imported as ``<terrain prim>/glass``."""
+GLASS_MESH_KEY = "navila_glass_mesh"
+"""Key under which the generator attaches the glass mesh to ``terrain_mesh.metadata`` for the importer."""
 GLASS_ATTRIBUTE = "navila:glass"
 """Boolean USD attribute set on glass prims (cameras skip them; metrics count contacts with them)."""
 
@@ -29,12 +31,13 @@ class GlassTerrainGenerator(TerrainGenerator):
             shift = np.eye(4)
             shift[:2, 3] = -0.5 * cfg.size[0] * cfg.num_rows, -0.5 * cfg.size[1] * cfg.num_cols
             self.glass_mesh.apply_transform(shift)
-            self.terrain_mesh.metadata[GLASS_TAG] = self.glass_mesh
+            self.terrain_mesh.metadata[GLASS_MESH_KEY] = self.glass_mesh
 
     def _get_terrain_mesh(self, difficulty: float, cfg) -> tuple[trimesh.Trimesh, np.ndarray]:
-        if not isinstance(cfg, GlassPanelsTerrainCfg):
-            return super()._get_terrain_mesh(difficulty, cfg)
-        cfg = replace(cfg, seed=self.cfg.seed)
+        """Like the base class (without its cache), but glass meshes are kept aside for :attr:`glass_mesh`."""
+        cfg = clone(cfg)
+        cfg.difficulty = float(difficulty)
+        cfg.seed = self.cfg.seed
         meshes, origin = cfg.function(difficulty, cfg)
         center = np.eye(4)
         center[:2, 3] = -0.5 * cfg.size[0], -0.5 * cfg.size[1]
@@ -52,7 +55,10 @@ class GlassTerrainGenerator(TerrainGenerator):
 
 @configclass
 class GlassTerrainGeneratorCfg(TerrainGeneratorCfg):
-    """Terrain generator cfg that supports :class:`GlassPanelsTerrainCfg` tiles."""
+    """Terrain generator cfg whose sub-terrains may return glass meshes (see :func:`~navila_lab.terrains.glass.is_glass`).
+
+    Tiles are always generated afresh: ``use_cache`` is ignored, since cached tiles would lose their glass.
+    """
 
     class_type: type = GlassTerrainGenerator
 
@@ -60,13 +66,17 @@ class GlassTerrainGeneratorCfg(TerrainGeneratorCfg):
 class GlassTerrainImporter(TerrainImporter):
     """Imports the glass of a :class:`GlassTerrainGenerator` as a separate, marked collision mesh."""
 
+    glass_mesh: trimesh.Trimesh | None = None
+    """All glass panels in the world frame, or None when the terrain has none."""
+
     def import_mesh(self, name: str, mesh: trimesh.Trimesh) -> None:
         """Import ``mesh``; its glass (if any) goes to ``<prim_path>/glass`` with :data:`GLASS_ATTRIBUTE` set."""
         super().import_mesh(name, mesh)
-        glass = mesh.metadata.get(GLASS_TAG)
+        glass = mesh.metadata.get(GLASS_MESH_KEY)
         if glass is None:
             return
         super().import_mesh(GLASS_PRIM_NAME, glass)
+        self.glass_mesh = glass
         prim = sim_utils.get_current_stage().GetPrimAtPath(self.terrain_prim_paths[-1])
         prim.CreateAttribute(GLASS_ATTRIBUTE, Sdf.ValueTypeNames.Bool).Set(True)
 

@@ -1,0 +1,107 @@
+"""The shared LiDAR → height-map function on hand-built clouds with known answers."""
+
+import torch
+
+from navila_lab.sensors.height_map import HeightMapSpec, SweepHistory, height_map_from_points
+
+SPEC = HeightMapSpec()
+
+
+def cell_center(row: int, col: int) -> tuple[float, float]:
+    return (SPEC.x_range[0] + (row + 0.5) * SPEC.resolution, SPEC.y_range[0] + (col + 0.5) * SPEC.resolution)
+
+
+def ground_cloud(depth: float, spacing: float = 0.02) -> torch.Tensor:
+    """A dense flat cloud ``depth`` below the sensor (z points down in the inverted L1 frame)."""
+    xs = torch.arange(SPEC.x_range[0], SPEC.x_range[1], spacing)
+    ys = torch.arange(SPEC.y_range[0], SPEC.y_range[1], spacing)
+    x, y = torch.meshgrid(xs, ys, indexing="ij")
+    return torch.stack((x.flatten(), y.flatten(), torch.full_like(x.flatten(), depth)), dim=-1)
+
+
+class TestHeightMap:
+    def test_shape_is_17_by_27(self):
+        """The reference grid (0.06 m over 1.0 × 1.6 m) has 17 rows and 27 columns."""
+        assert SPEC.shape == (17, 27)
+        assert height_map_from_points(torch.zeros(2, 5, 3), SPEC).shape == (2, 17, 27)
+
+    def test_empty_space_is_zero(self):
+        """No points (or only invalid and non-finite ones) give an all-zero map."""
+        points = torch.full((1, 10, 3), float("inf"))
+        points[0, :5] = torch.tensor([-0.3, 0.0, 0.3])
+        valid = torch.zeros(1, 10, dtype=torch.bool)
+        assert torch.count_nonzero(height_map_from_points(points, SPEC, valid)) == 0
+
+    def test_flat_ground_reads_its_depth(self):
+        """A flat floor 0.3 m below the sensor fills every cell with 0.3."""
+        hmap = height_map_from_points(ground_cloud(0.3).unsqueeze(0), SPEC)
+        assert torch.allclose(hmap, torch.full_like(hmap, 0.3))
+
+    def test_step_keeps_the_minimum_depth_per_cell(self):
+        """A 0.1 m step on half the map shows 0.2 there and 0.3 elsewhere, apart from the max-pool's one-cell rim."""
+        cloud = ground_cloud(0.3)
+        raised = cloud[:, 0] < cell_center(8, 0)[0] - 0.03
+        cloud[raised, 2] = 0.2
+        # the floor below the step is seen too (min z wins within a cell)
+        hmap = height_map_from_points(torch.cat((cloud, ground_cloud(0.3)), 0).unsqueeze(0), SPEC)[0]
+        assert torch.allclose(hmap[:7], torch.full_like(hmap[:7], 0.2))
+        assert torch.allclose(hmap[9:], torch.full_like(hmap[9:], 0.3))
+
+    def test_values_are_clipped_and_near_points_dropped(self):
+        """Depths beyond 0.5 are clipped to 0.5; cells whose minimum is below 0.05 become 0."""
+        deep = height_map_from_points(ground_cloud(0.9).unsqueeze(0), SPEC)
+        assert torch.allclose(deep, torch.full_like(deep, 0.5))
+        near = height_map_from_points(ground_cloud(0.01).unsqueeze(0), SPEC)
+        assert torch.count_nonzero(near) == 0
+
+    def test_wall_and_glass_shadow_the_cells_behind_them(self):
+        """A vertical wall (glass reads like any surface) at x = −0.5 hides the floor beyond it: those cells are 0."""
+        floor = ground_cloud(0.3)
+        in_front = floor[:, 0] > -0.5
+        wall_y = torch.arange(SPEC.y_range[0], SPEC.y_range[1], 0.02)
+        wall_z = torch.arange(0.0, 0.3, 0.02)
+        y, z = torch.meshgrid(wall_y, wall_z, indexing="ij")
+        wall = torch.stack((torch.full_like(y.flatten(), -0.5), y.flatten(), z.flatten()), dim=-1)
+        hmap = height_map_from_points(torch.cat((floor[in_front], wall), 0).unsqueeze(0), SPEC)[0]
+        wall_row = int((-0.5 - SPEC.x_range[0]) / SPEC.resolution)
+        assert torch.count_nonzero(hmap[: wall_row - 1]) == 0, "cells behind the wall must read empty"
+        assert torch.allclose(hmap[wall_row + 2 :], torch.full_like(hmap[wall_row + 2 :], 0.3))
+
+    def test_max_pool_fills_a_single_missing_cell(self):
+        """A lone empty cell in a floor (sparse rings of the real L1) is filled by the 3 × 3 max-pool."""
+        cloud = ground_cloud(0.3)
+        x0, y0 = cell_center(8, 13)
+        hole = ((cloud[:, 0] - x0).abs() < 0.03) & ((cloud[:, 1] - y0).abs() < 0.03)
+        hmap = height_map_from_points(cloud[~hole].unsqueeze(0), SPEC)[0]
+        assert hmap[8, 13] == torch.tensor(0.3)
+
+    def test_batch_entries_are_independent(self):
+        """Each batch entry is binned on its own."""
+        points = torch.stack((ground_cloud(0.3), ground_cloud(0.4)))
+        hmap = height_map_from_points(points, SPEC)
+        assert torch.allclose(hmap[0], torch.full_like(hmap[0], 0.3))
+        assert torch.allclose(hmap[1], torch.full_like(hmap[1], 0.4))
+
+
+class TestSweepHistory:
+    def test_fuses_the_last_sweeps_by_max(self):
+        """The fused value is the element-wise max of the last ``num_sweeps`` maps; older ones drop out."""
+        history = SweepHistory(1, SPEC)
+        history.push(torch.full((1, 17, 27), 0.4))
+        for _ in range(SPEC.num_sweeps - 1):
+            history.push(torch.full((1, 17, 27), 0.1))
+        assert torch.allclose(history.value, torch.full((1, 17, 27), 0.4))
+        history.push(torch.full((1, 17, 27), 0.1))
+        assert torch.allclose(history.value, torch.full((1, 17, 27), 0.1))
+
+    def test_reset_forgets_only_selected_entries(self):
+        """Resetting entry 0 zeroes its history and leaves entry 1 untouched."""
+        history = SweepHistory(2, SPEC)
+        history.push(torch.full((2, 17, 27), 0.3))
+        history.reset(torch.tensor([0]))
+        assert torch.count_nonzero(history.value[0]) == 0
+        assert torch.allclose(history.value[1], torch.full((17, 27), 0.3))
+
+    def test_spec_round_trips_through_plain_data(self):
+        """The spec written to deploy.yaml reads back equal."""
+        assert HeightMapSpec.from_dict(SPEC.to_dict()) == SPEC

@@ -1,0 +1,40 @@
+"""Task registration is data only: every id resolves through gym.spec without building a simulator."""
+
+import gymnasium as gym
+import pytest
+
+import navila_tasks
+from navila_tasks.runtime import load_cfgs
+
+
+class TestRegistry:
+    @pytest.mark.parametrize("task", navila_tasks.TASK_IDS)
+    def test_every_task_has_env_and_runner_cfgs(self, task):
+        """Each id names an importable env cfg and rsl_rl runner cfg whose actor reads groups the env defines."""
+        spec = gym.spec(task)
+        assert spec.kwargs["env_cfg_entry_point"].startswith("navila_tasks.")
+        env_cfg, agent_cfg = load_cfgs(task, [])
+        groups = {name for name in vars(env_cfg.observations) if getattr(env_cfg.observations, name) is not None}
+        assert set(agent_cfg.obs_groups["actor"]) <= groups
+        assert set(agent_cfg.obs_groups["critic"]) <= groups
+
+    def test_lidar_variant_only_adds_the_height_map(self):
+        """Blind and LiDAR tasks differ in the actor's height-map group and the LiDAR sensor, nothing else."""
+        blind, blind_agent = load_cfgs("NaVILA-Go2-Rough-Blind", [])
+        lidar, lidar_agent = load_cfgs("NaVILA-Go2-Rough-Lidar", [])
+        assert blind.scene.lidar is None and lidar.scene.lidar is not None
+        assert blind.observations.height_map is None and lidar.observations.height_map is not None
+        assert lidar_agent.obs_groups["actor"] == [*blind_agent.obs_groups["actor"], "height_map"]
+
+    def test_play_variants_turn_noise_and_randomization_off(self):
+        """-Play cfgs have few robots, no observation noise, no pushes, and a fixed forward command."""
+        env_cfg, _ = load_cfgs("NaVILA-Go2-Rough-Lidar-Play", [])
+        assert env_cfg.scene.num_envs <= 16
+        assert not env_cfg.observations.policy.enable_corruption
+        assert env_cfg.events.push_robot is None and env_cfg.events.add_base_mass is None
+        assert env_cfg.commands.base_velocity.ranges.lin_vel_x == (0.5, 0.5)
+
+    def test_overrides_reach_the_cfg(self):
+        """A Hydra-style override changes the resolved cfg field."""
+        env_cfg, _ = load_cfgs("NaVILA-Go2-Flat", ["env.rewards.feet_air_time.weight=0.5"])
+        assert env_cfg.rewards.feet_air_time.weight == 0.5
