@@ -31,7 +31,7 @@ PHYSICS = NewtonCfg(
 
 
 def main() -> None:
-    """Stand, then jump the targets; print joint/body names, masses, heights, tilt and torques."""
+    """Stand, then jump the targets; print names, masses, heights, tilt, contact forces and torques."""
     device = "cuda:0" if torch.cuda.is_available() else "cpu"
     sim_cfg = SimulationCfg(dt=PHYSICS_DT, device=device, physics=PHYSICS)
     with (
@@ -41,6 +41,7 @@ def main() -> None:
         import isaaclab.sim as sim_utils
         from isaaclab.assets import AssetBaseCfg
         from isaaclab.scene import InteractiveScene, InteractiveSceneCfg
+        from isaaclab.sensors import ContactSensorCfg
         from isaaclab.utils import configclass
         from navila_lab.assets.go2 import GO2_CFG
 
@@ -58,6 +59,7 @@ def main() -> None:
                 init_state=AssetBaseCfg.InitialStateCfg(pos=(0.0, 0.0, -0.05)),
             )
             robot = GO2_CFG.replace(prim_path="{ENV_REGEX_NS}/Robot")
+            contact_forces = ContactSensorCfg(prim_path="{ENV_REGEX_NS}/Robot/[^/]*", update_period=0.0)
 
         scene = InteractiveScene(StandingSceneCfg(num_envs=NUM_ENVS, env_spacing=2.0))
         sim.reset()
@@ -83,6 +85,8 @@ def main() -> None:
             "base_height": base_height,
             "projected_gravity_z": robot.data.projected_gravity_b.torch[:, 2].tolist(),
             "joint_error": (robot.data.joint_pos.torch - default).abs().max().item(),
+            "contact_names": list(scene["contact_forces"].sensor_names),
+            "contact_force_z": scene["contact_forces"].data.net_forces_w.torch[0, :, 2].tolist(),
             "torque_after_jump": [],
         }
         for _ in range(ACTUATOR_DELAY_STEPS + 2):

@@ -8,7 +8,7 @@ import sys
 from pathlib import Path
 
 import pytest
-from navila_lab.assets.go2_constants import SDK_JOINT_NAMES, TORQUE_LIMITS
+from navila_lab.assets.go2_constants import FOOT_NAMES, SDK_JOINT_NAMES, TORQUE_LIMITS
 from navila_lab.assets.go2_description import GO2
 
 pytestmark = pytest.mark.sim
@@ -30,8 +30,9 @@ class TestLoading:
         assert sorted(run["joint_names"]) == sorted(SDK_JOINT_NAMES)
 
     def test_bodies_are_the_description_links(self, run):
-        """Every description link is a body (feet and head included, for contact sensors)."""
+        """Every description link is a body and a contact-sensor entry (feet and head included)."""
         assert sorted(run["body_names"]) == sorted(link.name for link in GO2.links)
+        assert sorted(run["contact_names"]) == sorted(run["body_names"])
 
     def test_masses_match_description(self, run):
         """Newton's body masses are the authored ones: colliders add nothing."""
@@ -62,6 +63,12 @@ class TestStanding:
     def test_base_stays_upright(self, run):
         """Gravity in the base frame stays within 0.1 rad of straight down."""
         assert all(z < -0.995 for z in run["projected_gravity_z"])
+
+    def test_feet_carry_the_weight(self, run):
+        """The contact sensor sees the robot's weight on the four feet and nothing on any other body."""
+        forces = dict(zip(run["contact_names"], run["contact_force_z"], strict=True))
+        assert sum(forces[name] for name in FOOT_NAMES) == pytest.approx(GO2.total_mass * 9.81, rel=0.03)
+        assert all(force == 0.0 for name, force in forces.items() if name not in FOOT_NAMES)
 
     def test_joints_hold_the_default_pose(self, run):
         """Under Kp 40 the joints sag less than 0.25 rad from the targets while carrying the robot."""
