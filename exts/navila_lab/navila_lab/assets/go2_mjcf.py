@@ -14,7 +14,6 @@ from .go2_constants import IMU_FRAME_NAME
 from .go2_description import (
     DEFAULT_JOINT_POS_BY_NAME,
     GO2,
-    STANDING_HEIGHT,
     Link,
     RobotDescription,
     cached_asset_path,
@@ -37,10 +36,11 @@ def description_to_mjcf(description: RobotDescription) -> str:
     default = ET.SubElement(mujoco, "default")
     ET.SubElement(default, "geom", contype="1", conaffinity="0")
 
+    height = description.standing_base_height(DEFAULT_JOINT_POS_BY_NAME)
     worldbody = ET.SubElement(mujoco, "worldbody")
     ET.SubElement(worldbody, "light", name="sun", pos="0 0 5", dir="0 0 -1", directional="true")
     ET.SubElement(worldbody, "geom", name="floor", type="plane", size="0 0 0.05", contype="0", conaffinity="1")
-    base = ET.SubElement(worldbody, "body", name=description.root.name, pos=_fmt((0.0, 0.0, STANDING_HEIGHT)))
+    base = ET.SubElement(worldbody, "body", name=description.root.name, pos=_fmt((0.0, 0.0, height)))
     ET.SubElement(base, "freejoint", name="root")
     _fill_body(base, description, description.root)
 
@@ -56,7 +56,7 @@ def description_to_mjcf(description: RobotDescription) -> str:
 
     keyframe = ET.SubElement(mujoco, "keyframe")
     joint_pos = [DEFAULT_JOINT_POS_BY_NAME[joint.name] for joint in description.actuated_joints]
-    ET.SubElement(keyframe, "key", name="home", qpos=_fmt((0.0, 0.0, STANDING_HEIGHT, 1.0, 0.0, 0.0, 0.0, *joint_pos)))
+    ET.SubElement(keyframe, "key", name="home", qpos=_fmt((0.0, 0.0, height, 1.0, 0.0, 0.0, 0.0, *joint_pos)))
 
     ET.indent(mujoco)
     return ET.tostring(mujoco, encoding="unicode") + "\n"
