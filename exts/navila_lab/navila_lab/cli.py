@@ -40,7 +40,11 @@ def main(argv: list[str] | None = None) -> int:
     if name not in SUBCOMMANDS:
         print(f"navila: unknown command '{name}' (choose from: {', '.join(SUBCOMMANDS)})", file=sys.stderr)
         return 2
-    module = importlib.import_module(SUBCOMMANDS[name][0])
+    try:
+        module = importlib.import_module(SUBCOMMANDS[name][0])
+    except ModuleNotFoundError as error:
+        print(f"navila {name}: not available in this install ({error}); see README for extras", file=sys.stderr)
+        return 2
     try:
         return module.main(rest)
     except UserError as error:
