@@ -105,22 +105,28 @@ def new_low_state() -> LowState_:
     return msg
 
 
-def cloud_points(msg: PointCloud2_) -> np.ndarray:
-    """Extract the (P, 3) float64 x, y, z of a PointCloud2_ whose x, y, z fields are float32 (any point layout)."""
-    offsets = {field.name: field.offset for field in msg.fields if field.datatype == FLOAT32}
+def points_from_bytes(
+    data: bytes, offsets: dict[str, int], point_step: int, count: int, big_endian: bool
+) -> np.ndarray:
+    """Extract (P, 3) float64 x, y, z from point bytes, given the byte offsets of the float32 fields."""
     if not {"x", "y", "z"} <= offsets.keys():
         raise ValueError("point cloud without float32 x, y, z fields")
-    count = msg.width * msg.height
     layout = np.dtype(
         {
             "names": ["x", "y", "z"],
-            "formats": [">f4" if msg.is_bigendian else "<f4"] * 3,
+            "formats": [">f4" if big_endian else "<f4"] * 3,
             "offsets": [offsets["x"], offsets["y"], offsets["z"]],
-            "itemsize": msg.point_step,
+            "itemsize": point_step,
         }
     )
-    records = np.frombuffer(bytes(msg.data), dtype=layout, count=count)
+    records = np.frombuffer(data, dtype=layout, count=count)
     return np.stack([records["x"], records["y"], records["z"]], axis=-1).astype(np.float64)
+
+
+def cloud_points(msg: PointCloud2_) -> np.ndarray:
+    """Extract the (P, 3) float64 x, y, z of a PointCloud2_ whose x, y, z fields are float32 (any point layout)."""
+    offsets = {field.name: field.offset for field in msg.fields if field.datatype == FLOAT32}
+    return points_from_bytes(bytes(msg.data), offsets, msg.point_step, msg.width * msg.height, msg.is_bigendian)
 
 
 def new_cloud(points: np.ndarray, frame_id: str, stamp: float) -> PointCloud2_:
