@@ -76,6 +76,11 @@ class SafetyLimits:
         return cls(q_min=bounds[:, 0], q_max=bounds[:, 1], tau_max=tau, **overrides)
 
 
+def _ratio(numerator: np.ndarray, denominator: np.ndarray) -> np.ndarray:
+    """Numerator / denominator where the denominator is positive, +inf elsewhere (no warnings)."""
+    return np.divide(numerator, denominator, out=np.full(len(denominator), np.inf), where=denominator > 0)
+
+
 def feasible_targets(
     q: np.ndarray, dq: np.ndarray, kp: np.ndarray, kd: np.ndarray, limits: SafetyLimits
 ) -> tuple[np.ndarray, np.ndarray]:
@@ -86,9 +91,8 @@ def feasible_targets(
     Returns:
         Lower and upper bounds; a joint whose lower bound exceeds its upper bound has no feasible target.
     """
-    with np.errstate(divide="ignore", over="ignore"):
-        reach = np.where(kp > 0, limits.tau_max / kp, np.inf)
-        center = q + np.where(kp > 0, kd * dq / np.where(kp > 0, kp, 1.0), 0.0)
+    reach = _ratio(limits.tau_max, kp)
+    center = q + np.where(kp > 0, _ratio(kd * dq, kp), 0.0)
     return np.maximum(limits.q_min, center - reach), np.minimum(limits.q_max, center + reach)
 
 
@@ -98,9 +102,8 @@ def clip_command(
     """Bound a finite command: gains, joint limits, torque limit at the current state, target rate.
 
     Position gains below :data:`MIN_GAIN` are sent as 0; joints with kp = 0 have their kd lowered until
-    |kd·dq| ≤ τ_max.
-    The target is clipped into the feasible interval (joint ∩ torque limits); within it, into the window
-    ``previous_q ± max_target_rate·dt`` where the two overlap, else to the feasible bound nearest the window
+    |kd·dq| ≤ τ_max. The target is clipped into the feasible interval (joint ∩ torque limits); within it, into the
+    window ``previous_q ± max_target_rate·dt`` where the two overlap, else to the feasible bound nearest the window
     (the torque limit wins over the rate limit).
 
     Args:
@@ -115,18 +118,16 @@ def clip_command(
         The bounded command, or None when some joint has no feasible target.
     """
     kp = np.clip(cmd.kp, 0.0, limits.max_kp)
-    kp = np.where(kp < MIN_GAIN, 0.0, kp)
+    kp[kp < MIN_GAIN] = 0.0
     kd = np.clip(cmd.kd, 0.0, limits.max_kd)
-    with np.errstate(divide="ignore", over="ignore"):
-        kd = np.where(kp > 0, kd, np.minimum(kd, limits.tau_max / np.abs(dq)))  # kp = 0: torque is −kd·dq
+    kd = np.where(kp > 0, kd, np.minimum(kd, _ratio(limits.tau_max, np.abs(dq))))  # kp = 0: torque is −kd·dq
     low, high = feasible_targets(q, dq, kp, kd, limits)
     if np.any(low > high):
         return None
     step = limits.max_target_rate * dt
-    window_low = np.clip(previous_q - step, low, high)
-    window_high = np.clip(previous_q + step, low, high)
-    target = np.clip(cmd.q, window_low, window_high)
-    return replace(cmd, q=target, kp=kp, kd=kd, dq=np.zeros_like(target), tau=np.zeros_like(target))
+    target = np.clip(cmd.q, np.clip(previous_q - step, low, high), np.clip(previous_q + step, low, high))
+    zeros = np.zeros(len(target))
+    return JointCommand(target, kp, kd, cmd.stamp, dq=zeros, tau=zeros, uses_height_map=cmd.uses_height_map)
 
 
 def detect_fault(
@@ -146,7 +147,7 @@ def detect_fault(
     if obs.now - low.stamp > limits.state_timeout:
         return Fault.STATE_STALE
     arrays = (low.q, low.dq, low.quat, low.gyro, low.rpy, cmd.q, cmd.kp, cmd.kd, cmd.dq, cmd.tau)
-    if not all(np.all(np.isfinite(array)) for array in arrays):
+    if not np.isfinite(np.concatenate(arrays)).all():
         return Fault.NON_FINITE
     if max(abs(low.rpy[0]), abs(low.rpy[1])) > limits.max_tilt:
         return Fault.TILT
@@ -176,6 +177,7 @@ class SafetyGuard:
         self._lock = threading.Lock()
         self._fault: Fault | None = None
         self._previous: JointCommand | None = None
+        self._previous_stamp = 0.0
         self._lost_baseline: np.ndarray | None = None
         self.fault_event = threading.Event()
         """Set when a fault latches (the policy thread waits on it to react at once)."""
@@ -205,11 +207,10 @@ class SafetyGuard:
 
     def filter(self, obs: RobotObservation, cmd: JointCommand) -> JointCommand:
         """Return the command to publish now: ``cmd`` bounded by the limits, or damping on any (latched) fault."""
-        damping = JointCommand.damping(self.limits.damping_kd, obs.now)
-        if cmd.is_damping and np.all(np.isfinite(cmd.kd)):
+        if cmd.is_damping and np.isfinite(cmd.kd).all():
             with self._lock:
                 self._previous, self._lost_baseline = None, None
-            return replace(damping, kd=np.clip(cmd.kd, 0.0, self.limits.max_kd))
+            return replace(JointCommand.damping(0.0, obs.now), kd=np.clip(cmd.kd, 0.0, self.limits.max_kd))
         with self._lock:
             if self._fault is None:
                 if self._lost_baseline is None and obs.low is not None:
@@ -221,14 +222,14 @@ class SafetyGuard:
                     bounded = clip_command(cmd, obs.low.q, obs.low.dq, previous, dt, self.limits)
                     fault = Fault.NO_FEASIBLE_TARGET if bounded is None else None
                 if fault is None:
-                    self._previous = replace(bounded, stamp=obs.now)
+                    self._previous, self._previous_stamp = bounded, obs.now
                     return bounded
                 self._fault = fault
                 self.fault_event.set()
-        return damping
+        return JointCommand.damping(self.limits.damping_kd, obs.now)
 
     def _previous_target(self, obs: RobotObservation) -> tuple[np.ndarray, float]:
         """Return the reference of the rate limit: the last sent target, or the measured position after damping."""
         if self._previous is None:
             return obs.low.q, 0.0
-        return self._previous.q, max(obs.now - self._previous.stamp, 0.0)
+        return self._previous.q, max(obs.now - self._previous_stamp, 0.0)
