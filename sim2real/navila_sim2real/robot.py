@@ -115,6 +115,8 @@ class Go2Robot:
         """The last command published."""
         self.writer_periods: deque[float] = deque(maxlen=10_000)
         """Recent intervals (s) between two publications."""
+        self.height_map_latencies: deque[float] = deque(maxlen=1_000)
+        """Recent times (s) from a cloud's arrival to its height map being ready."""
 
     def connect(self) -> Go2Robot:
         """Open DDS, refuse if another process publishes ``rt/lowcmd``, release sport mode, start the writer.
@@ -195,7 +197,8 @@ class Go2Robot:
         stamp = time.monotonic()
         torch.set_num_threads(1)  # per thread for OpenMP, and this is DDS's listener thread, not ours
         points, frame_id = CloudCodec.decode(data)
-        self.height_map.update(points, frame_id, stamp)
+        if self.height_map.update(points, frame_id, stamp):
+            self.height_map_latencies.append(time.monotonic() - stamp)
 
     def _write_loop(self, publisher: ChannelPublisher) -> None:
         encoder, rate, last = LowCmdEncoder(), Rate(self.config.writer_period), None

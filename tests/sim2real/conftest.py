@@ -5,16 +5,14 @@ from __future__ import annotations
 import importlib.util
 
 import pytest
-from sim2real_support import export_mlp, make_spec
+from navila_sim2real.reference_policy import write_random_policy
 
 
 @pytest.fixture(scope="session")
 def policy_dir(tmp_path_factory: pytest.TempPathFactory):
     """A policy directory: deploy.yaml + policy.onnx (random MLP) with the reference dimensions."""
     directory = tmp_path_factory.mktemp("policy")
-    spec = make_spec()
-    spec.save(directory)
-    export_mlp(str(directory / "policy.onnx"), spec.obs_dim)
+    write_random_policy(directory)
     return directory
 
 

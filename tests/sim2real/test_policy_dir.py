@@ -3,7 +3,8 @@ import shutil
 import numpy as np
 import pytest
 from navila_sim2real.policy import PolicyError, load_policy_dir
-from sim2real_support import SIM_JOINT_NAMES, export_mlp, make_spec
+from navila_sim2real.reference_policy import SIM_JOINT_NAMES, export_random_mlp
+from navila_sim2real.reference_policy import reference_spec as make_spec
 
 
 def copy_policy(policy_dir, tmp_path, **spec_overrides):
@@ -45,6 +46,6 @@ class TestLoadPolicyDir:
     def test_width_mismatch(self, policy_dir, tmp_path):
         """An ONNX input width different from deploy.yaml's obs_dim is refused."""
         target = copy_policy(policy_dir, tmp_path)
-        export_mlp(str(target / "policy.onnx"), 450)
+        export_random_mlp(str(target / "policy.onnx"), 450)
         with pytest.raises(PolicyError, match="takes 450"):
             load_policy_dir(target)

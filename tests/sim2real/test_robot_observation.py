@@ -6,7 +6,9 @@ from navila_lab.assets.go2_constants import SDK_JOINT_NAMES
 from navila_lab.deploy_spec import ObservationTerm
 from navila_sim2real.geometry import projected_gravity, quat_to_rpy, rpy_to_quat
 from navila_sim2real.observation import ObservationBuilder, check_terms
-from sim2real_support import SIM_JOINT_NAMES, make_spec, standing_low_state
+from navila_sim2real.reference_policy import SIM_JOINT_NAMES
+from navila_sim2real.reference_policy import reference_spec as make_spec
+from sim2real_support import standing_low_state
 
 SPEC = make_spec()
 
