@@ -2,8 +2,29 @@
 
 from __future__ import annotations
 
+import logging
+import os
 import threading
 import time
+
+log = logging.getLogger(__name__)
+
+REALTIME_PRIORITY = 50
+"""SCHED_FIFO priority of the 500 Hz threads (1..99); they sleep most of the time, so they cannot starve others."""
+
+
+def make_thread_realtime(priority: int = REALTIME_PRIORITY) -> bool:
+    """Give the calling thread SCHED_FIFO ``priority`` so that it runs as soon as it wakes.
+
+    Needs root or CAP_SYS_NICE (or an rtprio limit); without it the thread keeps its normal priority and this
+    returns False (logged once per thread).
+    """
+    try:
+        os.sched_setscheduler(0, os.SCHED_FIFO, os.sched_param(priority))  # 0: the calling thread on Linux
+        return True
+    except (PermissionError, AttributeError, OSError) as error:
+        log.info("thread %s keeps normal scheduling (%s)", threading.current_thread().name, error)
+        return False
 
 
 class Rate:

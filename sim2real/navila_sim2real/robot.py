@@ -24,7 +24,7 @@ from navila_sim2real.dds import RawSubscriber
 from navila_sim2real.deps import check_cyclonedds, check_interface
 from navila_sim2real.errors import RobotError
 from navila_sim2real.heightmap import CloudHeightMap
-from navila_sim2real.loop import Rate
+from navila_sim2real.loop import Rate, make_thread_realtime
 from navila_sim2real.messages import (
     TOPIC_CLOUD,
     TOPIC_LOWCMD,
@@ -109,6 +109,7 @@ class Go2Robot:
         self._command = JointCommand.damping(safety.limits.damping_kd, time.monotonic())
         self._channels: list[ChannelPublisher | ChannelSubscriber | RawSubscriber] = []
         self._codec = LowStateCodec()
+        self._listener_tuned: int | None = None
         self._writer: threading.Thread | None = None
         self._switch_interval: float | None = None
         self.sent: JointCommand | None = None
@@ -185,6 +186,9 @@ class Go2Robot:
         self._channels.append(subscriber)
 
     def _on_low_state(self, data: bytes) -> None:
+        if self._listener_tuned is not threading.get_ident():  # DDS's listener thread: raise it once
+            self._listener_tuned = threading.get_ident()
+            make_thread_realtime()
         low = self._codec.decode(data, time.monotonic())
         with self._lock:
             self._low = low
@@ -201,6 +205,7 @@ class Go2Robot:
             self.height_map_latencies.append(time.monotonic() - stamp)
 
     def _write_loop(self, publisher: ChannelPublisher) -> None:
+        make_thread_realtime()
         encoder, rate, last = LowCmdEncoder(), Rate(self.config.writer_period), None
         while not self._stop.is_set():
             obs = self.get_observation()

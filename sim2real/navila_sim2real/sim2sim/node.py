@@ -25,7 +25,7 @@ from unitree_sdk2py.idl.unitree_go.msg.dds_ import LowCmd_, WirelessController_
 
 from navila_sim2real.codec import CloudCodec, LowCmdDecoder, LowStateCodec
 from navila_sim2real.dds import RawSubscriber
-from navila_sim2real.loop import Rate
+from navila_sim2real.loop import Rate, make_thread_realtime
 from navila_sim2real.messages import (
     TOPIC_CLOUD,
     TOPIC_LOWCMD,
@@ -76,6 +76,7 @@ class SimNode:
         self._channels: list[ChannelPublisher | RawSubscriber] = []
         self._sent_at = np.zeros(TICK_SLOTS)
         self._decoder = LowCmdDecoder()
+        self._listener_tuned: int | None = None
         self._tick = 0
         self.reset_stats()
 
@@ -197,6 +198,9 @@ class SimNode:
 
     def _on_low_cmd(self, data: bytes) -> None:
         now = time.monotonic()
+        if self._listener_tuned is not threading.get_ident():  # DDS's listener thread: raise it once
+            self._listener_tuned = threading.get_ident()
+            make_thread_realtime()
         decoded = self._decoder.decode(data)
         if decoded is None:  # not XCDR1 little-endian: the SDK's type decodes it
             msg = LowCmd_.deserialize(data)
@@ -214,6 +218,7 @@ class SimNode:
             self.round_trips.append(now - self._sent_at[tag % TICK_SLOTS])
 
     def _physics_loop(self, publishers: dict[str, ChannelPublisher]) -> None:
+        make_thread_realtime()
         codec, message = LowStateCodec(), new_low_state()
         remote_msg = WirelessController_(0.0, 0.0, 0.0, 0.0, 0)
         rate = Rate(self.physics.dt)
