@@ -6,6 +6,7 @@ from collections.abc import Callable
 
 from cyclonedds.core import Listener
 from cyclonedds.domain import DomainParticipant
+from cyclonedds.qos import Policy, Qos
 from cyclonedds.sub import DataReader
 from cyclonedds.topic import Topic
 
@@ -23,26 +24,30 @@ class _RawSample:
 
 
 class RawSubscriber:
-    """Calls ``handler(cdr_bytes)`` from the DDS listener thread with the newest sample of each batch received.
+    """Calls ``handler(cdr_bytes)`` from the DDS listener thread for each sample taken, oldest first.
 
-    Uses its own participant in the domain that ``ChannelFactoryInitialize`` configured (same interface).
+    The reader keeps the ``keep`` newest samples not yet taken (1: only the latest matters). Uses its own
+    participant in the domain that ``ChannelFactoryInitialize`` configured (same interface).
     """
 
-    def __init__(self, domain: int, topic: str, idl_type: type, handler: Callable[[bytes], None]) -> None:
+    def __init__(
+        self, domain: int, topic: str, idl_type: type, handler: Callable[[bytes], None], keep: int = 1
+    ) -> None:
         """Subscribe to ``topic`` of the SDK type ``idl_type``."""
         self._handler = handler
         self._participant = DomainParticipant(domain)
         self._topic = Topic(self._participant, topic, idl_type)
         self._topic.data_type = _RawSample  # the C type stays idl_type; only Python-side decoding is skipped
         listener = Listener(on_data_available=self._on_data_available)
-        self._reader = DataReader(self._participant, self._topic, listener=listener)
+        qos = Qos(Policy.History.KeepLast(keep))
+        self._reader = DataReader(self._participant, self._topic, qos=qos, listener=listener)
 
     def _on_data_available(self, reader: DataReader | None) -> None:
         if reader is None:  # called while being deleted
             return
-        samples = [sample for sample in reader.take(N=64) if isinstance(sample, _RawSample)]
-        if samples:
-            self._handler(samples[-1].data)
+        for sample in reader.take(N=64):
+            if isinstance(sample, _RawSample):
+                self._handler(sample.data)
 
     def Close(self) -> None:  # noqa: N802 (the name of the SDK channels' method)
         """Delete the reader, topic and participant."""

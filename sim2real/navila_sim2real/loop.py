@@ -1,4 +1,4 @@
-"""Periodic loops on absolute deadlines (no drift: the n-th tick is due at start + n·period)."""
+"""Periodic loops on absolute deadlines (no drift: the n-th tick is due at start + n·period), real-time threads."""
 
 from __future__ import annotations
 
@@ -48,6 +48,25 @@ class Rate:
                 time.sleep(delay)
             else:
                 wake.wait(delay)
+        self._advance()
+
+    def sleep_synced(self, event: threading.Event, earliest: float) -> bool:
+        """Wait for the deadline or, from ``earliest`` on, for ``event`` (one tick per period either way).
+
+        The schedule stays on its absolute deadlines; within each period the loop runs as soon as ``event`` fires
+        (e.g. a state arrives), so it follows that source with little delay while it is alive. Returns whether
+        ``event`` woke the loop.
+        """
+        delay = min(earliest, self.deadline) - time.monotonic()  # a late loop catches up at once
+        if delay > 0:
+            time.sleep(delay)
+        remaining = self.deadline - time.monotonic()
+        woke = remaining > 0 and event.wait(remaining)
+        event.clear()
+        self._advance()
+        return woke
+
+    def _advance(self) -> None:
         self.deadline += self.period
         if time.monotonic() - self.deadline > self.max_behind * self.period:
             self.deadline = time.monotonic() + self.period

@@ -2,8 +2,9 @@
 
 Threads, one per concern: DDS listener callbacks keep the latest low state, remote heartbeat and height map; a
 500 Hz writer publishes ``rt/lowcmd`` (with the SDK's CRC) every tick from the latest requested command, after the
-safety layer. The same class drives the real robot and the sim2sim one. The two 500 Hz messages and the cloud go
-through the byte-identical fast codecs of :mod:`navila_sim2real.codec`; the rest through the SDK's channels.
+safety layer, phase-locked onto the arrival of low states (on its own deadlines when they stop). The same class
+drives the real robot and the sim2sim one. The two 500 Hz messages and the cloud go through the byte-identical fast
+codecs of :mod:`navila_sim2real.codec`; the rest through the SDK's channels.
 """
 
 from __future__ import annotations
@@ -37,6 +38,9 @@ from navila_sim2real.safety import SafetyGuard
 from navila_sim2real.sport_mode import release_sport_mode
 from navila_sim2real.state import JointCommand, LowState, RobotObservation
 
+SYNC_MIN_GAP = 0.75
+"""The writer publishes right after each new low state, but not sooner than this fraction of its period after the
+previous publication; without states it keeps its period on deadlines. So a command follows its state at once."""
 SWITCH_INTERVAL = 0.0005
 """GIL switch interval (s) while connected: threads waking for a deadline get the interpreter within 0.5 ms."""
 
@@ -110,6 +114,7 @@ class Go2Robot:
         self._channels: list[ChannelPublisher | ChannelSubscriber | RawSubscriber] = []
         self._codec = LowStateCodec()
         self._listener_tuned: int | None = None
+        self._new_state = threading.Event()
         self._writer: threading.Thread | None = None
         self._switch_interval: float | None = None
         self.sent: JointCommand | None = None
@@ -192,6 +197,7 @@ class Go2Robot:
         low = self._codec.decode(data, time.monotonic())
         with self._lock:
             self._low = low
+        self._new_state.set()
 
     def _on_remote(self, msg: object) -> None:
         with self._lock:
@@ -219,4 +225,4 @@ class Go2Robot:
             if last is not None:
                 self.writer_periods.append(now - last)
             last = now
-            rate.sleep(self._stop)
+            rate.sleep_synced(self._new_state, now + SYNC_MIN_GAP * rate.period)

@@ -87,7 +87,7 @@ class SimNode:
         publishers[TOPIC_CLOUD] = ChannelPublisher(TOPIC_CLOUD, TOPIC_TYPES[TOPIC_CLOUD])
         for publisher in publishers.values():
             publisher.Init()
-        subscriber = RawSubscriber(domain, TOPIC_LOWCMD, TOPIC_TYPES[TOPIC_LOWCMD], self._on_low_cmd)
+        subscriber = RawSubscriber(domain, TOPIC_LOWCMD, TOPIC_TYPES[TOPIC_LOWCMD], self._on_low_cmd, keep=64)
         self._channels = [*publishers.values(), subscriber]
         self._threads = [
             threading.Thread(target=self._physics_loop, args=(publishers,), name="sim-physics", daemon=True),
