@@ -50,9 +50,14 @@ def command_source(args: argparse.Namespace, bundle: PolicyBundle) -> CommandSou
         raise UserError('--vla-server needs --instruction "..."')
     if args.sim:
         raise UserError("--vla-server needs the robot's front camera, which 'navila sim2sim' does not simulate yet")
+    from navila_sim2real.robot import start_dds
     from navila_sim2real.vla import Go2FrontCamera, vla_command_source
 
-    return vla_command_source(args.vla_server, args.instruction, Go2FrontCamera(), bundle.spec.step_dt)
+    source = vla_command_source(args.vla_server, args.instruction, Go2FrontCamera(), bundle.spec.step_dt)
+    if not args.dry_run:  # the dry run shows the commands before the first answer: zero velocity
+        start_dds(args.iface, args.domain)
+        source.start()
+    return source
 
 
 def main(argv: list[str]) -> int:

@@ -1,0 +1,49 @@
+import shutil
+
+import pytest
+from navila_lab.cli import main
+from navila_sim2real.reference_policy import reference_spec
+
+
+def run(capsys, *args):
+    code = main(list(args))
+    out, err = capsys.readouterr()
+    return code, out, err
+
+
+class TestDeployCli:
+    def test_wrong_interface(self, capsys, policy_dir):
+        """An interface this machine does not have is one line naming the ones it has."""
+        code, _, err = run(capsys, "deploy", "--iface", "nosuch0", "--policy", str(policy_dir))
+        assert code == 2 and err.count("\n") == 1 and "no network interface 'nosuch0'" in err and "lo" in err
+
+    def test_missing_policy_file(self, capsys, policy_dir, tmp_path):
+        """A policy directory without policy.onnx is one line saying so."""
+        target = tmp_path / "policy"
+        shutil.copytree(policy_dir, target)
+        (target / "policy.onnx").unlink()
+        code, _, err = run(capsys, "deploy", "--iface", "lo", "--policy", str(target))
+        assert code == 2 and err.count("\n") == 1 and "no policy.onnx" in err
+
+    def test_joint_map_mismatch(self, capsys, policy_dir, tmp_path):
+        """A deploy.yaml whose SDK order disagrees with its joint names is refused in one line."""
+        target = tmp_path / "policy"
+        shutil.copytree(policy_dir, target)
+        order = reference_spec().sdk_joint_order
+        order[3], order[4] = order[4], order[3]
+        reference_spec(sdk_joint_order=order).save(target)
+        code, _, err = run(capsys, "deploy", "--iface", "lo", "--policy", str(target))
+        assert code == 2 and err.count("\n") == 1 and "joint map mismatch" in err
+
+    def test_dry_run_prints_commands_without_connecting(self, capsys, policy_dir, monkeypatch):
+        """--dry-run goes PASSIVE → STAND → POLICY offline and prints safe commands for all 12 motors."""
+        from navila_sim2real import robot
+
+        monkeypatch.setattr(robot.Go2Robot, "connect", lambda self: pytest.fail("dry run connected"))
+        code, out, _ = run(capsys, "deploy", "--iface", "lo", "--policy", str(policy_dir), "--dry-run")
+        assert code == 0
+        header = next(line for line in out.splitlines() if line.startswith("motor"))
+        assert header.split()[1:] == ["PASSIVE", "STAND", "POLICY", "POLICY", "POLICY"]
+        rows = [line for line in out.splitlines() if line.split()[0].endswith("_joint")]
+        assert [row.split()[0] for row in rows][:3] == ["FR_hip_joint", "FR_thigh_joint", "FR_calf_joint"]
+        assert len(rows) == 12 and all(float(row.split()[8]) == 40.0 for row in rows)

@@ -1,0 +1,48 @@
+import numpy as np
+import pytest
+
+pytest.importorskip("navila_agents.vla")
+
+from navila_agents.vla.backends.base import VLABackend  # noqa: E402
+from navila_sim2real.vla import VlaVelocity  # noqa: E402
+
+
+class ScriptedVla(VLABackend):
+    """Answers from a script; records the frames it was shown."""
+
+    def __init__(self, answers):
+        self.answers, self.seen = list(answers), []
+
+    def act_batch(self, frames, instructions, env_ids=None):
+        self.seen.append(frames[0].shape)
+        return [self.answers.pop(0) for _ in frames]
+
+
+class StillCamera:
+    def latest(self):
+        return np.zeros((64, 64, 3), dtype=np.uint8)
+
+
+class TestVlaVelocity:
+    def test_actions_become_timed_commands(self):
+        """'move forward 50 cm' gives 0.5 m/s for 1 s, then the next query; 'stop' ends with zero command."""
+        backend = ScriptedVla(["The next action is move forward 50 cm.", "turn left 15 degrees", "stop"])
+        source = VlaVelocity(backend, "go to the door", StillCamera(), policy_dt=0.02)
+        assert source.query_once()
+        commands = np.array([source.velocity(None) for _ in range(60)])
+        assert np.allclose(commands[:50], [0.5, 0.0, 0.0]) and np.allclose(commands[50:], 0.0)
+        assert source.query_once()
+        turn = np.array([source.velocity(None) for _ in range(30)])
+        assert np.allclose(turn[:25, 2], np.pi / 6) and np.allclose(turn[25:], 0.0)
+        assert source.query_once() and source.finished
+        assert not source.query_once()
+        assert np.allclose(source.velocity(None), 0.0)
+        assert backend.seen[0] == (8, 64, 64, 3)
+
+    def test_waits_while_an_action_runs(self):
+        """No new query while the current action is still being executed."""
+        backend = ScriptedVla(["move forward 75 cm", "stop"])
+        source = VlaVelocity(backend, "go", StillCamera(), policy_dt=0.02)
+        assert source.query_once()
+        source.velocity(None)
+        assert not source.query_once() and len(backend.seen) == 1
