@@ -17,8 +17,10 @@ def make_thread_realtime(priority: int = REALTIME_PRIORITY) -> bool:
     """Give the calling thread SCHED_FIFO ``priority`` so that it runs as soon as it wakes.
 
     Needs root or CAP_SYS_NICE (or an rtprio limit); without it the thread keeps its normal priority and this
-    returns False (logged once per thread).
+    returns False (logged once per thread). ``NAVILA_REALTIME=0`` in the environment turns it off.
     """
+    if os.environ.get("NAVILA_REALTIME", "1") == "0":
+        return False
     try:
         os.sched_setscheduler(0, os.SCHED_FIFO, os.sched_param(priority))  # 0: the calling thread on Linux
         return True

@@ -74,6 +74,8 @@ def run_policy(args: argparse.Namespace) -> int:
         press(sim, "START")
         time.sleep(stand.duration + STAND_WAIT)
         press(sim, "A")
+        time.sleep(0.1)
+        print(f"entered {deployment.runner.state}", flush=True)
         sim.call("reset_stats")
         samples = []
         start = time.monotonic()
