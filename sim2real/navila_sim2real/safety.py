@@ -77,8 +77,8 @@ class SafetyLimits:
 
 
 def _ratio(numerator: np.ndarray, denominator: np.ndarray) -> np.ndarray:
-    """Numerator / denominator where the denominator is positive, +inf elsewhere (no warnings)."""
-    return np.divide(numerator, denominator, out=np.full(len(denominator), np.inf), where=denominator > 0)
+    """Numerator / denominator where the denominator exceeds 1e-12, +inf elsewhere (no overflow warnings)."""
+    return np.divide(numerator, denominator, out=np.full(len(denominator), np.inf), where=denominator > 1e-12)
 
 
 def feasible_targets(
