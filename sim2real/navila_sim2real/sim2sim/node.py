@@ -83,8 +83,8 @@ class SimNode:
     def start(self, iface: str, domain: int) -> SimNode:
         """Open DDS on ``iface`` / ``domain`` and start the physics and LiDAR threads."""
         start_dds(iface, domain)
-        publishers = {topic: ChannelPublisher(topic, TOPIC_TYPES[topic]) for topic in (TOPIC_LOWSTATE, TOPIC_REMOTE)}
-        publishers[TOPIC_CLOUD] = ChannelPublisher(TOPIC_CLOUD, TOPIC_TYPES[TOPIC_CLOUD])
+        topics = (TOPIC_LOWSTATE, TOPIC_REMOTE, TOPIC_CLOUD)
+        publishers = {topic: ChannelPublisher(topic, TOPIC_TYPES[topic]) for topic in topics}
         for publisher in publishers.values():
             publisher.Init()
         subscriber = RawSubscriber(domain, TOPIC_LOWCMD, TOPIC_TYPES[TOPIC_LOWCMD], self._on_low_cmd, keep=64)
