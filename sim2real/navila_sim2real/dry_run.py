@@ -33,19 +33,7 @@ def synthetic_observations(bundle: PolicyBundle, stand: StandCfg) -> Iterator[Ro
     while True:
         now = step * spec.step_dt
         keys = (Key.START,) if step == start_step else (Key.A,) if step == walk_step else ()
-        low = LowState(
-            stamp=now,
-            tick=step,
-            quat=np.array([1.0, 0.0, 0.0, 0.0]),
-            gyro=np.zeros(3),
-            rpy=np.zeros(3),
-            q=q,
-            dq=np.zeros(12),
-            tau_est=np.zeros(12),
-            temperature=np.full(12, 40.0),
-            lost=np.zeros(12, dtype=np.int64),
-            remote=RemoteState.pressing(*keys),
-        )
+        low = LowState.at_rest(now, q, tick=step, remote=RemoteState.pressing(*keys))
         yield RobotObservation(now, low, now, height_map, now)
         step += 1
 

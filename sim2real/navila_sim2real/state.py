@@ -39,6 +39,23 @@ class LowState:
     remote: RemoteState
     """Remote keys and sticks carried in ``wireless_remote``."""
 
+    @classmethod
+    def at_rest(cls, stamp: float, q: np.ndarray, tick: int = 0, remote: RemoteState | None = None) -> LowState:
+        """Build a healthy sample of a motionless, level robot at joint positions ``q`` (SDK order)."""
+        return cls(
+            stamp=stamp,
+            tick=tick,
+            quat=np.array([1.0, 0.0, 0.0, 0.0]),
+            gyro=np.zeros(3),
+            rpy=np.zeros(3),
+            q=q,
+            dq=np.zeros(12),
+            tau_est=np.zeros(12),
+            temperature=np.full(12, 40.0),
+            lost=np.zeros(12, dtype=np.int64),
+            remote=RemoteState() if remote is None else remote,
+        )
+
 
 @dataclass(frozen=True)
 class RobotObservation:

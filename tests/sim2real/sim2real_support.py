@@ -2,10 +2,11 @@
 
 from __future__ import annotations
 
+from dataclasses import replace
+
 import numpy as np
 from navila_lab.sensors.height_map import HeightMapSpec
 from navila_sim2real.reference_policy import reference_spec
-from navila_sim2real.remote import RemoteState
 from navila_sim2real.state import LowState, RobotObservation
 
 
@@ -13,21 +14,7 @@ def standing_low_state(now: float, **overrides: object) -> LowState:
     """A healthy low state at the SDK-ordered default pose, received at ``now``."""
     spec = reference_spec()
     q = np.asarray(spec.default_joint_pos)[spec.sdk_joint_order]
-    fields = dict(
-        stamp=now,
-        tick=1,
-        quat=np.array([1.0, 0.0, 0.0, 0.0]),
-        gyro=np.zeros(3),
-        rpy=np.zeros(3),
-        q=q,
-        dq=np.zeros(12),
-        tau_est=np.zeros(12),
-        temperature=np.full(12, 40.0),
-        lost=np.zeros(12, dtype=np.int64),
-        remote=RemoteState(),
-    )
-    fields.update(overrides)
-    return LowState(**fields)
+    return replace(LowState.at_rest(now, q, tick=1), **overrides)
 
 
 def healthy_observation(now: float = 100.0, **low_overrides: object) -> RobotObservation:
