@@ -59,8 +59,7 @@ class lidar_height_map(ManagerTermBase):
         spec: HeightMapSpec | None = None,
     ) -> torch.Tensor:
         step = env.common_step_counter if hasattr(env, "common_step_counter") else 0
-        new_sweep = self._last_step is None or step - self._last_step >= self.steps_per_sweep
-        if new_sweep and step != self._last_step:
+        if self._last_step is None or step - self._last_step >= self.steps_per_sweep:
             self.history.push(height_map_from_points(lidar_points(env, sensor_cfg, asset_cfg), self.spec))
             self._last_step = step
         return self.history.value.flatten(1)
