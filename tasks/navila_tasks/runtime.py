@@ -74,8 +74,11 @@ def load_cfgs(task: str, overrides: list[str], *, play: bool = False):
     return env_cfg, handle_deprecated_rsl_rl_cfg(agent_cfg, check_rsl_rl_version())
 
 
-def configure(env_cfg, agent_cfg, args: argparse.Namespace) -> None:
-    """Apply device, env count and seed from the command line; the learner runs on the simulation device."""
+def configure(env_cfg, agent_cfg, args: argparse.Namespace, rank: int = 0) -> None:
+    """Apply device, env count and seed from the command line; the learner runs on the simulation device.
+
+    A data-parallel ``rank`` is added to the seed, so that the ranks collect different experience.
+    """
     device = resolve_device(args.device)
     env_cfg.sim.device = device
     agent_cfg.device = device
@@ -87,6 +90,7 @@ def configure(env_cfg, agent_cfg, args: argparse.Namespace) -> None:
         env_cfg.scene.num_envs = min(env_cfg.scene.num_envs, CPU_NUM_ENVS)
     if args.seed is not None:
         agent_cfg.seed = args.seed
+    agent_cfg.seed += rank
     env_cfg.seed = agent_cfg.seed
 
 
