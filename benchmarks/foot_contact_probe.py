@@ -15,6 +15,7 @@ import collections
 import gymnasium as gym
 import torch
 from isaaclab.app import launch_simulation
+from navila_lab.terrains.config import sub_terrain_of_column
 from navila_tasks import bench
 
 
@@ -43,6 +44,9 @@ def main() -> None:
         terminations = base.termination_manager
         counts: collections.Counter[str] = collections.Counter()
         ages: collections.Counter[int] = collections.Counter()
+        by_terrain: collections.Counter[str] = collections.Counter()
+        column_names = sub_terrain_of_column(cfg.scene.terrain.terrain_generator)
+        env_terrain = [column_names[col] for col in base.scene.terrain.terrain_types.tolist()]
         print("feet:", feet)
         with torch.inference_mode():
             for step in range(args.steps):
@@ -53,6 +57,7 @@ def main() -> None:
                     counts[term] += int(fired.sum())
                     if term.endswith("_contact"):
                         ages.update(age[fired].tolist())
+                        by_terrain.update(f"{term}@{env_terrain[i]}" for i in fired.nonzero().flatten().tolist())
                 force = sensor.data.net_forces_w.torch.norm(dim=-1)[0]
                 origin_z = base.scene.env_origins[0, 2].item()
                 foot_z = robot.data.body_pos_w.torch[0, foot_bodies, 2] - origin_z
@@ -64,6 +69,8 @@ def main() -> None:
                 )
         print(f"terminations over {args.steps} steps x {base.num_envs} envs: {dict(counts)}")
         print(f"episode step of contact terminations (step: count): {sorted(ages.items())}")
+        print(f"envs per terrain: {dict(collections.Counter(env_terrain))}")
+        print(f"contact terminations per terrain: {dict(by_terrain)}")
         env.close()
 
 

@@ -222,7 +222,9 @@ class Go2RoughBlindEnvCfg(LocomotionVelocityRoughEnvCfg):
         rewards.undesired_contacts = None
         # randomization of the reference
         events = self.events
-        events.physics_material.params.update(static_friction_range=(0.4, 4.0), dynamic_friction_range=(0.4, 2.0))
+        # Newton has one friction coefficient and samples it from the static range: the reference's dynamic range
+        # (0.4-2.0) is used for it, since MuJoCo-Warp's pyramidal cone lets feet sink into the ground at mu > 2
+        events.physics_material.params.update(static_friction_range=(0.4, 2.0), dynamic_friction_range=(0.4, 2.0))
         events.add_base_mass.params.update(
             mass_distribution_params=(-3.0, 3.0), operation="add", distribution="uniform"
         )

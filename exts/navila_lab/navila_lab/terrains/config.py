@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import isaaclab.terrains as terrain_gen
+import numpy as np
+from isaaclab.terrains import TerrainGeneratorCfg
 
 from navila_lab.terrains.flat import FlatSlabTerrainCfg
 from navila_lab.terrains.generator import GlassTerrainGeneratorCfg
@@ -43,3 +45,11 @@ NAVILA_TERRAINS_CFG = GlassTerrainGeneratorCfg(
 
 TERRAIN_TYPES: tuple[str, ...] = tuple(NAVILA_TERRAINS_CFG.sub_terrains)
 """Sub-terrain names, in generator column order."""
+
+
+def sub_terrain_of_column(cfg: TerrainGeneratorCfg) -> list[str]:
+    """Name of the sub-terrain in each column of a curriculum grid (the rule of Isaac Lab's ``TerrainGenerator``)."""
+    proportions = np.array([sub.proportion for sub in cfg.sub_terrains.values()], dtype=float)
+    bounds = np.cumsum(proportions / proportions.sum())
+    names = list(cfg.sub_terrains)
+    return [names[int(np.argmax(col / cfg.num_cols + 0.001 < bounds))] for col in range(cfg.num_cols)]
