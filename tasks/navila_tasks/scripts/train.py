@@ -6,6 +6,8 @@ import argparse
 import os
 from datetime import datetime
 
+from torch.distributed.elastic.multiprocessing.errors import record
+
 from navila_tasks import distributed, runtime
 
 
@@ -27,6 +29,7 @@ def parse_args(argv: list[str]) -> argparse.Namespace:
     return parser.parse_args(argv)
 
 
+@record  # a rank's uncaught exception reaches torchrun's failure report, even when its console is filtered out
 def main(argv: list[str]) -> int:
     """Train a policy; Ctrl-C saves the current iteration before leaving."""
     args = parse_args(argv)
