@@ -18,7 +18,6 @@ from collections.abc import Iterator, MutableMapping
 from dataclasses import dataclass
 
 import torch
-
 from navila_lab.cli import UserError
 
 from navila_tasks import runtime
@@ -35,7 +34,7 @@ def disable_multicast(env: MutableMapping[str, str]) -> None:
 
 @dataclass(frozen=True)
 class Rank:
-    """This process's place in a torchrun job."""
+    """Where a process stands in a torchrun job."""
 
     rank: int
     """Global rank; rank 0 logs and writes checkpoints."""
@@ -53,7 +52,7 @@ class Rank:
 
 
 def torchrun_rank() -> Rank | None:
-    """The rank torchrun gave this process (``RANK``, ``LOCAL_RANK``, ``WORLD_SIZE``…); None outside torchrun."""
+    """Read the rank torchrun gave this process (``RANK``, ``LOCAL_RANK``, ``WORLD_SIZE``…); None outside torchrun."""
     if "LOCAL_RANK" not in os.environ:
         return None
     env = os.environ
@@ -62,7 +61,7 @@ def torchrun_rank() -> Rank | None:
 
 
 def rank_device(requested: str, local_rank: int) -> str:
-    """A rank's device: ``cuda:<local_rank>`` (one GPU per process, NCCL), or ``cpu`` (gloo) when that was asked for."""
+    """Pick a rank's device: ``cuda:<local_rank>`` (one GPU per process, NCCL), or ``cpu`` (gloo) if asked for."""
     if ":" in requested:
         raise UserError(
             f"--distributed puts local rank i on cuda:i: pass --device cuda (or auto), not '{requested}'; "
@@ -95,7 +94,7 @@ def join(args: argparse.Namespace) -> Rank | None:
 
 
 def launch_command(argv: list[str], nproc: int) -> list[str]:
-    """The ``torchrun`` command running ``navila train <argv>`` as ``nproc`` ranks on this node.
+    """Build the ``torchrun`` command running ``navila train <argv>`` as ``nproc`` ranks on this node.
 
     ``--standalone`` picks a free rendezvous port on localhost (two jobs on one machine do not collide); the console
     shows local rank 0, the one that logs (torchrun still reports a failing rank's traceback).
