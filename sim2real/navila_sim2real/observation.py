@@ -1,9 +1,11 @@
 """The actor observation rebuilt on the robot exactly as ``deploy.yaml`` describes it.
 
-Layout: the current proprioceptive frame, then ``history_length`` past frames (oldest first, the newest past frame
-last), then the flattened height map (row-major, rows along the LiDAR x axis). Each term is scaled then clipped as
-its :class:`~navila_lab.deploy_spec.ObservationTerm` says. When the policy starts, the history is filled with copies
-of the first frame (the robot has been standing still in the default pose).
+Layout (as rsl_rl concatenates the actor's groups): the current proprioceptive frame, then the last
+``history_length`` frames oldest first, the current frame included as the last one (Isaac Lab appends a frame to an
+observation group's history before reading it), then the flattened height map (row-major, rows along the LiDAR x
+axis). Each term is clipped then scaled as its :class:`~navila_lab.deploy_spec.ObservationTerm` says (Isaac Lab's
+order). When the policy starts, the history is filled with copies of the first frame, as Isaac Lab's
+``CircularBuffer`` does after a reset.
 """
 
 from __future__ import annotations
@@ -63,7 +65,7 @@ class ObservationBuilder:
         """Prepare for ``spec`` (validated with :func:`check_terms`)."""
         check_terms(spec)
         self.spec = spec
-        self._terms = [(_TERMS[resolve_term(t.name)][1], t.scale, t.clip) for t in spec.observations]
+        self._terms = [(_TERMS[resolve_term(t.name)][1], np.asarray(t.scale), t.clip) for t in spec.observations]
         self._sdk_order = np.asarray(spec.sdk_joint_order)
         self._default = np.asarray(spec.default_joint_pos, dtype=np.float64)
         self._history: deque[np.ndarray] = deque(maxlen=spec.history_length)
@@ -89,24 +91,25 @@ class ObservationBuilder:
         inputs = (low, command, self.to_policy_order(low.q) - self._default, self.to_policy_order(low.dq))
         parts = []
         for value, scale, clip in self._terms:
-            part = np.asarray(value(*inputs, self.last_action), dtype=np.float64) * scale
-            parts.append(np.clip(part, *clip) if clip is not None else part)
+            part = np.asarray(value(*inputs, self.last_action), dtype=np.float64)
+            parts.append((np.clip(part, *clip) if clip is not None else part) * scale)
         return np.concatenate(parts)
 
     def build(self, low: LowState, command: np.ndarray, height_map: np.ndarray | None) -> np.ndarray:
         """Full observation (float32, ``spec.obs_dim``) and push the current frame into the history."""
+        if self.spec.height_map is not None and height_map is None:
+            raise ValueError("the policy reads a height map but none has been received")
         current = self.frame(low, command)
-        if not self._history:
-            self._history.extend([current] * self.spec.history_length)
+        self._history.extend([current] * (self.spec.history_length if not self._history else 1))
         parts = [current, *self._history]
         if self.spec.height_map is not None:
-            if height_map is None:
-                raise ValueError("the policy reads a height map but none has been received")
             parts.append(np.asarray(height_map, dtype=np.float64).reshape(-1))
-        self._history.append(current)
         return np.concatenate(parts).astype(np.float32)
 
     def targets(self, action: np.ndarray) -> np.ndarray:
-        """Joint position targets in SDK order for a policy action; remembers it as the last action."""
-        self.last_action = np.asarray(action, dtype=np.float64).copy()
+        """Joint position targets in SDK order for a policy action (clipped as in training); remembers the action."""
+        action = np.asarray(action, dtype=np.float64)
+        if self.spec.action_clip is not None:
+            action = np.clip(action, -self.spec.action_clip, self.spec.action_clip)
+        self.last_action = action.copy()
         return self.to_sdk_order(self._default + self.spec.action_scale * self.last_action)

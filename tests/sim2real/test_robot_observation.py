@@ -36,7 +36,8 @@ class TestObservationBuilder:
         assert np.all(obs[33:45] == 0)
 
     def test_history_and_height_map(self):
-        """History holds past frames oldest first (filled with the first frame); the map comes last, row-major."""
+        """History holds the last frames oldest first, the current one last, filled with the first frame at start
+        (Isaac Lab's history group); the map comes last, row-major."""
         builder = ObservationBuilder(SPEC)
         low = standing_low_state(0.0)
         frames, height = [], np.arange(SPEC.height_map.size, dtype=np.float64).reshape(SPEC.height_map.shape)
@@ -44,7 +45,7 @@ class TestObservationBuilder:
             obs = builder.build(low, np.array([0.1 * step, 0.0, 0.0]), height)
             frames.append(obs[:45])
         history = obs[45 : 45 * 10].reshape(9, 45)
-        assert np.allclose(history[-1], frames[1]) and np.allclose(history[-2], frames[0])
+        assert np.allclose(history[-1], frames[2]) and np.allclose(history[-2], frames[1])
         assert np.allclose(history[:-2], frames[0])
         assert np.allclose(obs[450:], height.reshape(-1))
 
@@ -58,12 +59,20 @@ class TestObservationBuilder:
         obs = builder.build(standing_low_state(0.0), np.zeros(3), np.zeros(SPEC.height_map.shape))
         assert np.allclose(obs[33:45], action)
 
-    def test_clip(self):
-        """A term's clip range applies after scaling."""
-        builder = ObservationBuilder(SPEC)
+    def test_clip_then_scale(self):
+        """A term is clipped before it is scaled (Isaac Lab's order); scales may be per element."""
+        terms = [ObservationTerm("last_action", 12, [0.5] * 6 + [2.0] * 6, (-10.0, 10.0))]
+        builder = ObservationBuilder(make_spec(observations=terms, history_length=0, height_map=None))
         builder.targets(np.full(12, 50.0))
-        obs = builder.build(standing_low_state(0.0), np.zeros(3), np.zeros(SPEC.height_map.shape))
-        assert np.all(obs[33:45] == 10.0)
+        obs = builder.build(standing_low_state(0.0), np.zeros(3), None)
+        assert np.all(obs[:6] == 5.0) and np.all(obs[6:] == 20.0)
+
+    def test_action_clip(self):
+        """With ``action_clip`` the targets and the fed-back last action use the clipped action, as rsl_rl's wrapper."""
+        builder = ObservationBuilder(make_spec(action_clip=1.0))
+        targets = builder.targets(np.full(12, 3.0))
+        assert np.allclose(targets, builder.to_sdk_order(np.asarray(SPEC.default_joint_pos) + 0.25))
+        assert np.all(builder.last_action == 1.0)
 
     def test_projected_gravity_term(self):
         """A projected-gravity policy sees gravity in the body frame of the IMU orientation."""

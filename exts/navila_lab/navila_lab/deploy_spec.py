@@ -24,10 +24,10 @@ class ObservationTerm:
     """Term name, e.g. ``base_ang_vel``, ``joint_pos_rel``, ``height_map``."""
     dim: int
     """Width of one frame of the term."""
-    scale: float = 1.0
-    """Multiplier applied after computing the raw quantity."""
+    scale: float | list[float] = 1.0
+    """Multiplier (one, or one per element) applied last, after clipping (Isaac Lab's order)."""
     clip: tuple[float, float] | None = None
-    """Clip range applied after scaling, if any."""
+    """Clip range applied to the raw quantity, before scaling, if any."""
 
 
 @dataclass
@@ -55,7 +55,7 @@ class DeploySpec:
     observations: list[ObservationTerm]
     """Terms of one proprioceptive frame, in order."""
     history_length: int
-    """Number of past proprioceptive frames appended after the current one."""
+    """Number of frames (the current one last, oldest first) appended after the current frame."""
     height_map: HeightMapSpec | None = None
     """Grid of the LiDAR height map appended last, or None for a blind policy."""
     lidar_pos: list[float] = field(default_factory=lambda: [0.0, 0.0, 0.0])
@@ -64,6 +64,8 @@ class DeploySpec:
     """LiDAR orientation in the base frame."""
     command_ranges: dict[str, list[float]] = field(default_factory=dict)
     """Velocity command ranges the policy was trained on (``lin_vel_x``, ``ang_vel_z``, ...)."""
+    action_clip: float | None = None
+    """Actions are clipped to ±this before use (and before being fed back as the last action), if set."""
     format_version: int = FORMAT_VERSION
 
     @property

@@ -17,11 +17,12 @@ def main(argv: list[str]) -> int:
     args = parser.parse_args(argv)
     checkpoint = runtime.find_checkpoint(args.checkpoint)
     env_cfg, agent_cfg = runtime.load_cfgs(args.task, args.overrides, play=True)
+    train_cfg, _ = runtime.load_cfgs(args.task.removesuffix("-Play"), args.overrides)  # the trained command ranges
     args.num_envs = 1
     runtime.configure(env_cfg, agent_cfg, args)
     out_dir = args.out or str(runtime.Path(checkpoint).parent / "exported")
     with runtime.open_env(args.task, env_cfg) as env:
         runner = runtime.load_runner(env, agent_cfg, checkpoint)
-        spec = export_policy(runner, args.task, env, out_dir)
+        spec = export_policy(runner, args.task, env, train_cfg, out_dir)
     print(f"[navila] exported {checkpoint} -> {out_dir} (obs {spec.obs_dim}-D, {len(spec.joint_names)} joints)")
     return 0
