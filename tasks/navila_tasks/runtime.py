@@ -102,12 +102,17 @@ def open_env(task: str, env_cfg, visualizer: str | None = None) -> Iterator[gym.
     launcher_args = {"device": env_cfg.sim.device}
     if visualizer:
         launcher_args["visualizer"] = visualizer.split(",")
+    user_error = None
     with launch_simulation(env_cfg, launcher_args):
         env = gym.make(task, cfg=env_cfg)
         try:
             yield env
+        except UserError as error:  # leaves the launcher quietly: it prints a traceback for any exception
+            user_error = error
         finally:
             env.close()
+    if user_error is not None:
+        raise user_error
 
 
 def find_checkpoint(path: str) -> str:
