@@ -247,6 +247,8 @@ class EvalSet:
     terrains: list[str]
     """Terrain types (keys of :data:`~navila_tasks.eval_metrics.TERRAIN_GROUPS`), or ``["all"]``."""
     speeds: tuple[float, ...] = SPEED_BINS
+    yaw_rate: float = 0.0
+    """Commanded yaw rate (rad/s) of every env."""
     num_envs: int | None = None
     """None: :data:`ENVS_PER_CELL` per (terrain column, speed)."""
     steps: int | None = None
@@ -282,6 +284,7 @@ def make_eval_cfg(env_cfg: ManagerBasedRLEnvCfg, eval_set: EvalSet, max_episodes
         heading_command=False,
         debug_vis=False,
         speeds=tuple(eval_set.speeds),
+        yaw_rate=eval_set.yaw_rate,
     )
     terrain_prim = env_cfg.scene.terrain.prim_path
     contacts = ContactSensorCfg(
