@@ -14,6 +14,8 @@ SUBCOMMANDS: dict[str, tuple[str, str]] = {
     "deploy": ("navila_sim2real.deploy_cli", "run an exported policy on the Go2 (or on sim2sim) over DDS"),
     "sim2sim": ("navila_sim2real.sim2sim.cli", "MuJoCo Go2 on the robot's DDS topics, optionally driven by a policy"),
     "vla-serve": ("navila_agents.scripts.vla_serve", "serve a local Hugging Face VLA over HTTP"),
+    "vln": ("navila_agents.scripts.vln", "run and score VLN episodes: VLA above a locomotion policy (or perfect)"),
+    "vln-episodes": ("navila_agents.scripts.vln_episodes", "generate VLN episodes in procedural scenes"),
 }
 """Subcommand → (module with ``main(argv) -> int``, one-line help)."""
 

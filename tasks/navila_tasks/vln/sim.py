@@ -1,0 +1,180 @@
+"""The VLN task as the simulator of the VLN loop (:class:`~navila_agents.vln.runner.VlnSim`).
+
+The low level is a frozen locomotion policy at 50 Hz (an exported directory from ``navila export`` or an rsl_rl
+checkpoint), or perfect teleported execution: each step sets the base pose the velocity command leads to.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Sequence
+from pathlib import Path
+
+import gymnasium as gym
+import numpy as np
+import torch
+from isaaclab.utils.math import euler_xyz_from_quat, quat_from_euler_xyz
+from isaaclab_rl.rsl_rl import RslRlVecEnvWrapper, check_rsl_rl_version, handle_deprecated_rsl_rl_cfg
+from navila_agents.rsl_rl_cfg import (
+    BLIND_ACTOR_GROUPS,
+    LIDAR_ACTOR_GROUPS,
+    Go2RoughBlindPPORunnerCfg,
+    Go2RoughLidarPPORunnerCfg,
+)
+from navila_agents.vln.layout import SceneLayout
+from navila_agents.vln.runner import StepResult
+from navila_agents.vln.teleport import TeleportBase
+from navila_lab.cli import UserError
+from navila_lab.deploy_spec import DEPLOY_FILE, DeploySpec
+from tensordict import TensorDict
+
+from navila_tasks import runtime
+from navila_tasks.export import POLICY_JIT
+
+CONTACT_THRESHOLD = 1.0
+"""Contact force (N) above which a robot body counts as touching."""
+Policy = Callable[[TensorDict], torch.Tensor]
+"""Maps the env's observation groups to joint actions."""
+
+
+def check_policy_path(path: str) -> None:
+    """Raise a one-line error unless ``path`` is an exported policy directory or holds an rsl_rl checkpoint."""
+    if not (Path(path) / DEPLOY_FILE).is_file():
+        runtime.find_checkpoint(path)
+
+
+def _exported_policy(directory: Path, env: gym.Env, device: str) -> tuple[RslRlVecEnvWrapper, Policy]:
+    """TorchScript actor of ``navila export``, fed the groups its ``deploy.yaml`` lists."""
+    try:
+        spec = DeploySpec.load(directory)
+    except ValueError as error:
+        raise UserError(str(error)) from None
+    joint_names = list(env.unwrapped.scene["robot"].joint_names)
+    if spec.joint_names != joint_names:
+        raise UserError(f"{directory}: joints {spec.joint_names} do not match the simulated Go2's {joint_names}")
+    groups = LIDAR_ACTOR_GROUPS if spec.height_map is not None else BLIND_ACTOR_GROUPS
+    dims = env.unwrapped.observation_manager.group_obs_dim
+    width = sum(dims[group][-1] for group in groups)
+    if width != spec.obs_dim:
+        raise UserError(f"{directory}: the policy reads {spec.obs_dim} inputs, the VLN task gives {width} ({groups})")
+    actor = torch.jit.load(str(directory / POLICY_JIT), map_location=device).eval()
+    return RslRlVecEnvWrapper(env), lambda obs: actor(torch.cat([obs[group] for group in groups], dim=-1))
+
+
+def _checkpoint_policy(checkpoint: str, env: gym.Env, device: str) -> tuple[RslRlVecEnvWrapper, Policy]:
+    """Actor of an rsl_rl checkpoint; LiDAR or blind, told apart by its input width."""
+    actor = torch.load(checkpoint, map_location="cpu", weights_only=False).get("actor_state_dict", {})
+    width = next((value.shape[1] for value in actor.values() if value.ndim == 2), None)
+    dims = env.unwrapped.observation_manager.group_obs_dim
+    runner_cfgs = {
+        sum(dims[group][-1] for group in groups): runner_cfg
+        for groups, runner_cfg in (
+            (LIDAR_ACTOR_GROUPS, Go2RoughLidarPPORunnerCfg),
+            (BLIND_ACTOR_GROUPS, Go2RoughBlindPPORunnerCfg),
+        )
+    }
+    if width not in runner_cfgs:
+        raise UserError(
+            f"checkpoint '{checkpoint}' has an actor of input width {width}, expected one of {list(runner_cfgs)}"
+        )
+    agent_cfg = handle_deprecated_rsl_rl_cfg(runner_cfgs[width](), check_rsl_rl_version())
+    agent_cfg.device = device
+    runner = runtime.load_runner(env, agent_cfg, checkpoint)
+    return runner.env, runner.get_inference_policy(device)
+
+
+def load_locomotion_policy(path: str, env: gym.Env) -> tuple[RslRlVecEnvWrapper, Policy]:
+    """Wrap ``env`` (this resets it) and load the policy at ``path``: an exported directory or a checkpoint."""
+    device = env.unwrapped.device
+    if (Path(path) / DEPLOY_FILE).is_file():
+        return _exported_policy(Path(path), env, device)
+    return _checkpoint_policy(runtime.find_checkpoint(path), env, device)
+
+
+class IsaacVlnSim:
+    """A built ``NaVILA-Go2-VLN`` env seen through the :class:`~navila_agents.vln.runner.VlnSim` protocol."""
+
+    def __init__(self, env: gym.Env, layout: SceneLayout, policy_path: str | None) -> None:
+        """Drive ``env`` with the policy at ``policy_path``, or teleport its robots when it is None.
+
+        The policy is loaded at the first :meth:`reset` (wrapping the env resets it).
+        """
+        self.env = env
+        unwrapped = env.unwrapped
+        self.num_envs = unwrapped.num_envs
+        self.device = torch.device(unwrapped.device)
+        self.step_dt = unwrapped.step_dt
+        self._robot = unwrapped.scene["robot"]
+        self._camera = unwrapped.scene["camera"]
+        self._glass = unwrapped.scene["glass_contact"]
+        self._obstacles = unwrapped.scene["obstacle_contact"]
+        self._command = unwrapped.command_manager.get_term("base_velocity")
+        self._policy_path = policy_path
+        self._teleport = TeleportBase(layout.free, self.device) if policy_path is None else None
+        self._wrapper: RslRlVecEnvWrapper | None = None
+        self._policy: Policy | None = None
+        self._obs: TensorDict | None = None
+
+    def reset(self) -> None:
+        """Reset every env (the first call also loads the policy)."""
+        if self._wrapper is None:
+            if self._policy_path is None:
+                self._wrapper = RslRlVecEnvWrapper(self.env)
+            else:
+                self._wrapper, self._policy = load_locomotion_policy(self._policy_path, self.env)
+        else:
+            self._wrapper.reset()
+        self._obs = self._wrapper.get_observations()
+
+    def poses(self) -> torch.Tensor:
+        """(N, 3) base (x, y, yaw) in the world."""
+        yaw = euler_xyz_from_quat(self._robot.data.root_quat_w.torch)[2]
+        return torch.cat((self._robot.data.root_pos_w.torch[:, :2], torch.atan2(yaw.sin(), yaw.cos())[:, None]), -1)
+
+    def frames(self, env_ids: Sequence[int]) -> np.ndarray:
+        """(M, H, W, 3) uint8 RGB images of these envs' cameras (rendered on access)."""
+        return self._camera.data.output["rgb"].torch[list(env_ids), ..., :3].cpu().numpy()
+
+    def depth(self, env_ids: Sequence[int]) -> np.ndarray:
+        """(M, H, W) distance to the image plane (m; 0 where nothing is hit), with the ``-Depth`` task only."""
+        return self._camera.data.output["distance_to_image_plane"].torch[list(env_ids), ..., 0].cpu().numpy()
+
+    @staticmethod
+    def _touching(sensor: object) -> torch.Tensor:
+        """(N,) whether any robot body presses on any of the sensor's filter shapes."""
+        forces = sensor.data.force_matrix_w.torch
+        return forces.norm(dim=-1).flatten(1).amax(dim=1) > CONTACT_THRESHOLD
+
+    def contacts(self) -> tuple[torch.Tensor, torch.Tensor]:
+        """(N,) touching a wall, furniture or clutter; (N,) touching glass."""
+        return self._touching(self._obstacles), self._touching(self._glass)
+
+    def set_next_starts(self, env_ids: Sequence[int], poses: torch.Tensor) -> None:
+        """Where these envs stand after their next reset, (M, 3) world (x, y, yaw)."""
+        self._command.next_start[list(env_ids)] = poses.to(self.device)
+
+    def request_reset(self, env_ids: Sequence[int]) -> None:
+        """Reset these envs during the next step."""
+        self._command.end_requested[list(env_ids)] = True
+
+    def step(self, commands: torch.Tensor) -> StepResult:
+        """One policy step: the low level follows the velocity commands (N, 3)."""
+        self._command.velocity[:] = commands.to(self.device)
+        with torch.inference_mode():
+            if self._teleport is None:
+                actions = self._policy(self._obs)
+            else:
+                self._place(self._teleport.advance(self.poses(), commands, self.step_dt))
+                actions = torch.zeros(
+                    self.num_envs, self.env.unwrapped.action_manager.total_action_dim, device=self.device
+                )
+            self._obs, _, dones, _ = self._wrapper.step(actions)
+        reset = dones.bool()
+        return StepResult(reset=reset, fell=reset & self.env.unwrapped.reset_terminated)
+
+    def _place(self, poses: torch.Tensor) -> None:
+        """Teleport every base to (x, y, yaw), upright at its current height and at rest."""
+        zeros = torch.zeros_like(poses[:, 2])
+        position = torch.cat((poses[:, :2], self._robot.data.root_pos_w.torch[:, 2:3]), -1)
+        pose = torch.cat((position, quat_from_euler_xyz(zeros, zeros, poses[:, 2])), -1)
+        self._robot.write_root_pose_to_sim_index(root_pose=pose)
+        self._robot.write_root_velocity_to_sim_index(root_velocity=torch.zeros(self.num_envs, 6, device=self.device))

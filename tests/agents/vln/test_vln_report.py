@@ -1,0 +1,41 @@
+"""Run outputs: per-episode JSON fields, summary, and the markdown table over runs."""
+
+import json
+
+import pytest
+from navila_agents.vln.metrics import EpisodeRecord
+from navila_agents.vln.report import load_summary, markdown_report, write_run
+from navila_agents.vln.runner import EndReason, EpisodeResult
+
+
+def result(episode_id, distance, stopped, reason):
+    record = EpisodeRecord(episode_id, distance, min(distance, 2.0), 8.0, 6.0, stopped, falls=int(reason == "fall"))
+    return EpisodeResult(record, "procedural_00001", "walk", EndReason(reason), ["stop"], [(1.0, 2.0), (3.0, 4.0)])
+
+
+class TestReport:
+    def test_episode_json_and_summary(self, tmp_path):
+        """episodes.json has the metric fields per episode; summary.json aggregates them and counts end reasons."""
+        results = [result(0, 1.0, True, "stop"), result(1, 5.0, False, "fall")]
+        write_run(tmp_path, "LiDAR policy", results, {"num_envs": 2})
+        episodes = json.loads((tmp_path / "episodes.json").read_text())
+        fields = {"distance_to_goal", "min_distance_to_goal", "path_length", "shortest_path_length", "success",
+                  "oracle_success", "spl", "falls", "collisions", "glass_contacts", "end_reason", "path", "answers"}
+        assert fields <= set(episodes[0])
+        assert episodes[0]["success"] and episodes[0]["spl"] == pytest.approx(6.0 / 8.0)
+        assert not episodes[1]["success"] and episodes[1]["oracle_success"]
+        summary = load_summary(tmp_path)
+        assert summary["metrics"]["SR"] == 50.0 and summary["metrics"]["OS"] == 100.0
+        assert summary["end_reasons"] == {"stop": 1, "fall": 1} and summary["config"] == {"num_envs": 2}
+
+    def test_markdown_has_one_row_per_run(self, tmp_path):
+        """The report table lists each run under its label."""
+        write_run(tmp_path / "a", "LiDAR policy", [result(0, 1.0, True, "stop")], {})
+        write_run(tmp_path / "b", "blind policy", [result(0, 6.0, False, "max_steps")], {})
+        text = markdown_report([tmp_path / "a", tmp_path / "b"])
+        assert "| LiDAR policy | 1 | 1.00 | 100.00 | 100.00 |" in text and "| blind policy | 1 | 6.00 |" in text
+
+    def test_missing_summary_is_a_clear_error(self, tmp_path):
+        """A directory without summary.json is named in the error."""
+        with pytest.raises(ValueError, match="not a navila vln output"):
+            load_summary(tmp_path)

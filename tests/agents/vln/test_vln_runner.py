@@ -1,0 +1,153 @@
+"""The VLN loop on a kinematic stand-in simulator: episode scheduling, query timing, end conditions, metrics."""
+
+import numpy as np
+import pytest
+import torch
+from navila_agents.vla.backends.base import VLABackend
+from navila_agents.vla.backends.oracle import ShortestPathOracle
+from navila_agents.vln.episodes import generate_episodes
+from navila_agents.vln.layout import SceneLayout
+from navila_agents.vln.runner import EndReason, StepResult, VlnRunCfg, VlnRunner
+from navila_agents.vln.scenes import generate_scene
+from navila_agents.vln.teleport import TeleportBase
+
+
+class KinematicSim:
+    """N bases moving exactly as commanded over the layout's free space (a ``VlnSim`` without physics)."""
+
+    def __init__(self, layout, num_envs, fall_at=None):
+        self.num_envs, self.device, self.step_dt = num_envs, torch.device("cpu"), 0.02
+        self.teleport = TeleportBase(layout.free)
+        self._poses = torch.zeros(num_envs, 3)
+        self._next = torch.zeros(num_envs, 3)
+        self._requested = torch.zeros(num_envs, dtype=torch.bool)
+        self.fall_at = fall_at or {}
+        """Simulated step → env that falls at that step."""
+        self.steps = 0
+        self.resets = 0
+
+    def reset(self):
+        self._poses = self._next.clone()
+        self.resets += 1
+
+    def poses(self):
+        return self._poses.clone()
+
+    def frames(self, env_ids):
+        return np.zeros((len(env_ids), 8, 8, 3), dtype=np.uint8)
+
+    def contacts(self):
+        return torch.zeros(self.num_envs, dtype=torch.bool), torch.zeros(self.num_envs, dtype=torch.bool)
+
+    def set_next_starts(self, env_ids, poses):
+        self._next[list(env_ids)] = poses
+
+    def request_reset(self, env_ids):
+        self._requested[list(env_ids)] = True
+
+    def step(self, commands):
+        self.steps += 1
+        self._poses = self.teleport.advance(self._poses, commands, self.step_dt)
+        fell = torch.zeros(self.num_envs, dtype=torch.bool)
+        if self.steps in self.fall_at:
+            fell[self.fall_at[self.steps]] = True
+        reset = fell | self._requested
+        self._poses[reset] = self._next[reset]
+        self._requested[:] = False
+        return StepResult(reset=reset, fell=fell)
+
+
+class ScriptedBackend(VLABackend):
+    """Answers with a fixed text and records when each env was asked."""
+
+    def __init__(self, answer, sim):
+        self.answer, self.sim = answer, sim
+        self.queries = []
+
+    def act_batch(self, frames, instructions, env_ids=None):
+        assert all(query.shape == (8, 8, 8, 3) for query in frames)
+        self.queries += [(self.sim.steps, env_id) for env_id in env_ids]
+        return [self.answer] * len(frames)
+
+
+@pytest.fixture(scope="module")
+def scene():
+    return generate_scene(1)
+
+
+@pytest.fixture(scope="module")
+def layout(scene):
+    return SceneLayout.from_ids([scene.scene_id])
+
+
+@pytest.fixture(scope="module")
+def short_episodes(scene):
+    return generate_episodes(scene, 3, seed=0, min_distance=1.5, max_distance=3.0)
+
+
+def run(layout, episodes, backend_factory, num_envs=2, cfg=None, **sim_kwargs):
+    sim = KinematicSim(layout, num_envs, **sim_kwargs)
+    backend = backend_factory(sim)
+    return VlnRunner(sim, backend, episodes, layout, cfg or VlnRunCfg(), None).run(progress=False), sim, backend
+
+
+class TestOracleWithPerfectLowLevel:
+    def test_every_episode_runs_once_and_succeeds(self, layout, short_episodes):
+        """3 short episodes on 2 envs: each runs once, in order, and the oracle stops within the success radius."""
+        results, sim, _ = run(layout, short_episodes, lambda sim: ShortestPathOracle(sim.num_envs, sim.poses))
+        assert [r.record.episode_id for r in results] == [e.episode_id for e in short_episodes]
+        for result, episode in zip(results, short_episodes):
+            record = result.record
+            assert result.end_reason == EndReason.STOP and record.stopped
+            assert record.success() and record.distance_to_goal < 1.2
+            assert record.shortest_path_length == pytest.approx(episode.shortest_path_length)
+            assert record.path_length >= record.shortest_path_length - 1.0 - 0.05  # the oracle stops 1 m short
+            assert 0.0 < record.spl() <= 1.0 and record.falls == 0
+            assert result.answers[-1] == "stop" and result.path[0] == pytest.approx(episode.start_position[:2], abs=1e-4)
+        assert sim.resets == 1, "only the first reset is global; later episodes start through env resets"
+
+
+class TestEndConditions:
+    def test_fall_ends_the_episode_and_the_env_goes_on(self, layout, short_episodes):
+        """A termination at step 10 ends env 0's episode as a fall; the queue still runs every episode."""
+        results, _, _ = run(
+            layout, short_episodes, lambda sim: ShortestPathOracle(sim.num_envs, sim.poses), fall_at={10: 0}
+        )
+        assert results[0].end_reason == EndReason.FALL and results[0].record.falls == 1
+        assert not results[0].record.stopped and results[0].record.steps == 10
+        assert [r.end_reason for r in results[1:]] == [EndReason.STOP, EndReason.STOP]
+
+    def test_standing_still_ends_with_no_progress(self, layout, short_episodes):
+        """An agent that only turns never moves: its episode ends after max_still_steps."""
+        cfg = VlnRunCfg(max_still_steps=120, max_steps=1000)
+        results, _, _ = run(layout, short_episodes[:1], lambda sim: ScriptedBackend("turn left 15 degrees", sim), 1, cfg)
+        assert results[0].end_reason == EndReason.NO_PROGRESS and results[0].record.steps == 120
+        assert results[0].record.path_length == pytest.approx(0.0, abs=1e-6)
+
+    def test_step_limit(self, layout, short_episodes):
+        """An agent that never says stop runs until max_steps."""
+        cfg = VlnRunCfg(max_steps=90)
+        results, _, _ = run(layout, short_episodes[:1], lambda sim: ScriptedBackend("move forward 25 cm", sim), 1, cfg)
+        assert results[0].end_reason == EndReason.MAX_STEPS and results[0].record.steps == 90
+        assert not results[0].record.stopped
+
+    def test_invalid_answers_requery_then_stop(self, layout, short_episodes):
+        """Unparseable answers hold the robot and re-query each tick; after max_requeries more it stops."""
+        cfg = VlnRunCfg(max_requeries=2)
+        results, _, backend = run(layout, short_episodes[:1], lambda sim: ScriptedBackend("I am not sure.", sim), 1, cfg)
+        assert results[0].end_reason == EndReason.STOP and len(results[0].answers) == 3
+        assert [step for step, _ in backend.queries] == [0, 25, 50]
+
+
+class TestQueryTiming:
+    def test_queries_on_the_period_grid_after_the_action_is_done(self, layout, short_episodes):
+        """'move forward 75 cm' lasts 1.5 s (75 steps): the next query comes at the next 0.5 s tick, step 75."""
+        cfg = VlnRunCfg(max_steps=200)
+        _, _, backend = run(layout, short_episodes[:1], lambda sim: ScriptedBackend("move forward 75 cm", sim), 1, cfg)
+        assert [step for step, _ in backend.queries] == [0, 75, 150]
+
+    def test_query_period_is_configurable(self, layout, short_episodes):
+        """With a 1.0 s period a 0.5 s turn waits for the 1.0 s tick."""
+        cfg = VlnRunCfg(max_steps=200, query_period=1.0)
+        _, _, backend = run(layout, short_episodes[:1], lambda sim: ScriptedBackend("turn left 15 degrees", sim), 1, cfg)
+        assert [step for step, _ in backend.queries] == [0, 50, 100, 150]
