@@ -82,9 +82,18 @@ def check_args(args: argparse.Namespace) -> None:
     if args.vla == "server" and not args.vla_url:
         raise UserError("--vla server needs --vla-url, e.g. http://127.0.0.1:8000")
     if args.policy is not None:
-        from navila_tasks.vln.sim import check_policy_path
-
         check_policy_path(args.policy)
+
+
+def check_policy_path(path: str) -> None:
+    """Raise a one-line error unless ``path`` is an exported policy directory or holds an rsl_rl checkpoint."""
+    from navila_lab.deploy_spec import DEPLOY_FILE
+    from navila_tasks import runtime
+
+    if not Path(path).exists():
+        raise UserError(f"policy '{path}' does not exist (give a 'navila export' directory or an rsl_rl checkpoint)")
+    if not (Path(path) / DEPLOY_FILE).is_file():
+        runtime.find_checkpoint(path)
 
 
 def make_backend(args: argparse.Namespace, sim: IsaacVlnSim) -> VLABackend:

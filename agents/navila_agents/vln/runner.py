@@ -350,7 +350,8 @@ class VlnRunner:
             while any(index >= 0 for index in self._current):
                 done = len(self._results)
                 self.step()
-                bar.update(len(self._results) - done)
+                if len(self._results) > done:
+                    bar.update(len(self._results) - done)
                 if not self._running.any() and all(index < 0 for index in self._pending):
                     break
         return [self._results[index] for index in sorted(self._results)]

@@ -36,12 +36,6 @@ Policy = Callable[[TensorDict], torch.Tensor]
 """Maps the env's observation groups to joint actions."""
 
 
-def check_policy_path(path: str) -> None:
-    """Raise a one-line error unless ``path`` is an exported policy directory or holds an rsl_rl checkpoint."""
-    if not (Path(path) / DEPLOY_FILE).is_file():
-        runtime.find_checkpoint(path)
-
-
 def _exported_policy(directory: Path, env: gym.Env, device: str) -> tuple[RslRlVecEnvWrapper, Policy]:
     """TorchScript actor of ``navila export``, fed the groups its ``deploy.yaml`` lists."""
     try:
@@ -150,7 +144,7 @@ class IsaacVlnSim:
 
     def set_next_starts(self, env_ids: Sequence[int], poses: torch.Tensor) -> None:
         """Where these envs stand after their next reset, (M, 3) world (x, y, yaw)."""
-        self._command.next_start[list(env_ids)] = poses.to(self.device)
+        self._command.next_start[list(env_ids)] = poses.to(self.device, torch.float32)
 
     def request_reset(self, env_ids: Sequence[int]) -> None:
         """Reset these envs during the next step."""

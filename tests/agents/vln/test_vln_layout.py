@@ -17,7 +17,11 @@ def layout():
 class TestSceneLayout:
     def test_tiles_are_distinct_and_do_not_overlap(self, layout):
         """Duplicate ids are built once; tiles are at least scene size + gap apart."""
-        assert [scene.scene_id for scene in layout.scenes] == ["procedural_00001", "procedural_00002", "procedural_00003"]
+        assert [scene.scene_id for scene in layout.scenes] == [
+            "procedural_00001",
+            "procedural_00002",
+            "procedural_00003",
+        ]
         size = np.asarray(layout.scenes[0].cfg.size)
         for i in range(3):
             for j in range(i + 1, 3):

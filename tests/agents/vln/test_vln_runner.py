@@ -96,14 +96,16 @@ class TestOracleWithPerfectLowLevel:
         """3 short episodes on 2 envs: each runs once, in order, and the oracle stops within the success radius."""
         results, sim, _ = run(layout, short_episodes, lambda sim: ShortestPathOracle(sim.num_envs, sim.poses))
         assert [r.record.episode_id for r in results] == [e.episode_id for e in short_episodes]
-        for result, episode in zip(results, short_episodes):
+        for result, episode in zip(results, short_episodes, strict=True):
             record = result.record
             assert result.end_reason == EndReason.STOP and record.stopped
             assert record.success() and record.distance_to_goal < 1.2
             assert record.shortest_path_length == pytest.approx(episode.shortest_path_length)
             assert record.path_length >= record.shortest_path_length - 1.0 - 0.05  # the oracle stops 1 m short
             assert 0.0 < record.spl() <= 1.0 and record.falls == 0
-            assert result.answers[-1] == "stop" and result.path[0] == pytest.approx(episode.start_position[:2], abs=1e-4)
+            assert result.answers[-1] == "stop" and result.path[0] == pytest.approx(
+                episode.start_position[:2], abs=1e-4
+            )
         assert sim.resets == 1, "only the first reset is global; later episodes start through env resets"
 
 
@@ -120,7 +122,9 @@ class TestEndConditions:
     def test_standing_still_ends_with_no_progress(self, layout, short_episodes):
         """An agent that only turns never moves: its episode ends after max_still_steps."""
         cfg = VlnRunCfg(max_still_steps=120, max_steps=1000)
-        results, _, _ = run(layout, short_episodes[:1], lambda sim: ScriptedBackend("turn left 15 degrees", sim), 1, cfg)
+        results, _, _ = run(
+            layout, short_episodes[:1], lambda sim: ScriptedBackend("turn left 15 degrees", sim), 1, cfg
+        )
         assert results[0].end_reason == EndReason.NO_PROGRESS and results[0].record.steps == 120
         assert results[0].record.path_length == pytest.approx(0.0, abs=1e-6)
 
@@ -134,7 +138,9 @@ class TestEndConditions:
     def test_invalid_answers_requery_then_stop(self, layout, short_episodes):
         """Unparseable answers hold the robot and re-query each tick; after max_requeries more it stops."""
         cfg = VlnRunCfg(max_requeries=2)
-        results, _, backend = run(layout, short_episodes[:1], lambda sim: ScriptedBackend("I am not sure.", sim), 1, cfg)
+        results, _, backend = run(
+            layout, short_episodes[:1], lambda sim: ScriptedBackend("I am not sure.", sim), 1, cfg
+        )
         assert results[0].end_reason == EndReason.STOP and len(results[0].answers) == 3
         assert [step for step, _ in backend.queries] == [0, 25, 50]
 
@@ -149,5 +155,7 @@ class TestQueryTiming:
     def test_query_period_is_configurable(self, layout, short_episodes):
         """With a 1.0 s period a 0.5 s turn waits for the 1.0 s tick."""
         cfg = VlnRunCfg(max_steps=200, query_period=1.0)
-        _, _, backend = run(layout, short_episodes[:1], lambda sim: ScriptedBackend("turn left 15 degrees", sim), 1, cfg)
+        _, _, backend = run(
+            layout, short_episodes[:1], lambda sim: ScriptedBackend("turn left 15 degrees", sim), 1, cfg
+        )
         assert [step for step, _ in backend.queries] == [0, 50, 100, 150]
