@@ -10,6 +10,7 @@ SUBCOMMANDS: dict[str, tuple[str, str]] = {
     "play": ("navila_tasks.scripts.play", "run a checkpoint and write a video"),
     "export": ("navila_tasks.scripts.export", "export a checkpoint to TorchScript, ONNX and deploy.yaml"),
     "eval": ("navila_tasks.scripts.eval", "locomotion metrics of a policy per terrain and speed, or two side by side"),
+    "card": ("navila_tasks.scripts.model_card", "write an exported policy's model card and training curves"),
     "bench": ("navila_tasks.scripts.bench", "measure env-steps/s against the stock Isaac Lab Go2 task"),
     "deploy": ("navila_sim2real.deploy_cli", "run an exported policy on the Go2 (or on sim2sim) over DDS"),
     "sim2sim": ("navila_sim2real.sim2sim.cli", "MuJoCo Go2 on the robot's DDS topics, optionally driven by a policy"),
