@@ -102,6 +102,17 @@ class TestSweepHistory:
         assert torch.count_nonzero(history.value[0]) == 0
         assert torch.allclose(history.value[1], torch.full((17, 27), 0.3))
 
+    def test_reset_with_maps_restarts_from_that_sweep(self):
+        """A reset with maps leaves exactly those maps for the entries; older sweeps no longer count."""
+        history = SweepHistory(3, SPEC)
+        history.push(torch.full((3, 17, 27), 0.4))
+        history.push(torch.full((3, 17, 27), 0.2))
+        history.reset(torch.tensor([0, 2]), torch.full((2, 17, 27), 0.1))
+        assert torch.allclose(history.value[[0, 2]], torch.full((2, 17, 27), 0.1))
+        assert torch.allclose(history.value[1], torch.full((17, 27), 0.4))
+        history.push(torch.full((3, 17, 27), 0.3))
+        assert torch.allclose(history.value[0], torch.full((17, 27), 0.3))
+
     def test_spec_round_trips_through_plain_data(self):
         """The spec written to deploy.yaml reads back equal."""
         assert HeightMapSpec.from_dict(SPEC.to_dict()) == SPEC

@@ -47,8 +47,8 @@ def main(task: str, out_dir: str) -> None:
         unwrapped = env.unwrapped
         robot, lidar = unwrapped.scene["robot"], unwrapped.scene.sensors["lidar"]
         action_term = unwrapped.action_manager.get_term("joint_pos")
-        # the map term sweeps at its own cadence (it also swept once when the manager was built, before the reset
-        # that clears its history): the sensor is read only right after a sweep, so as not to disturb it
+        # the map term sweeps all envs at its own cadence, and each env once more when it resets: the sensor is read
+        # only right after a sweep, so as not to disturb its lazy updates
         map_term = unwrapped.observation_manager._group_obs_class_term_cfgs["height_map"][0].func
         last_sweep = [map_term._last_step]
 
@@ -63,10 +63,10 @@ def main(task: str, out_dir: str) -> None:
             records["done"].append(done.clone())
             records["action"].append(action.clone())
             records["targets"].append(action_term.processed_actions.clone())
-            swept = map_term._last_step != last_sweep[0]
+            swept = done.clone() if map_term._last_step == last_sweep[0] else torch.ones_like(done)
             last_sweep[0] = map_term._last_step
             records["sweep"].append(swept)
-            if swept:
+            if swept.any():
                 records["sweep_hits_w"].append(lidar.data.ray_hits_w.torch.clone())
                 records["sweep_body_pos_w"].append(lidar.data.pos_w.torch.clone())
                 records["sweep_body_quat_w"].append(lidar.data.quat_w.torch.clone())
@@ -89,10 +89,7 @@ def main(task: str, out_dir: str) -> None:
         with torch.no_grad():
             actor_actions = actor(TensorDict(groups, batch_size=stacked.shape[:2]))
         runner.save(str(Path(out_dir) / "model_0.pt"))
-        arrays = {
-            key: torch.stack(value).numpy() if key != "sweep" else np.array(value)
-            for key, value in records.items()
-        }
+        arrays = {key: torch.stack(value).numpy() for key, value in records.items()}
         np.savez(
             Path(out_dir) / "rollout.npz",
             **arrays,
@@ -103,7 +100,7 @@ def main(task: str, out_dir: str) -> None:
             lidar_offset_quat_xyzw=np.array(lidar.cfg.offset.rot),
             term_names=np.array(unwrapped.observation_manager.active_terms["policy"]),
         )
-    print(json.dumps({"sweeps": int(arrays["sweep"].sum()), "resets": arrays["done"][1:].sum(0).tolist()}))
+    print(json.dumps({"sweeps": int(arrays["sweep"].any(1).sum()), "resets": arrays["done"][1:].sum(0).tolist()}))
 
 
 if __name__ == "__main__":

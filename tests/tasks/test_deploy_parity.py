@@ -47,6 +47,8 @@ class Replay:
     """(steps, envs) True where the env had no sweep since its reset (the robot would still be waiting for one)."""
     sweep_maps: np.ndarray
     """(sweeps, envs, rows, cols) the single-sweep map of each recorded sweep, from the sensor-frame points."""
+    sweep_index: np.ndarray
+    """(steps,) index into :attr:`sweep_maps` of the latest sweep record at each step."""
 
     @property
     def spec(self) -> DeploySpec:
@@ -79,13 +81,13 @@ def replay(data: dict[str, np.ndarray], bundle: PolicyBundle) -> Replay:
     """Feed each env's recorded robot state through the robot side, as the 50 Hz policy thread does."""
     spec = bundle.spec
     steps, envs = data["done"].shape
-    sweep_index = np.cumsum(data["sweep"]) - 1
+    sweep_index = np.cumsum(data["sweep"].any(axis=1)) - 1  # steps with a sweep of any env: one record each
     robot_obs = np.zeros((steps, envs, spec.obs_dim), dtype=np.float32)
     robot_targets = np.full((steps, envs, 12), np.nan)
     waiting = np.zeros((steps, envs), dtype=bool)
-    shell = Replay(data, bundle, robot_obs, robot_targets, waiting, np.zeros(0))
+    shell = Replay(data, bundle, robot_obs, robot_targets, waiting, np.zeros(0), sweep_index)
     sweep_maps = []
-    for sweep in range(int(data["sweep"].sum())):
+    for sweep in range(int(data["sweep"].any(axis=1).sum())):
         points = [torch.as_tensor(sweep_points(data, sweep, env), dtype=torch.float32) for env in range(envs)]
         sweep_maps.append([height_map_from_points(p.unsqueeze(0), spec.height_map)[0].numpy() for p in points])
     shell.sweep_maps = np.array(sweep_maps)
@@ -95,7 +97,7 @@ def replay(data: dict[str, np.ndarray], bundle: PolicyBundle) -> Replay:
             if data["done"][step, env]:  # a new episode: the robot (re)enters POLICY with an empty history
                 builder.reset()
                 cloud = CloudHeightMap(spec.height_map, spec.lidar_pos, spec.lidar_quat_wxyz)
-            if data["sweep"][step]:
+            if data["sweep"][step, env]:
                 cloud.update(sweep_points(data, sweep_index[step], env), LIDAR_FRAME_ID, stamp=step * spec.step_dt)
             quat, gyro, rpy = imu_state(data["root_quat_w"][step, env], data["root_ang_vel_w"][step, env])
             low = replace(
@@ -103,7 +105,7 @@ def replay(data: dict[str, np.ndarray], bundle: PolicyBundle) -> Replay:
                 quat=quat, gyro=gyro, rpy=rpy, dq=shell.to_sdk(data["joint_vel"][step, env]),
             )
             height_map, _ = cloud.latest()
-            if height_map is None:  # the env reads an empty map until its first sweep after a reset
+            if height_map is None:  # no sweep yet: the robot waits in STAND, the env would show an empty map
                 waiting[step, env] = True
                 height_map = np.zeros(spec.height_map.shape)
             robot_obs[step, env] = builder.build(low, data["command"][step, env].astype(np.float64), height_map)
@@ -190,21 +192,23 @@ class TestObservationParity:
         """Once K sweeps are in, the map is their element-wise max — not the newest sweep alone."""
         spec, data = rollout.spec, rollout.data
         k = spec.height_map.num_sweeps
-        step = int(np.flatnonzero(data["sweep"])[k])  # the (k+1)-th sweep: the first one has left the window
         env = 0
+        swept = np.flatnonzero(data["sweep"][:, env])
+        step = int(swept[k])  # the (k+1)-th sweep: the first one has left the window
         assert not data["done"][1 : step + 1, env].any()
         env_map = split(data["obs"][step, env], spec)["height_map"].reshape(spec.height_map.shape)
-        fused = rollout.sweep_maps[1 : k + 1, env].max(axis=0)
-        assert np.allclose(env_map, fused, atol=TOL)
-        assert not np.allclose(env_map, rollout.sweep_maps[k, env], atol=1e-3), "the fusion must matter here"
+        window = rollout.sweep_maps[rollout.sweep_index[swept[1 : k + 1]], env]
+        assert np.allclose(env_map, window.max(axis=0), atol=TOL)
+        assert not np.allclose(env_map, window[-1], atol=1e-3), "the fusion must matter here"
         assert np.count_nonzero(env_map) > 0.3 * env_map.size
 
-    def test_empty_map_only_until_the_first_sweep_after_a_reset(self, rollout):
-        """The env's map is empty exactly from a reset to the next sweep, where the robot would still wait for one."""
-        waiting = rollout.waiting_for_map
-        maps = split(rollout.data["obs"], rollout.spec)["height_map"]
-        assert np.all(maps[waiting] == 0.0) and np.all(maps[~waiting].max(axis=-1) > 0.0)
-        assert waiting[RESET_STEP, RESET_ENV] and not waiting[RESET_STEP - 1, RESET_ENV]
+    def test_every_episode_starts_with_a_sweep_of_its_new_pose(self, rollout):
+        """A reset sweeps the reset env at once: no step shows an empty map, and the robot never waits for a cloud."""
+        data = rollout.data
+        assert np.array_equal(data["sweep"][data["done"]], np.ones(data["done"].sum(), dtype=bool))
+        assert data["sweep"][RESET_STEP, RESET_ENV] and not data["sweep"][RESET_STEP].all(), "a reset-only sweep"
+        maps = split(data["obs"], rollout.spec)["height_map"]
+        assert not rollout.waiting_for_map.any() and np.all(maps.max(axis=-1) > 0.0)
 
 
 class TestPolicyOutput:

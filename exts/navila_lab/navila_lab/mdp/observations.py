@@ -20,14 +20,16 @@ def base_rpy(env: ManagerBasedEnv, asset_cfg: SceneEntityCfg = SceneEntityCfg("r
     return wrap_to_pi(torch.stack(euler_xyz_from_quat(env.scene[asset_cfg.name].data.root_quat_w.torch), dim=-1))
 
 
-def lidar_points(env: ManagerBasedEnv, sensor_cfg: SceneEntityCfg, asset_cfg: SceneEntityCfg) -> torch.Tensor:
-    """LiDAR hits (N, rays, 3) in the LiDAR frame (base pose composed with the sensor offset); misses are ``inf``."""
+def lidar_points(env: ManagerBasedEnv, sensor_cfg: SceneEntityCfg) -> torch.Tensor:
+    """LiDAR hits (N, rays, 3) in the LiDAR frame of the moment they were cast, as the L1 reports them.
+
+    That frame is the sensor's base pose at the cast composed with its mounting offset; misses are ``inf``.
+    """
     sensor = env.scene.sensors[sensor_cfg.name]
-    base = env.scene[asset_cfg.name].data
-    base_quat = base.root_quat_w.torch
+    base_pos, base_quat = sensor.data.pos_w.torch, sensor.data.quat_w.torch
     offset_pos = base_quat.new_tensor(sensor.cfg.offset.pos).expand(env.num_envs, 3)
     offset_quat = base_quat.new_tensor(sensor.cfg.offset.rot).expand(env.num_envs, 4)
-    lidar_pos = base.root_pos_w.torch + quat_apply(base_quat, offset_pos)
+    lidar_pos = base_pos + quat_apply(base_quat, offset_pos)
     lidar_quat = quat_mul(base_quat, offset_quat)
     hits = sensor.data.ray_hits_w.torch
     num_rays = hits.shape[1]
@@ -48,18 +50,22 @@ class lidar_height_map(ManagerTermBase):
         self._last_step: int | None = None
 
     def reset(self, env_ids: torch.Tensor | None = None) -> None:
-        """Forget the sweeps of the reset environments."""
-        self.history.reset(slice(None) if env_ids is None else env_ids)
+        """Restart the reset environments' history with one sweep from their new pose: no episode starts blind.
+
+        The sensor recasts reset environments when read, so the sweep is of the new pose.
+        """
+        ids = slice(None) if env_ids is None else env_ids
+        points = lidar_points(self._env, self.cfg.params["sensor_cfg"])[ids]
+        self.history.reset(ids, height_map_from_points(points, self.spec))
 
     def __call__(
         self,
         env: ManagerBasedEnv,
         sensor_cfg: SceneEntityCfg,
-        asset_cfg: SceneEntityCfg = SceneEntityCfg("robot"),
         spec: HeightMapSpec | None = None,
     ) -> torch.Tensor:
         step = env.common_step_counter if hasattr(env, "common_step_counter") else 0
         if self._last_step is None or step - self._last_step >= self.steps_per_sweep:
-            self.history.push(height_map_from_points(lidar_points(env, sensor_cfg, asset_cfg), self.spec))
+            self.history.push(height_map_from_points(lidar_points(env, sensor_cfg), self.spec))
             self._last_step = step
         return self.history.value.flatten(1)

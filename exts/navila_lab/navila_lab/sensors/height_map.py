@@ -98,9 +98,11 @@ class SweepHistory:
         self._slot = (self._slot + 1) % self.spec.num_sweeps
         self.maps[self._slot] = maps
 
-    def reset(self, batch_ids: torch.Tensor | slice = slice(None)) -> None:
-        """Forget the history of the given entries."""
+    def reset(self, batch_ids: torch.Tensor | slice = slice(None), maps: torch.Tensor | None = None) -> None:
+        """Forget the history of the given entries; ``maps`` (one per entry), when given, becomes their only sweep."""
         self.maps[:, batch_ids] = 0.0
+        if maps is not None:
+            self.maps[self._slot, batch_ids] = maps
 
     @property
     def value(self) -> torch.Tensor:
