@@ -52,6 +52,15 @@ class RemoteSticks:
         sticks = np.where(np.abs(sticks) < self.deadzone, 0.0, np.clip(sticks, -1.0, 1.0))
         return np.where(sticks >= 0, sticks * self.bounds[:, 1], -sticks * self.bounds[:, 0])
 
+    def sticks(self, command: tuple[float, float, float]) -> dict[str, float]:
+        """Stick deflections (``lx``, ``ly``, ``rx``) that give ``command`` (inverse of :meth:`velocity`, clipped)."""
+        command = np.asarray(command, dtype=np.float64)
+        upper, lower = self.bounds[:, 1], -self.bounds[:, 0]
+        reach = np.where(command >= 0, upper, lower)
+        deflection = np.clip(np.divide(command, reach, out=np.zeros(3), where=reach > 0), -1.0, 1.0)
+        lx, ly, rx = -deflection[1] + 0.0, deflection[0], -deflection[2] + 0.0  # + 0.0: no negative zeros
+        return {"lx": float(lx), "ly": float(ly), "rx": float(rx)}
+
     def close(self) -> None:
         """Nothing to release."""
 

@@ -3,25 +3,19 @@
 * ``navila sim2sim`` runs the simulator (domain 1 on ``lo`` by default) until Ctrl-C; JSON control lines on stdin
   (see :mod:`navila_sim2real.sim2sim.node`) press remote keys and inject faults. Drive it with
   ``navila deploy --iface lo --domain 1 --sim --policy DIR``.
-* ``navila sim2sim --policy DIR --command 0.5 0 0`` starts the simulator in a child process, deploys the policy
-  against it with a constant velocity command, presses Start then A, and reports the base velocity reached.
+* ``navila sim2sim --policy DIR --command 0.5 0 0`` runs the sim2sim walk of :mod:`navila_sim2real.sim2sim.walk`:
+  the simulator and ``navila deploy`` as child processes, the remote presses Start, A, holds the sticks at the
+  command, the speed is measured from MuJoCo's ground truth, then L2+B must damp the robot. Exit code 0 if it
+  walked within 20% of the commanded speed and stopped on the e-stop.
 """
 
 from __future__ import annotations
 
 import argparse
-import json
-import time
 
-import numpy as np
 from navila_lab.cli import UserError
 
 from navila_sim2real.errors import RobotError
-from navila_sim2real.safety import Fault
-from navila_sim2real.sim2sim.client import SimProcess
-
-STAND_WAIT = 0.5
-"""Seconds given after the stand ramp before A is pressed."""
 
 
 def parser() -> argparse.ArgumentParser:
@@ -32,7 +26,9 @@ def parser() -> argparse.ArgumentParser:
     p.add_argument("--standing", action="store_true", help="start standing in the default pose, not lying")
     p.add_argument("--policy", default=None, help="deploy this exported policy against the simulator")
     p.add_argument("--command", type=float, nargs=3, default=(0.5, 0.0, 0.0), metavar=("VX", "VY", "WZ"))
-    p.add_argument("--duration", type=float, default=20.0, help="seconds of policy control (with --policy)")
+    p.add_argument("--warmup", type=float, default=3.0, help="seconds walked before the measurement (with --policy)")
+    p.add_argument("--duration", type=float, default=5.0, help="seconds walked and measured (with --policy)")
+    p.add_argument("--verbose", action="store_true", help="echo the deploy's output (with --policy)")
     return p
 
 
@@ -53,52 +49,16 @@ def run_simulator(args: argparse.Namespace) -> int:
 
 
 def run_policy(args: argparse.Namespace) -> int:
-    """Run the simulator in a child process and the deploy here; return 1 if the robot ended damped."""
-    from navila_sim2real.app import deploy
-    from navila_sim2real.commands import ConstantVelocity
-    from navila_sim2real.fsm import StandCfg
+    """Run the sim2sim walk (simulator + ``navila deploy`` children); return 0 if it passed, else 1."""
     from navila_sim2real.policy import PolicyError, load_policy_dir
-    from navila_sim2real.robot import RobotConfig
+    from navila_sim2real.sim2sim.walk import run_walk
 
     try:
-        bundle = load_policy_dir(args.policy)
+        load_policy_dir(args.policy)
     except PolicyError as error:
         raise UserError(str(error)) from None
-    commands = ConstantVelocity(tuple(args.command), bundle.spec.command_ranges)
-    config = RobotConfig(iface=args.iface, domain=args.domain, release_sport_mode=False, tag_commands=True)
-    stand = StandCfg()
-    with (
-        SimProcess(args.iface, args.domain, standing=args.standing) as sim,
-        deploy(args.policy, config, commands, stand=stand) as deployment,
-    ):
-        press(sim, "START")
-        time.sleep(stand.duration + STAND_WAIT)
-        press(sim, "A")
-        time.sleep(0.1)
-        print(f"entered {deployment.runner.state}", flush=True)
-        sim.call("reset_stats")
-        samples = []
-        start = time.monotonic()
-        while time.monotonic() - start < args.duration and deployment.runner.state == "POLICY":
-            time.sleep(0.5)
-            samples.append(sim.call("stats")["base_velocity"])
-        stats = sim.call("stats")
-        state, fault = deployment.runner.state, deployment.robot.safety.fault
-    report(commands.command, samples, stats, state, fault)
-    return 0 if state == "POLICY" else 1
-
-
-def press(sim: SimProcess, key: str) -> None:
-    """Press and release a remote key in the simulator."""
-    sim.call("remote", keys=[key])
-    time.sleep(0.1)
-    sim.call("remote", keys=[])
-
-
-def report(command: np.ndarray, samples: list, stats: dict, state: str, fault: Fault | None) -> None:
-    """Print the run's outcome: state, fault, commanded and reached velocity, link statistics."""
-    reached = np.mean(samples[len(samples) // 2 :], axis=0) if samples else np.zeros(3)
-    print(f"final state {state}" + (f" (fault: {fault.value})" if fault else ""))
-    print(f"commanded (vx, vy, wz) = {np.round(command, 3).tolist()}, base velocity (second half) = {reached.round(3)}")
-    keys = ("lowcmd_rate", "lowstate_rate", "cloud_rate", "crc_errors", "rtt_p50_ms", "rtt_p99_ms")
-    print(json.dumps({key: round(stats[key], 3) for key in keys}))
+    echo = (lambda line: print(f"  deploy | {line}", flush=True)) if args.verbose else None
+    result = run_walk(args.policy, tuple(args.command), args.warmup, args.duration, args.iface, args.domain, echo)
+    print(result.summary())
+    print(result.to_json())
+    return 0 if result.passed else 1

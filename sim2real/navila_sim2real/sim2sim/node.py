@@ -164,7 +164,7 @@ class SimNode:
         elapsed = max(time.monotonic() - self._stats_since, 1e-9)
         trips = np.array(self.round_trips) * 1e3 if self.round_trips else np.zeros(1)
         with self._lock:
-            velocity, rpy = self.physics.base_velocity(), self.physics.imu()[3]
+            velocity, rpy, odometry = self.physics.base_velocity(), self.physics.imu()[3], self.physics.odometry.copy()
             height, sim_time = float(self.physics.data.qpos[2]), self.physics.time
         return {
             "elapsed": elapsed,
@@ -179,6 +179,7 @@ class SimNode:
             "step_lag_p99_ms": float(np.percentile(self.step_lags, 99) * 1e3) if self.step_lags else 0.0,
             "step_lag_max_ms": float(max(self.step_lags, default=0.0) * 1e3),
             "base_velocity": velocity.tolist(),
+            "odometry": odometry.tolist(),
             "base_height": height,
             "rpy": rpy.tolist(),
             "sim_time": sim_time,

@@ -62,6 +62,8 @@ class MujocoGo2:
         self._ray_groups = np.array([1 if g != SENSOR_GROUP_ROBOT else 0 for g in range(6)], dtype=np.uint8)
         self.applied = np.zeros(12)
         """Torques (N·m) applied at the last step."""
+        self.odometry = np.zeros(3)
+        """Ground truth: ∫ base-frame linear velocity dt (m) since the last reset; its rate is the walking speed."""
 
     @property
     def dt(self) -> float:
@@ -84,6 +86,7 @@ class MujocoGo2:
         for _ in range(round(settle / self.dt)):
             self.step(hold)
         self.data.time = 0.0
+        self.odometry[:] = 0.0
 
     def step(self, targets: MotorTargets) -> None:
         """One physics step with the motors' PD torques (clipped to the torque limits) from ``targets``."""
@@ -93,6 +96,7 @@ class MujocoGo2:
         self.applied = np.clip(np.nan_to_num(torque), -self.tau_max, self.tau_max)
         self.data.ctrl[self._actuator] = self.applied
         mujoco.mj_step(self.model, self.data)
+        self.odometry += self.base_velocity() * self.dt
 
     def joint_pos(self) -> np.ndarray:
         """Return the joint angles (rad)."""
