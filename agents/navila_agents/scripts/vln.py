@@ -24,6 +24,8 @@ if TYPE_CHECKING:
 
 VLN_TASK = "NaVILA-Go2-VLN"
 BACKENDS = ("oracle", "hf", "server")
+ORACLE_WAYPOINT_RADIUS = 0.15
+"""The oracle's paths start where the robot stands (replanned every query), so corners count as passed only close."""
 
 
 def parse_args(argv: list[str]) -> argparse.Namespace:
@@ -108,7 +110,7 @@ def make_backend(args: argparse.Namespace, sim: IsaacVlnSim) -> VLABackend:
         return ServerBackend(args.vla_url)
     from navila_agents.vla.backends.oracle import ShortestPathOracle
 
-    return ShortestPathOracle(sim.num_envs, sim.poses, device=sim.device)
+    return ShortestPathOracle(sim.num_envs, sim.poses, waypoint_radius=ORACLE_WAYPOINT_RADIUS, device=sim.device)
 
 
 def main(argv: list[str]) -> int:

@@ -6,10 +6,15 @@ import argparse
 import dataclasses
 from pathlib import Path
 
+import numpy as np
 from navila_lab.cli import UserError
 
 from navila_agents.vln.episodes import Episode, generate_episodes, save_episodes
-from navila_agents.vln.scenes import BoxKind, generate_scene
+from navila_agents.vln.navgrid import NavGrid
+from navila_agents.vln.scenes import BoxKind, Scene, generate_scene
+
+CANDIDATES_PER_EPISODE = 8
+"""With ``--near-glass``, episodes drawn per episode kept."""
 
 
 def parse_args(argv: list[str]) -> argparse.Namespace:
@@ -20,10 +25,37 @@ def parse_args(argv: list[str]) -> argparse.Namespace:
     parser.add_argument("--per-scene", type=int, default=5, help="episodes per scene")
     parser.add_argument("--first-seed", type=int, default=0, help="scene seeds are tried from this one on")
     parser.add_argument("--with-glass", action="store_true", help="keep only scenes that have glass")
+    parser.add_argument(
+        "--near-glass",
+        type=float,
+        default=None,
+        metavar="M",
+        help="keep only episodes whose path passes within M m of glass",
+    )
     parser.add_argument("--seed", type=int, default=0, help="seed of the start and goal draws")
     parser.add_argument("--min-distance", type=float, default=4.0, help="shortest start-goal geodesic distance (m)")
     parser.add_argument("--max-distance", type=float, default=15.0, help="longest start-goal geodesic distance (m)")
     return parser.parse_args(argv)
+
+
+def passes_glass(scene: Scene, episode: Episode, distance: float) -> bool:
+    """Whether the episode's reference path comes within ``distance`` of a glass box."""
+    glass = [box.footprint for box in scene.boxes if box.kind == BoxKind.GLASS]
+    x_min, y_min, x_max, y_max = scene.bounds
+    margin = distance + 1.0  # keep the grid's blocked border away from the scene
+    bounds = (x_min - margin, y_min - margin, x_max + margin, y_max + margin)
+    grid = NavGrid.from_footprints(glass, bounds, scene.cfg.grid_resolution, distance)
+    path = np.asarray(episode.reference_path)[:, :2]
+    return not all(grid.line_is_free(a, b) for a, b in zip(path[:-1], path[1:], strict=True))
+
+
+def draw_episodes(scene: Scene, args: argparse.Namespace, seed: int) -> list[Episode]:
+    """``args.per_scene`` episodes of one scene (passing glass with ``--near-glass``); fewer if the scene has none."""
+    count = args.per_scene * (CANDIDATES_PER_EPISODE if args.near_glass else 1)
+    drawn = generate_episodes(scene, count, seed, args.min_distance, args.max_distance)
+    if args.near_glass:
+        drawn = [episode for episode in drawn if passes_glass(scene, episode, args.near_glass)]
+    return drawn[: args.per_scene]
 
 
 def make_episodes(args: argparse.Namespace, max_seeds: int = 10_000) -> list[Episode]:
@@ -37,10 +69,10 @@ def make_episodes(args: argparse.Namespace, max_seeds: int = 10_000) -> list[Epi
         if args.with_glass and not any(box.kind == BoxKind.GLASS for box in scene.boxes):
             continue
         try:
-            drawn = generate_episodes(
-                scene, args.per_scene, args.seed + scene_seed, args.min_distance, args.max_distance
-            )
+            drawn = draw_episodes(scene, args, args.seed + scene_seed)
         except RuntimeError:  # no start at that distance in this scene
+            continue
+        if len(drawn) < args.per_scene:
             continue
         scenes += 1
         episodes += [

@@ -14,7 +14,7 @@ from functools import cached_property
 import numpy as np
 
 from navila_agents.vln.navgrid import NavGrid
-from navila_agents.vln.scenes import Scene, SceneCfg, scene_from_id
+from navila_agents.vln.scenes import BoxKind, Scene, SceneCfg, scene_from_id
 
 
 @dataclass(frozen=True)
@@ -54,21 +54,21 @@ class SceneLayout:
         """Scene id → its navigability grid (in the scene's frame)."""
         return {scene.scene_id: scene.nav_grid() for scene in self.scenes}
 
-    @cached_property
-    def free(self) -> NavGrid:
-        """One grid over the whole world: the free cells of every scene, everything between tiles blocked.
+    def free_space(self, clearance: float) -> NavGrid:
+        """One grid over the whole world, free where a point keeps ``clearance`` from every box but the floors.
 
-        All scenes must share one grid resolution.
+        Between tiles is free too but unreachable: every scene is closed by its outer walls. All scenes must share one
+        grid resolution.
         """
-        resolutions = {grid.resolution for grid in self.nav_grids.values()}
+        resolutions = {scene.cfg.grid_resolution for scene in self.scenes}
         if len(resolutions) != 1:
             raise ValueError(f"scenes use different grid resolutions: {sorted(resolutions)}")
         resolution = resolutions.pop()
         extent = np.max([scene.cfg.size for scene in self.scenes], axis=0) + self.offsets.max(axis=0)
-        shape = np.ceil(extent / resolution - 1e-6).astype(int)[::-1]
-        free = np.zeros(shape, dtype=bool)
-        for scene, offset in zip(self.scenes, self.offsets, strict=True):
-            grid = self.nav_grids[scene.scene_id]
-            row, col = np.round(offset[::-1] / resolution).astype(int)
-            free[row : row + grid.free.shape[0], col : col + grid.free.shape[1]] = grid.free
-        return NavGrid(free=free, resolution=resolution)
+        footprints = [
+            tuple(np.asarray(box.footprint) + np.tile(offset, 2))
+            for scene, offset in zip(self.scenes, self.offsets, strict=True)
+            for box in scene.boxes
+            if box.kind != BoxKind.FLOOR
+        ]
+        return NavGrid.from_footprints(footprints, (0.0, 0.0, *extent), resolution, clearance)

@@ -134,6 +134,13 @@ class NavGrid:
         """(2, H, W) row and column of the nearest free cell to every cell."""
         return ndimage.distance_transform_edt(~self.free, return_distances=False, return_indices=True)
 
+    def nearest_free(self, points: np.ndarray) -> np.ndarray:
+        """World (x, y) of points (M, 2), each moved to its nearest free cell's center where it is not free."""
+        points = np.asarray(points, dtype=float).reshape(-1, 2)
+        cells = np.clip(self.to_cell(points), 0, np.array(self.free.shape) - 1)
+        snapped = self.to_world(self._nearest_free_cell[:, cells[:, 0], cells[:, 1]].T)
+        return np.where(self.is_free(points)[:, None], points, snapped)
+
     def distances_to(self, goal_xy: Sequence[float], points: np.ndarray) -> np.ndarray:
         """Geodesic distances (m) from many points to one goal, for NE and OS of a batch of robots.
 

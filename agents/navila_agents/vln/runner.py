@@ -159,7 +159,8 @@ class VlnRunner:
 
         Args:
             sim: The simulator.
-            backend: The VLA; a :class:`ShortestPathOracle` is given each episode's reference path.
+            backend: The VLA; a :class:`ShortestPathOracle` gets the shortest path from where the env stands at
+                every query.
             episodes: Episodes to run, whose scenes are all in ``layout``.
             layout: Where each scene lies in the simulator's world.
             cfg: Timing and end conditions.
@@ -278,8 +279,29 @@ class VlnRunner:
 
     # --- the loop -----------------------------------------------------------------------------------------------
 
+    def _replan(self, env_ids: list[int]) -> None:
+        """Give the oracle the shortest path from where each env stands now (a shortest-path follower).
+
+        An env off the free cells (closer to an obstacle than the grid's clearance) starts from the nearest free cell;
+        one whose goal cannot be reached from there keeps its current path.
+        """
+        env_paths = {}
+        for env_id in env_ids:
+            episode = self._episode(env_id)
+            grid = self.layout.nav_grids[episode.scene_id]
+            start = grid.nearest_free(np.asarray(self._scene_xy(env_id)))[0]
+            try:
+                path = grid.shortest_path(start, episode.goals[0].position[:2])
+            except ValueError:
+                continue
+            env_paths[env_id] = self._to_world(episode, path)
+        if env_paths:
+            self.backend.set_paths(list(env_paths), list(env_paths.values()))
+
     def _query(self, env_ids: list[int], poses: torch.Tensor) -> None:
         """Ask the VLA for the next action of these envs and start executing it (or end on stop)."""
+        if isinstance(self.backend, ShortestPathOracle):
+            self._replan(env_ids)
         self.history.append(self.sim.frames(env_ids), env_ids)
         frames = [self.history.sample(env_id) for env_id in env_ids]
         instructions = [self._episode(env_id).instruction_text for env_id in env_ids]

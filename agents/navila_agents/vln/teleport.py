@@ -7,12 +7,16 @@ import torch
 from navila_agents.vla.executor import wrap_to_pi
 from navila_agents.vln.navgrid import NavGrid
 
+TELEPORT_CLEARANCE = 0.2
+"""Distance (m) the teleported base center keeps from every obstacle: about the Go2's half width."""
+
 
 class TeleportBase:
     """Moves N bases by their commands (vx, vy, wz) in the base frame, never onto a blocked cell.
 
-    Where the center would leave the grid's free cells (obstacles inflated by the robot radius), the base slides along
-    x or y if that stays free (the scenes' walls are axis-aligned), or else stays put; turning is never blocked.
+    Where the center would leave the grid's free cells (obstacles inflated by a clearance, e.g.
+    :data:`TELEPORT_CLEARANCE`), the base slides along x or y if that stays free (the scenes' walls are axis-aligned),
+    or else stays put; turning is never blocked.
     """
 
     def __init__(self, grid: NavGrid, device: str | torch.device = "cpu") -> None:

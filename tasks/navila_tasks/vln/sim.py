@@ -22,7 +22,7 @@ from navila_agents.rsl_rl_cfg import (
 )
 from navila_agents.vln.layout import SceneLayout
 from navila_agents.vln.runner import StepResult
-from navila_agents.vln.teleport import TeleportBase
+from navila_agents.vln.teleport import TELEPORT_CLEARANCE, TeleportBase
 from navila_lab.cli import UserError
 from navila_lab.deploy_spec import DEPLOY_FILE, DeploySpec
 from tensordict import TensorDict
@@ -103,7 +103,8 @@ class IsaacVlnSim:
         self._obstacles = unwrapped.scene["obstacle_contact"]
         self._command = unwrapped.command_manager.get_term("base_velocity")
         self._policy_path = policy_path
-        self._teleport = TeleportBase(layout.free, self.device) if policy_path is None else None
+        teleport = policy_path is None
+        self._teleport = TeleportBase(layout.free_space(TELEPORT_CLEARANCE), self.device) if teleport else None
         self._wrapper: RslRlVecEnvWrapper | None = None
         self._policy: Policy | None = None
         self._obs: TensorDict | None = None

@@ -1,15 +1,18 @@
 """The VLN loop on a kinematic stand-in simulator: episode scheduling, query timing, end conditions, metrics."""
 
+from pathlib import Path
+
 import numpy as np
 import pytest
 import torch
+from navila_agents.scripts.vln import ORACLE_WAYPOINT_RADIUS
 from navila_agents.vla.backends.base import VLABackend
 from navila_agents.vla.backends.oracle import ShortestPathOracle
-from navila_agents.vln.episodes import generate_episodes
+from navila_agents.vln.episodes import generate_episodes, load_episodes
 from navila_agents.vln.layout import SceneLayout
 from navila_agents.vln.runner import EndReason, StepResult, VlnRunCfg, VlnRunner
 from navila_agents.vln.scenes import generate_scene
-from navila_agents.vln.teleport import TeleportBase
+from navila_agents.vln.teleport import TELEPORT_CLEARANCE, TeleportBase
 
 
 class KinematicSim:
@@ -17,7 +20,7 @@ class KinematicSim:
 
     def __init__(self, layout, num_envs, fall_at=None):
         self.num_envs, self.device, self.step_dt = num_envs, torch.device("cpu"), 0.02
-        self.teleport = TeleportBase(layout.free)
+        self.teleport = TeleportBase(layout.free_space(TELEPORT_CLEARANCE))
         self._poses = torch.zeros(num_envs, 3)
         self._next = torch.zeros(num_envs, 3)
         self._requested = torch.zeros(num_envs, dtype=torch.bool)
@@ -85,6 +88,10 @@ def short_episodes(scene):
     return generate_episodes(scene, 3, seed=0, min_distance=1.5, max_distance=3.0)
 
 
+def oracle(sim):
+    return ShortestPathOracle(sim.num_envs, sim.poses, waypoint_radius=ORACLE_WAYPOINT_RADIUS)
+
+
 def run(layout, episodes, backend_factory, num_envs=2, cfg=None, **sim_kwargs):
     sim = KinematicSim(layout, num_envs, **sim_kwargs)
     backend = backend_factory(sim)
@@ -94,7 +101,7 @@ def run(layout, episodes, backend_factory, num_envs=2, cfg=None, **sim_kwargs):
 class TestOracleWithPerfectLowLevel:
     def test_every_episode_runs_once_and_succeeds(self, layout, short_episodes):
         """3 short episodes on 2 envs: each runs once, in order, and the oracle stops within the success radius."""
-        results, sim, _ = run(layout, short_episodes, lambda sim: ShortestPathOracle(sim.num_envs, sim.poses))
+        results, sim, _ = run(layout, short_episodes, oracle)
         assert [r.record.episode_id for r in results] == [e.episode_id for e in short_episodes]
         for result, episode in zip(results, short_episodes, strict=True):
             record = result.record
@@ -108,13 +115,18 @@ class TestOracleWithPerfectLowLevel:
             )
         assert sim.resets == 1, "only the first reset is global; later episodes start through env resets"
 
+    def test_oracle_follows_long_paths_past_glass(self):
+        """On the first 6 episodes of the shipped glass set, oracle + teleported execution stops at every goal."""
+        episodes = load_episodes(Path(__file__).parents[3] / "benchmarks" / "data" / "vln_glass_v1.json.gz")[:6]
+        layout = SceneLayout.from_ids([episode.scene_id for episode in episodes])
+        results, _, _ = run(layout, episodes, oracle, num_envs=3)
+        assert all(result.record.success() and result.end_reason == EndReason.STOP for result in results)
+
 
 class TestEndConditions:
     def test_fall_ends_the_episode_and_the_env_goes_on(self, layout, short_episodes):
         """A termination at step 10 ends env 0's episode as a fall; the queue still runs every episode."""
-        results, _, _ = run(
-            layout, short_episodes, lambda sim: ShortestPathOracle(sim.num_envs, sim.poses), fall_at={10: 0}
-        )
+        results, _, _ = run(layout, short_episodes, oracle, fall_at={10: 0})
         assert results[0].end_reason == EndReason.FALL and results[0].record.falls == 1
         assert not results[0].record.stopped and results[0].record.steps == 10
         assert [r.end_reason for r in results[1:]] == [EndReason.STOP, EndReason.STOP]

@@ -1,0 +1,88 @@
+"""Oracle VLA × {LiDAR policy, blind policy, perfect low level} on the fixed glass episode set → results/vln.md.
+
+Runs ``navila vln`` once per low level, each in its own process, into ``results/vln/<method>/`` (per-episode JSON,
+summary, videos of the first episodes), then writes the markdown table (NE, OS, SR, SPL, falls, collisions, glass
+contacts) to ``results/vln.md``. On a GPU machine, with the shipped policies::
+
+    .venv/bin/python benchmarks/vln_results.py --lidar policies/go2_rough_lidar --blind policies/go2_rough_blind
+
+The episode set (``benchmarks/data/vln_glass_v1.json.gz``: 100 episodes in 20 procedural scenes with glass, every
+reference path within 1 m of glass) was made with::
+
+    navila vln-episodes --out benchmarks/data/vln_glass_v1.json.gz --scenes 20 --per-scene 5 --with-glass --near-glass 1
+"""
+
+from __future__ import annotations
+
+import argparse
+import shlex
+import subprocess
+import sys
+from pathlib import Path
+
+from navila_agents.vln.report import markdown_report
+
+ROOT = Path(__file__).resolve().parents[1]
+EPISODES = ROOT / "benchmarks" / "data" / "vln_glass_v1.json.gz"
+
+
+def parse_args() -> argparse.Namespace:
+    """Parse the command line."""
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--lidar", type=Path, default=ROOT / "policies" / "go2_rough_lidar", help="LiDAR policy dir")
+    parser.add_argument("--blind", type=Path, default=ROOT / "policies" / "go2_rough_blind", help="blind policy dir")
+    parser.add_argument(
+        "--methods", nargs="+", choices=("lidar", "blind", "perfect"), default=["lidar", "blind", "perfect"]
+    )
+    parser.add_argument("--episodes", type=Path, default=EPISODES, help="episode file")
+    parser.add_argument("--device", default="auto", help="auto, cpu, cuda or cuda:N")
+    parser.add_argument("--num_envs", type=int, default=32, help="episodes run in parallel")
+    parser.add_argument("--camera-size", type=int, default=512, help="camera width and height (pixels)")
+    parser.add_argument("--video", type=int, default=3, help="mp4s of the first N episodes per method")
+    parser.add_argument("--limit", type=int, default=None, help="first N episodes only (smoke test)")
+    parser.add_argument("--out-dir", type=Path, default=ROOT / "results" / "vln", help="per-method output folders")
+    parser.add_argument("--report", type=Path, default=ROOT / "results" / "vln.md", help="markdown table to write")
+    return parser.parse_args()
+
+
+def main() -> int:
+    """Run every chosen method, then write the report."""
+    args = parse_args()
+    low_levels = {
+        "lidar": ("LiDAR policy", ["--policy", str(args.lidar)]),
+        "blind": ("blind policy", ["--policy", str(args.blind)]),
+        "perfect": ("perfect low level", ["--perfect-low-level"]),
+    }
+    common = ["--episodes", str(args.episodes), "--device", args.device, "--num_envs", str(args.num_envs)]
+    common += ["--camera-size", str(args.camera_size), "--video", str(args.video), "--vla", "oracle"]
+    common += ["--limit", str(args.limit)] if args.limit is not None else []
+    run_dirs = []
+    for method in args.methods:
+        label, flags = low_levels[method]
+        run_dir = args.out_dir / method
+        command = [
+            sys.executable,
+            "-m",
+            "navila_lab.cli",
+            "vln",
+            *common,
+            *flags,
+            "--label",
+            label,
+            "--out",
+            str(run_dir),
+        ]
+        print("[vln_results]", shlex.join(command), flush=True)
+        if subprocess.run(command, cwd=ROOT).returncode != 0:
+            print(f"[vln_results] {method} failed; no report written", file=sys.stderr)
+            return 1
+        run_dirs.append(run_dir)
+    report = markdown_report(run_dirs, "VLN: oracle VLA over three low levels (procedural scenes with glass)")
+    args.report.parent.mkdir(parents=True, exist_ok=True)
+    args.report.write_text(report)
+    print(report)
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
