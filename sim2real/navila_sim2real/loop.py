@@ -11,6 +11,10 @@ log = logging.getLogger(__name__)
 
 REALTIME_PRIORITY = 50
 """SCHED_FIFO priority of the 500 Hz threads (1..99); they sleep most of the time, so they cannot starve others."""
+HELPER_PRIORITY = 40
+"""SCHED_FIFO priority of the slower threads that share the interpreter with the 500 Hz ones (policy, height map,
+LiDAR). At normal priority, another process can preempt such a thread while it holds the GIL, and the 500 Hz threads
+then wait behind it for a whole scheduler slice: on a loaded 2-core machine, low states 20 ms apart."""
 
 
 def make_thread_realtime(priority: int = REALTIME_PRIORITY) -> bool:

@@ -1,8 +1,10 @@
 """The Go2 over unitree_sdk2py: a narrow interface (connect / get_observation / send_action / disconnect).
 
-Threads, one per concern: DDS listener callbacks keep the latest low state, remote heartbeat and height map; a
-500 Hz writer publishes ``rt/lowcmd`` (with the SDK's CRC) every tick from the latest requested command, after the
-safety layer, phase-locked onto the arrival of low states (on its own deadlines when they stop). The same class
+Threads, one per concern: DDS listener callbacks keep the latest low state and remote heartbeat and queue LiDAR
+clouds; a height-map thread turns the clouds into the height map (off the listener thread, which all topics share,
+so that a low state never waits behind a cloud); a 500 Hz writer publishes ``rt/lowcmd`` (with the SDK's CRC) every
+tick from the latest requested command, after the safety layer, phase-locked onto the arrival of low states (on its
+own deadlines when they stop). The same class
 drives the real robot and the sim2sim one. The two 500 Hz messages and the cloud go through the byte-identical fast
 codecs of :mod:`navila_sim2real.codec`; the rest through the SDK's channels.
 """
@@ -10,6 +12,7 @@ codecs of :mod:`navila_sim2real.codec`; the rest through the SDK's channels.
 from __future__ import annotations
 
 import gc
+import queue
 import sys
 import threading
 import time
@@ -25,7 +28,7 @@ from navila_sim2real.dds import RawSubscriber
 from navila_sim2real.deps import check_cyclonedds, check_interface
 from navila_sim2real.errors import RobotError
 from navila_sim2real.heightmap import CloudHeightMap
-from navila_sim2real.loop import Rate, make_thread_realtime
+from navila_sim2real.loop import HELPER_PRIORITY, Rate, make_thread_realtime
 from navila_sim2real.messages import (
     TOPIC_CLOUD,
     TOPIC_LOWCMD,
@@ -116,6 +119,8 @@ class Go2Robot:
         self._listener_tuned: int | None = None
         self._new_state = threading.Event()
         self._writer: threading.Thread | None = None
+        self._clouds: queue.SimpleQueue[tuple[bytes, float]] = queue.SimpleQueue()
+        self._mapper: threading.Thread | None = None
         self._switch_interval: float | None = None
         self.sent: JointCommand | None = None
         """The last command published."""
@@ -149,6 +154,9 @@ class Go2Robot:
         self._stop.clear()
         self._writer = threading.Thread(target=self._write_loop, args=(publisher,), name="lowcmd-writer", daemon=True)
         self._writer.start()
+        if self.height_map is not None:
+            self._mapper = threading.Thread(target=self._height_map_loop, name="height-map", daemon=True)
+            self._mapper.start()
         return self
 
     def get_observation(self) -> RobotObservation:
@@ -164,13 +172,15 @@ class Go2Robot:
             self._command = command
 
     def disconnect(self, damping_time: float = 0.1) -> None:
-        """Send damping for ``damping_time`` seconds, stop the writer (joined with a timeout), close channels."""
+        """Damp for ``damping_time`` s, stop the writer and height-map threads (joined with a timeout), close."""
         if self._writer is not None:
             self.send_action(JointCommand.damping(self.safety.limits.damping_kd, time.monotonic()))
             time.sleep(damping_time)
-            self._stop.set()
-            self._writer.join(timeout=1.0)
-            self._writer = None
+        self._stop.set()
+        for thread in (self._writer, self._mapper):
+            if thread is not None:
+                thread.join(timeout=1.0)
+        self._writer = self._mapper = None
         for channel in self._channels:
             channel.Close()
         self._channels.clear()
@@ -204,11 +214,19 @@ class Go2Robot:
             self._remote_stamp = time.monotonic()
 
     def _on_cloud(self, data: bytes) -> None:
-        stamp = time.monotonic()
-        torch.set_num_threads(1)  # per thread for OpenMP, and this is DDS's listener thread, not ours
-        points, frame_id = CloudCodec.decode(data)
-        if self.height_map.update(points, frame_id, stamp):
-            self.height_map_latencies.append(time.monotonic() - stamp)
+        self._clouds.put((data, time.monotonic()))
+
+    def _height_map_loop(self) -> None:
+        make_thread_realtime(HELPER_PRIORITY)
+        torch.set_num_threads(1)  # per thread for OpenMP
+        while not self._stop.is_set():
+            try:
+                data, stamp = self._clouds.get(timeout=0.1)
+            except queue.Empty:
+                continue
+            points, frame_id = CloudCodec.decode(data)
+            if self.height_map.update(points, frame_id, stamp):
+                self.height_map_latencies.append(time.monotonic() - stamp)
 
     def _write_loop(self, publisher: ChannelPublisher) -> None:
         make_thread_realtime()

@@ -9,7 +9,7 @@ from typing import Protocol
 
 from navila_sim2real.commands import CommandSource
 from navila_sim2real.fsm import ControlContext, Damp, Fsm, Policy, StandCfg
-from navila_sim2real.loop import Rate
+from navila_sim2real.loop import HELPER_PRIORITY, Rate, make_thread_realtime
 from navila_sim2real.observation import ObservationBuilder
 from navila_sim2real.policy import PolicyBundle
 from navila_sim2real.safety import SafetyGuard
@@ -77,6 +77,7 @@ class DeployRunner:
         self.fsm.ctx.commands.close()
 
     def _loop(self) -> None:
+        make_thread_realtime(HELPER_PRIORITY)
         rate = Rate(self.period, max_behind=1)
         while not self._stop.is_set():
             self.step()

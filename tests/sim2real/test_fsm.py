@@ -99,3 +99,13 @@ def test_remote_sticks_scale_into_ranges():
     assert np.allclose(sticks.velocity(obs), [1.0, 0.0, -0.5])
     back = healthy_observation(remote=RemoteState(ly=-1.0))
     assert np.allclose(sticks.velocity(back), [0.0, 0.0, 0.0])
+
+
+def test_remote_sticks_invert_commands():
+    """The stick deflections for a command give back that command (within the ranges), clipped at full deflection."""
+    sticks = RemoteSticks({"lin_vel_x": [-0.5, 1.0], "ang_vel_z": [-1.0, 2.0]})
+    for command in ([0.5, 0.0, 0.0], [-0.25, 0.0, 1.5], [0.0, 0.0, -0.4]):
+        deflection = sticks.sticks(command)
+        obs = healthy_observation(remote=RemoteState(**deflection))
+        assert np.allclose(sticks.velocity(obs), command, atol=1e-6)
+    assert sticks.sticks([3.0, 0.7, -3.0]) == {"lx": 0.0, "ly": 1.0, "rx": 1.0}

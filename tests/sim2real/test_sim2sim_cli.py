@@ -7,19 +7,17 @@ import pytest
 pytestmark = pytest.mark.dds
 
 
-TIMING_FAULTS = ("rt/lowstate older than the limit", "older than the limit (policy thread late)")
+def test_one_command_walk(sdk, policy_dir):
+    """'navila sim2sim --policy DIR' runs the walk: the deploy reaches POLICY, the link is clean, L2+B ends it.
 
-
-def test_one_command_policy_run(sdk, policy_dir):
-    """'navila sim2sim --policy DIR' starts the simulator, stands the robot up, runs the policy, reports the link.
-
-    Exit code 0 means the robot stayed in POLICY; on a loaded machine a late state can damp it (exit 1), which is
-    the safety layer working, so only that timing fault is tolerated.
+    The random policy of the fixture does not walk (it may fall and damp on the tilt limit): exit code 1 unless
+    the run passed, and the JSON line says why.
     """
-    command = [sys.executable, "-m", "navila_lab.cli", "sim2sim", "--policy", str(policy_dir), "--duration", "2"]
-    result = subprocess.run(command, capture_output=True, text=True, timeout=240)
+    command = [sys.executable, "-m", "navila_lab.cli", "sim2sim", "--policy", str(policy_dir), "--warmup", "0.5"]
+    result = subprocess.run(command + ["--duration", "1"], capture_output=True, text=True, timeout=240)
     print(result.stdout, result.stderr)
-    assert "entered POLICY" in result.stdout
-    assert result.returncode == 0 or any(fault in result.stdout for fault in TIMING_FAULTS)
-    link = json.loads(result.stdout.strip().splitlines()[-1])
-    assert link["crc_errors"] == 0 and link["lowcmd_rate"] > 0 and link["cloud_rate"] > 0
+    walk = json.loads(result.stdout.strip().splitlines()[-1])
+    assert result.returncode == (0 if walk["passed"] else 1)
+    assert walk["window"] > 0 and walk["sticks"] == {"lx": 0.0, "ly": 0.5, "rx": 0.0}
+    assert walk["link"]["crc_errors"] == 0 and walk["link"]["lowcmd_rate"] > 0 and walk["link"]["cloud_rate"] > 0
+    assert walk["damping_latency"] is not None and not walk["active_after_damping"]

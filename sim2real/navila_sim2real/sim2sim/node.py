@@ -25,7 +25,7 @@ from unitree_sdk2py.idl.unitree_go.msg.dds_ import LowCmd_, WirelessController_
 
 from navila_sim2real.codec import CloudCodec, LowCmdDecoder, LowStateCodec
 from navila_sim2real.dds import RawSubscriber
-from navila_sim2real.loop import Rate, make_thread_realtime
+from navila_sim2real.loop import HELPER_PRIORITY, Rate, make_thread_realtime
 from navila_sim2real.messages import (
     TOPIC_CLOUD,
     TOPIC_LOWCMD,
@@ -252,6 +252,7 @@ class SimNode:
         return tick, dict(imu=physics.imu(), motors=motors, **fields)
 
     def _lidar_loop(self, publisher: ChannelPublisher) -> None:
+        make_thread_realtime(HELPER_PRIORITY)
         rate = Rate(self.physics.lidar.update_period)
         while not self._stop.is_set():
             with self._lock:

@@ -137,7 +137,7 @@ class WalkResult:
     speed_after_estop: float | None = None
     """Base speed 1 s after the e-stop."""
     link: dict[str, float] = field(default_factory=dict)
-    """lowcmd rate, CRC errors and round trip at the simulator over the window."""
+    """Rates, CRC errors, round trip and physics-step lag at the simulator over the window."""
 
     @property
     def speed_error(self) -> float:
@@ -146,9 +146,16 @@ class WalkResult:
 
     @property
     def damped(self) -> bool:
-        """Whether the e-stop put the FSM in DAMP and only damping reached the robot after the first damping."""
-        reached = any(state == "DAMP" for state, _ in self.estop_states)
-        return reached and self.damping_latency is not None and not self.active_after_damping
+        """Whether the e-stop (not another fault) put the FSM in DAMP and only damping reached the robot after."""
+        estop = (None, Fault.REMOTE_DAMP.value)
+        by_estop = any(state == "DAMP" and fault in estop for state, fault in self.estop_states)
+        return by_estop and self.damping_latency is not None and not self.active_after_damping
+
+    @property
+    def cut_by_timing(self) -> bool:
+        """Whether a timing fault (see :data:`TIMING_FAULTS`) ended the walk before the e-stop did."""
+        faults = [self.walk_fault, *(fault for _, fault in self.estop_states)]
+        return any(fault in TIMING_FAULTS for fault in faults)
 
     @property
     def passed(self) -> bool:
@@ -157,7 +164,8 @@ class WalkResult:
 
     def to_json(self) -> str:
         """One JSON line with every field and the derived verdicts."""
-        extra = {"speed_error": self.speed_error, "damped": self.damped, "passed": self.passed}
+        verdicts = ("speed_error", "damped", "cut_by_timing", "passed")
+        extra = {name: getattr(self, name) for name in verdicts}
         return json.dumps({**asdict(self), **extra})
 
     def summary(self) -> str:
@@ -262,5 +270,5 @@ def _measure(result: WalkResult, start: dict, end: dict) -> None:
         result.velocity = moved[:2].round(4).tolist()
         result.yaw_rate = round(float(turned[1] - turned[0]) / result.window, 4)
     result.base_height = round(end["base_height"], 4)
-    keys = ("lowcmd_rate", "crc_errors", "rtt_p50_ms", "rtt_p99_ms", "step_lag_max_ms")
+    keys = ("lowcmd_rate", "cloud_rate", "crc_errors", "rtt_p50_ms", "rtt_p99_ms", "step_lag_max_ms")
     result.link = {key: end[key] for key in keys}
