@@ -42,7 +42,9 @@ def parse_args(argv: list[str]) -> argparse.Namespace:
     parser.add_argument("--vla-model", type=Path, help="--vla hf: local transformers model folder")
     parser.add_argument("--vla-url", help="--vla server: base URL of a navila vla-serve")
     parser.add_argument("--vla-device", default=None, help="torch device of the hf model (default: the sim device)")
-    parser.add_argument("--execution", choices=[mode.value for mode in ExecutionMode], default="open_loop")
+    parser.add_argument(
+        "--execution", choices=[mode.value for mode in ExecutionMode], default="open_loop", help="action execution"
+    )
     parser.add_argument("--query-period", type=float, default=0.5, help="simulated seconds between VLA queries")
     parser.add_argument("--max-steps", type=int, default=2500, help="policy steps after which an episode ends")
     parser.add_argument("--max-still-steps", type=int, default=1000, help="steps without moving that end an episode")

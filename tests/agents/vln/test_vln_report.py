@@ -6,6 +6,7 @@ import pytest
 from navila_agents.vln.metrics import EpisodeRecord
 from navila_agents.vln.report import load_summary, markdown_report, write_run
 from navila_agents.vln.runner import EndReason, EpisodeResult
+from vln_support import METRIC_FIELDS
 
 
 def result(episode_id, distance, stopped, reason):
@@ -19,22 +20,7 @@ class TestReport:
         results = [result(0, 1.0, True, "stop"), result(1, 5.0, False, "fall")]
         write_run(tmp_path, "LiDAR policy", results, {"num_envs": 2})
         episodes = json.loads((tmp_path / "episodes.json").read_text())
-        fields = {
-            "distance_to_goal",
-            "min_distance_to_goal",
-            "path_length",
-            "shortest_path_length",
-            "success",
-            "oracle_success",
-            "spl",
-            "falls",
-            "collisions",
-            "glass_contacts",
-            "end_reason",
-            "path",
-            "answers",
-        }
-        assert fields <= set(episodes[0])
+        assert METRIC_FIELDS <= set(episodes[0])
         assert episodes[0]["success"] and episodes[0]["spl"] == pytest.approx(6.0 / 8.0)
         assert not episodes[1]["success"] and episodes[1]["oracle_success"]
         summary = load_summary(tmp_path)

@@ -12,26 +12,12 @@ from navila_agents.vln.episodes import generate_episodes, save_episodes
 from navila_agents.vln.scenes import generate_scene
 from navila_lab.assets.go2_constants import JOINT_TYPES, default_joint_pos, sim_to_sdk_indices
 from navila_sim2real.reference_policy import reference_spec
+from vln_support import METRIC_FIELDS
 
 pytestmark = pytest.mark.sim
 PROBE = Path(__file__).with_name("vln_sim_probe.py")
 SIM_JOINT_NAMES = [f"{leg}_{kind}_joint" for leg in ("FL", "FR", "RL", "RR") for kind in JOINT_TYPES]
 """The simulated Go2's joint order (what ``navila export`` writes)."""
-METRIC_FIELDS = {
-    "distance_to_goal",
-    "min_distance_to_goal",
-    "path_length",
-    "shortest_path_length",
-    "success",
-    "oracle_success",
-    "spl",
-    "falls",
-    "collisions",
-    "glass_contacts",
-    "steps",
-    "end_reason",
-    "answers",
-}
 
 
 def run(*args: str, timeout: int = 900) -> subprocess.CompletedProcess:
