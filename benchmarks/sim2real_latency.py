@@ -1,4 +1,4 @@
-"""Latency of the robot side against the sim2sim Go2 over DDS loopback; appends a row to results/sim2real.md.
+"""Latency of the robot side against the sim2sim Go2 over DDS loopback; adds a row to the table of results/sim2real.md.
 
 Measures, with the robot in POLICY (a random policy of the reference dimensions unless --policy is given):
 ``rt/lowcmd`` writer period (p50/p99) and its jitter from 2 ms, rate and CRC errors at the simulator,
@@ -84,8 +84,20 @@ def measure(policy_dir: Path, seconds: float) -> dict[str, str]:
     }
 
 
+def add_row(line: str) -> None:
+    """Add ``line`` at the end of the latency table of results/sim2real.md (other sections may follow it)."""
+    RESULTS.parent.mkdir(exist_ok=True)
+    if not RESULTS.exists():
+        RESULTS.write_text("# sim2real latency (benchmarks/sim2real_latency.py)\n\n" + HEADER)
+    text = RESULTS.read_text()
+    start = text.index(HEADER) + len(HEADER)
+    end = text.find("\n\n", start)
+    end = len(text) if end < 0 else end + 1
+    RESULTS.write_text(text[:end] + line + text[end:])
+
+
 def main() -> None:
-    """Measure, print, and append to results/sim2real.md."""
+    """Measure, print, and add a row to results/sim2real.md."""
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--seconds", type=float, default=10.0)
     parser.add_argument("--policy", type=Path, default=None)
@@ -101,12 +113,8 @@ def main() -> None:
     if not args.no_append:
         date = datetime.datetime.now(datetime.UTC).strftime("%Y-%m-%d %H:%M UTC")
         line = f"| {date} | {device()} | {os.getloadavg()[0]:.2f} | " + " | ".join(row.values()) + " |\n"
-        RESULTS.parent.mkdir(exist_ok=True)
-        if not RESULTS.exists():
-            RESULTS.write_text("# sim2real latency (benchmarks/sim2real_latency.py)\n\n" + HEADER)
-        with RESULTS.open("a") as results:
-            results.write(line)
-        print(f"appended to {RESULTS}")
+        add_row(line)
+        print(f"added a row to {RESULTS}")
 
 
 if __name__ == "__main__":
