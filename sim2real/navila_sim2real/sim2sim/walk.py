@@ -129,7 +129,7 @@ class WalkResult:
     walk_fault: str | None = None
     """Why the robot left POLICY before the e-stop, if it did."""
     estop_states: list[list[str | None]] = field(default_factory=list)
-    """(state, fault) printed by the deploy after the e-stop."""
+    """(state, fault) printed by the deploy from the end of the window on (the e-stop follows at once)."""
     damping_latency: float | None = None
     """From the e-stop press to the first damping command received by the simulator."""
     active_after_damping: bool = True
@@ -245,13 +245,14 @@ def run_walk(
             deploy.wait_for(lambda: deploy.state[0] != "POLICY", warmup)
             sim.call("reset_stats")
             start, end = _window_stats(sim, deploy, window)
+            ended = time.monotonic()
             result.walk_fault = deploy.state[1] if deploy.state[0] != "POLICY" else None
             _measure(result, start, end)
             pressed = _held(sim, ["L2", "B"], sticks, hold=0.3)
             deploy.wait_for_state("DAMP", 1.0)
             time.sleep(1.0)
             log, after = sim.call("commands_since", t=pressed), sim.call("stats")
-            result.estop_states = [list(change) for change in deploy.states_since(pressed - 0.05)]
+            result.estop_states = [list(change) for change in deploy.states_since(ended)]
             first = log["first_damping"]
             result.damping_latency = None if first is None else max(first - pressed, 0.0)
             result.active_after_damping = log["active_after_damping"]
