@@ -39,8 +39,8 @@ def roll_out(env: gym.Env, policy, steps: int) -> Rollout:
 def render_video(rollout: Rollout, glass_xy: np.ndarray | None, map_shape: tuple[int, int], path: str, fps: int = 25,
                  stride: int = 2) -> None:
     """Write an mp4: robots' trails and headings seen from above (glass in cyan), and robot 0's height map."""
-    import imageio.v2 as imageio
     import matplotlib
+    from navila_lab.video import mp4_writer
 
     matplotlib.use("Agg")
     import matplotlib.pyplot as plt
@@ -50,7 +50,7 @@ def render_video(rollout: Rollout, glass_xy: np.ndarray | None, map_shape: tuple
     fig, axes = plt.subplots(1, 2 if has_map else 1, figsize=(10 if has_map else 6, 5), squeeze=False)
     top, margin = axes[0, 0], 1.5
     lo, hi = poses[..., :2].reshape(-1, 2).min(0) - margin, poses[..., :2].reshape(-1, 2).max(0) + margin
-    with imageio.get_writer(path, fps=fps, macro_block_size=1) as writer:
+    with mp4_writer(path, fps) as writer:
         for t in range(0, len(poses), stride):
             top.clear()
             if glass_xy is not None:

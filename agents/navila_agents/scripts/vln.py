@@ -12,6 +12,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 from navila_lab.cli import UserError
+from navila_lab.video import require_mp4
 
 from navila_agents.vla.executor import ExecutionMode, ExecutorCfg
 from navila_agents.vln.episodes import Episode, load_episodes
@@ -79,6 +80,8 @@ def check_args(args: argparse.Namespace) -> None:
             raise UserError(f"{flag} must be positive, got {value}")
     if args.video < 0:
         raise UserError(f"--video must be 0 or more, got {args.video}")
+    if args.video:
+        require_mp4()
     if args.vla == "hf" and not (args.vla_model and (args.vla_model / "config.json").is_file()):
         raise UserError(
             f"--vla hf needs --vla-model with a local transformers model (no config.json in {args.vla_model})"

@@ -5,14 +5,15 @@ from __future__ import annotations
 from collections.abc import Iterable
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
-import imageio.v2 as imageio
 import matplotlib
 import numpy as np
 
 matplotlib.use("Agg")
 import matplotlib.pyplot as plt  # noqa: E402 (after the backend is chosen)
 from matplotlib.patches import Circle, Rectangle  # noqa: E402
+from navila_lab.video import mp4_writer  # noqa: E402
 
 from navila_agents.vln.episodes import Episode  # noqa: E402
 from navila_agents.vln.layout import SceneLayout  # noqa: E402
@@ -29,7 +30,8 @@ class _Clip:
     camera_axes: plt.Axes
     driven: matplotlib.lines.Line2D
     robot: matplotlib.lines.Line2D
-    writer: imageio.core.Format.Writer
+    writer: Any
+    """imageio mp4 writer (:func:`navila_lab.video.mp4_writer`)."""
     xy: list[np.ndarray]
 
 
@@ -83,7 +85,7 @@ class EpisodeVideos:
         map_axes.legend(loc="upper right", fontsize=7)
         figure.suptitle(f"episode {episode.episode_id}: {episode.instruction_text}", fontsize=9, wrap=True)
         path = self.out_dir / f"episode_{episode.episode_id}.mp4"
-        writer = imageio.get_writer(path, fps=self.fps, macro_block_size=1)
+        writer = mp4_writer(path, self.fps)
         self._clips[env_id] = _Clip(figure, None, camera_axes, driven, robot, writer, [])
         self.written.append(path)
 

@@ -6,6 +6,8 @@ import argparse
 from pathlib import Path
 
 from navila_lab.sensors.height_map import HeightMapSpec
+from navila_lab.video import require_mp4
+
 from navila_tasks import runtime
 from navila_tasks.play import render_video, roll_out
 
@@ -26,6 +28,7 @@ def main(argv: list[str]) -> int:
     args.num_envs = args.num_envs or 4
     runtime.configure(env_cfg, agent_cfg, args)
     video = args.video or str(Path(checkpoint).parent / "play.mp4")
+    require_mp4()
     with runtime.open_env(args.task, env_cfg, args.viz) as env:
         runner = runtime.load_runner(env, agent_cfg, checkpoint)
         rollout = roll_out(runner.env, runner.get_inference_policy(agent_cfg.device), args.steps)
