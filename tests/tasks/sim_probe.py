@@ -54,6 +54,14 @@ def main(task: str, scenario: str) -> None:
         }
         if "height_map" in obs:
             report["height_map"] = obs["height_map"].view(2, 17, 27).tolist()
+        command_term, commands = env.unwrapped.command_manager.get_term("base_velocity"), []
+        for _ in range(200):
+            command_term.reset()
+            command_term.compute(0.0)
+            commands.append(command_term.command.clone())
+        commands = torch.cat(commands)
+        report["turn_in_place_share"] = float(((commands[:, 0] == 0) & (commands[:, 2] != 0)).float().mean())
+        report["standing_share"] = float((commands == 0).all(dim=1).float().mean())
         glass = getattr(env.unwrapped.scene.terrain, "glass_mesh", None)
         report["glass_vertices"] = 0 if glass is None else int(np.asarray(glass.vertices).shape[0])
     print(json.dumps(report))

@@ -199,14 +199,17 @@ class Go2RoughBlindEnvCfg(LocomotionVelocityRoughEnvCfg):
         super().__post_init__()
         # actions and commands
         self.actions.joint_pos.scale = 0.25
-        command = self.commands.base_velocity
-        command.heading_command = False
-        command.debug_vis = False  # its arrow markers are cloud assets
-        command.rel_heading_envs = 0.0
-        command.rel_standing_envs = 0.1
-        command.ranges.lin_vel_x = (0.0, 1.0)
-        command.ranges.lin_vel_y = (0.0, 0.0)
-        command.ranges.ang_vel_z = (-1.0, 1.0)
+        # reference commands (10% standing), plus 10% turning in place: the VLA layer's "turn left 30 degrees"
+        self.commands.base_velocity = mdp.TurnInPlaceVelocityCommandCfg(
+            asset_name="robot",
+            resampling_time_range=self.commands.base_velocity.resampling_time_range,
+            heading_command=False,
+            rel_heading_envs=0.0,
+            rel_standing_envs=0.1,
+            rel_turning_envs=0.1,
+            debug_vis=False,  # its arrow markers are cloud assets
+            ranges=mdp.TurnInPlaceVelocityCommandCfg.Ranges(lin_vel_x=(0.0, 1.0), lin_vel_y=(0.0, 0.0), ang_vel_z=(-1.0, 1.0)),
+        )
         # reward weights of the reference
         rewards = self.rewards
         rewards.track_lin_vel_xy_exp.weight = 1.5
@@ -249,6 +252,7 @@ class Go2RoughBlindEnvCfg(LocomotionVelocityRoughEnvCfg):
         self.events.motor_strength = None
         command = self.commands.base_velocity
         command.rel_standing_envs = 0.0
+        command.rel_turning_envs = 0.0
         command.ranges.lin_vel_x = (0.5, 0.5)
         command.ranges.ang_vel_z = (0.0, 0.0)
 

@@ -18,6 +18,23 @@ def joint_power_l1(env: ManagerBasedRLEnv, asset_cfg: SceneEntityCfg = SceneEnti
     return torch.sum(torch.abs(torque * data.joint_vel.torch[:, asset_cfg.joint_ids]), dim=1)
 
 
+def stand_still_joint_deviation_l1(
+    env: ManagerBasedRLEnv,
+    command_name: str,
+    command_threshold: float = 0.06,
+    asset_cfg: SceneEntityCfg = SceneEntityCfg("robot"),
+) -> torch.Tensor:
+    """Σ|q − q_default| while the whole velocity command (vx, vy, yaw rate) is below ``command_threshold``.
+
+    Isaac Lab's term of the same name looks at vx, vy only, so it also penalizes turning in place: policies trained
+    with it refuse the VLA's "turn left 30 degrees" (a yaw-rate command at zero forward speed).
+    """
+    command = env.command_manager.get_command(command_name)[:, :3]
+    data = env.scene[asset_cfg.name].data
+    deviation = data.joint_pos.torch[:, asset_cfg.joint_ids] - data.default_joint_pos.torch[:, asset_cfg.joint_ids]
+    return torch.sum(torch.abs(deviation), dim=1) * (torch.linalg.norm(command, dim=1) < command_threshold)
+
+
 class action_smoothness_l2(ManagerTermBase):
     """Second difference of the actions, ‖a_t − 2a_{t−1} + a_{t−2}‖²."""
 
