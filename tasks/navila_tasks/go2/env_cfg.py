@@ -186,6 +186,14 @@ class Go2TerminationsCfg:
 ##
 
 
+def use_mujoco_warp(env_cfg: LocomotionVelocityRoughEnvCfg, njmax: int, nconmax: int) -> None:
+    """Run ``env_cfg`` on Newton / MuJoCo-Warp with per-world constraint and contact buffers sized for its scene."""
+    newton_mjwarp = env_cfg.sim.physics.newton_mjwarp
+    newton_mjwarp.solver_cfg.njmax = njmax
+    newton_mjwarp.solver_cfg.nconmax = nconmax
+    env_cfg.sim.physics.default = newton_mjwarp
+
+
 @configclass
 class Go2RoughBlindEnvCfg(LocomotionVelocityRoughEnvCfg):
     """Go2 on the NaVILA terrain mix with proprioception and history only."""
@@ -279,10 +287,7 @@ class Go2FlatEnvCfg(Go2RoughLidarEnvCfg):
         generator.curriculum = False
         self.scene.terrain.max_init_terrain_level = None
         self.curriculum.terrain_levels = None
-        newton_mjwarp = self.sim.physics.newton_mjwarp
-        newton_mjwarp.solver_cfg.njmax = 65
-        newton_mjwarp.solver_cfg.nconmax = 35
-        self.sim.physics.default = newton_mjwarp
+        use_mujoco_warp(self, njmax=65, nconmax=35)
 
 
 @configclass

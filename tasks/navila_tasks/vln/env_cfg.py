@@ -17,7 +17,7 @@ from isaaclab.sensors import CameraCfg, ContactSensorCfg, MultiMeshRayCasterCfg,
 from isaaclab.utils import configclass, replace
 from isaaclab_newton.renderers import NewtonWarpRendererCfg
 
-from navila_tasks.go2.env_cfg import Go2RoughLidarEnvCfg_PLAY, Go2SceneCfg, Go2TerminationsCfg
+from navila_tasks.go2.env_cfg import Go2RoughLidarEnvCfg_PLAY, Go2SceneCfg, Go2TerminationsCfg, use_mujoco_warp
 from navila_tasks.vln import mdp
 from navila_tasks.vln.scene import VlnScenesCfg
 
@@ -92,10 +92,7 @@ class Go2VlnEnvCfg(Go2RoughLidarEnvCfg_PLAY):
         self.events.reset_base = EventTerm(func=mdp.reset_root_to_episode_start, mode="reset")
         self.events.reset_robot_joints.params["position_range"] = (1.0, 1.0)
         # flat floors and boxes: feet on the floor plus a few bodies against walls (the mesh terrain needs more)
-        newton_mjwarp = self.sim.physics.newton_mjwarp
-        newton_mjwarp.solver_cfg.njmax = 160
-        newton_mjwarp.solver_cfg.nconmax = 40
-        self.sim.physics.default = newton_mjwarp
+        use_mujoco_warp(self, njmax=160, nconmax=40)
 
 
 @configclass
