@@ -64,7 +64,10 @@ class TestTrainResumeExport:
         run(*common, "--max_iterations", "2", "--run_name", "first")
         first = sorted((tmp_path / "go2_flat" / "first").glob("model_*.pt"))
         assert [path.name for path in first] == ["model_0.pt", "model_1.pt"]
-        run(*common, "--max_iterations", "1", "--run_name", "second", "--resume", str(first[-1]))
+        saved = torch.load(first[-1], weights_only=False)["infos"]["terrain"]
+        assert saved["levels"].shape == saved["types"].shape == (4,), "checkpoints keep each robot's terrain tile"
+        resumed = run(*common, "--max_iterations", "1", "--run_name", "second", "--resume", str(first[-1]))
+        assert "terrain curriculum restored" in resumed.stdout
         second = sorted((tmp_path / "go2_flat" / "second").glob("model_*.pt"))
         assert second and torch.load(second[-1], weights_only=False)["iter"] == 2
 

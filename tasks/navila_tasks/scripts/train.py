@@ -45,16 +45,15 @@ def main(argv: list[str]) -> int:
     log_dir = os.path.abspath(
         os.path.join(args.log_dir, agent_cfg.experiment_name, args.run_name or datetime.now().strftime("%Y-%m-%d_%H-%M-%S"))
     )
+    from isaaclab.utils import to_dict
     from isaaclab_rl.rsl_rl import RslRlVecEnvWrapper, create_rsl_rl_runner
+
+    from navila_tasks.runner import NavilaOnPolicyRunner
 
     with runtime.open_env(args.task, env_cfg) as env:
         vec_env = RslRlVecEnvWrapper(env, clip_actions=agent_cfg.clip_actions)
-        if rank is not None and agent_cfg.device == "cpu":  # rsl_rl's own process-group setup is NCCL-only
-            from isaaclab.utils import to_dict
-
-            from navila_tasks.gloo_runner import GlooOnPolicyRunner
-
-            runner = GlooOnPolicyRunner(vec_env, to_dict(agent_cfg), log_dir, agent_cfg.device)
+        if agent_cfg.class_name == "OnPolicyRunner":  # PPO: checkpoints keep the terrain curriculum
+            runner = NavilaOnPolicyRunner(vec_env, to_dict(agent_cfg), log_dir, agent_cfg.device)
         else:
             runner = create_rsl_rl_runner(vec_env, agent_cfg, log_dir)
         if resume_path is not None:

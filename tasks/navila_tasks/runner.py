@@ -1,0 +1,71 @@
+"""The rsl_rl runner of ``navila train``: checkpoints keep the terrain curriculum, CPU ranks talk over gloo."""
+
+from __future__ import annotations
+
+import os
+
+import torch
+from rsl_rl.runners import OnPolicyRunner
+
+
+def terrain_state(terrain) -> dict[str, torch.Tensor] | None:  # noqa: ANN001 (an Isaac Lab TerrainImporter)
+    """Each robot's terrain level and type, or None for terrains without a curriculum grid."""
+    if getattr(terrain, "terrain_levels", None) is None:
+        return None
+    return {"levels": terrain.terrain_levels.cpu(), "types": terrain.terrain_types.cpu()}
+
+
+def restore_terrain_state(terrain, state: dict[str, torch.Tensor] | None) -> bool:  # noqa: ANN001
+    """Put the robots back on the saved levels and types; they spawn there at their next reset.
+
+    Returns False, changing nothing, when the state does not fit this terrain (no grid, another env count, more rows or
+    columns than the grid has).
+    """
+    levels = getattr(terrain, "terrain_levels", None)
+    if state is None or levels is None or state["levels"].shape != levels.shape:
+        return False
+    rows, cols = terrain.terrain_origins.shape[:2]
+    if int(state["levels"].max()) >= rows or int(state["types"].max()) >= cols:
+        return False
+    terrain.terrain_levels[:] = state["levels"].to(levels.device)
+    terrain.terrain_types[:] = state["types"].to(levels.device)
+    terrain.env_origins[:] = terrain.terrain_origins[terrain.terrain_levels, terrain.terrain_types]
+    return True
+
+
+class NavilaOnPolicyRunner(OnPolicyRunner):
+    """:class:`rsl_rl.runners.OnPolicyRunner` whose checkpoints also hold the terrain curriculum.
+
+    Training in resumed chunks (e.g. ≤ 10-minute GPU calls) then does not restart every robot on a random level.
+
+    It also sets data-parallel CPU ranks up with gloo: rsl_rl 5.5's ``_configure_multi_gpu`` (the one place that sets
+    up torch.distributed) hard-codes NCCL and a ``cuda:<LOCAL_RANK>`` device. On CUDA, and for a single process, that
+    is rsl_rl's own; broadcast, gradient all-reduce and rank-0 logging stay rsl_rl's.
+    """
+
+    def save(self, path: str, infos: dict | None = None) -> None:
+        """rsl_rl's checkpoint, with the terrain curriculum under ``infos["terrain"]``."""
+        super().save(path, {**(infos or {}), "terrain": terrain_state(self.env.unwrapped.scene.terrain)})
+
+    def load(  # noqa: ANN201 (rsl_rl's infos)
+        self, path: str, load_cfg: dict | None = None, strict: bool = True, map_location: str | None = None
+    ):
+        """rsl_rl's load; robots return to the checkpoint's terrain levels when it has them and they fit."""
+        infos = super().load(path, load_cfg, strict, map_location)
+        if restore_terrain_state(self.env.unwrapped.scene.terrain, (infos or {}).get("terrain")):
+            print(f"[navila] terrain curriculum restored from {path}")
+        return infos
+
+    def _configure_multi_gpu(self) -> None:
+        world_size = int(os.getenv("WORLD_SIZE", "1"))
+        if self.device != "cpu" or world_size == 1:
+            super()._configure_multi_gpu()
+            return
+        self.gpu_world_size, self.is_distributed = world_size, True
+        self.gpu_local_rank, self.gpu_global_rank = int(os.environ["LOCAL_RANK"]), int(os.environ["RANK"])
+        self.cfg["multi_gpu"] = {
+            "global_rank": self.gpu_global_rank,
+            "local_rank": self.gpu_local_rank,
+            "world_size": world_size,
+        }
+        torch.distributed.init_process_group(backend="gloo", rank=self.gpu_global_rank, world_size=world_size)
