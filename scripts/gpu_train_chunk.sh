@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# One chunk of GPU training for the shipped policies (how policies/ was trained on the lent H100; see results/training.md).
+# One chunk of GPU training for the shipped policies (how policies/ was trained on the lent H100; see results/locomotion.md).
 #
 # usage: scripts/gpu_train_chunk.sh SECONDS RUN_NAME TASK [TASK ...]
 #
