@@ -125,7 +125,7 @@ def write_model_card(
     policy_dir: str, run_dir: str, task: str, commit: str, device: str, eval_report: str | None, notes: str = ""
 ) -> str:
     """Write ``MODEL_CARD.md`` and ``curves.png`` into ``policy_dir``; returns the card's path."""
-    series = read_scalars(run_dir, list(CURVES) + ["Perf/collection_time"])
+    series = read_scalars(run_dir, list(CURVES))
     reward = series["Train/mean_reward"]
     if not reward.steps.size:
         raise ValueError(f"{run_dir} has no Train/mean_reward events")

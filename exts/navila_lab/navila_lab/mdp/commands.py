@@ -20,8 +20,7 @@ class TurnInPlaceVelocityCommand(UniformVelocityCommand):
 
     def _resample_command(self, env_ids: Sequence[int]) -> None:
         super()._resample_command(env_ids)
-        draw = torch.rand(len(range(self.num_envs)[env_ids]) if isinstance(env_ids, slice) else len(env_ids),
-                          device=self.device)
+        draw = torch.rand_like(self.is_turning_env[env_ids], dtype=torch.float)
         self.is_turning_env[env_ids] = draw < self.cfg.rel_turning_envs
 
     def _update_command(self) -> None:

@@ -20,21 +20,23 @@ def base_rpy(env: ManagerBasedEnv, asset_cfg: SceneEntityCfg = SceneEntityCfg("r
     return wrap_to_pi(torch.stack(euler_xyz_from_quat(env.scene[asset_cfg.name].data.root_quat_w.torch), dim=-1))
 
 
-def lidar_points(env: ManagerBasedEnv, sensor_cfg: SceneEntityCfg) -> torch.Tensor:
-    """LiDAR hits (N, rays, 3) in the LiDAR frame of the moment they were cast, as the L1 reports them.
+def lidar_points(
+    env: ManagerBasedEnv, sensor_cfg: SceneEntityCfg, env_ids: torch.Tensor | slice = slice(None)
+) -> torch.Tensor:
+    """LiDAR hits (N, rays, 3) of ``env_ids`` in the LiDAR frame of the moment they were cast, as the L1 reports them.
 
     That frame is the sensor's base pose at the cast composed with its mounting offset; misses are ``inf``.
     """
     sensor = env.scene.sensors[sensor_cfg.name]
-    base_pos, base_quat = sensor.data.pos_w.torch, sensor.data.quat_w.torch
-    offset_pos = base_quat.new_tensor(sensor.cfg.offset.pos).expand(env.num_envs, 3)
-    offset_quat = base_quat.new_tensor(sensor.cfg.offset.rot).expand(env.num_envs, 4)
+    base_pos, base_quat = sensor.data.pos_w.torch[env_ids], sensor.data.quat_w.torch[env_ids]
+    hits = sensor.data.ray_hits_w.torch[env_ids]
+    count, num_rays = hits.shape[:2]
+    offset_pos = base_quat.new_tensor(sensor.cfg.offset.pos).expand(count, 3)
+    offset_quat = base_quat.new_tensor(sensor.cfg.offset.rot).expand(count, 4)
     lidar_pos = base_pos + quat_apply(base_quat, offset_pos)
     lidar_quat = quat_mul(base_quat, offset_quat)
-    hits = sensor.data.ray_hits_w.torch
-    num_rays = hits.shape[1]
     relative = (hits - lidar_pos.unsqueeze(1)).reshape(-1, 3)
-    return quat_apply_inverse(lidar_quat.repeat_interleave(num_rays, dim=0), relative).view(env.num_envs, num_rays, 3)
+    return quat_apply_inverse(lidar_quat.repeat_interleave(num_rays, dim=0), relative).view(count, num_rays, 3)
 
 
 class lidar_height_map(ManagerTermBase):
@@ -55,7 +57,7 @@ class lidar_height_map(ManagerTermBase):
         The sensor recasts reset environments when read, so the sweep is of the new pose.
         """
         ids = slice(None) if env_ids is None else env_ids
-        points = lidar_points(self._env, self.cfg.params["sensor_cfg"])[ids]
+        points = lidar_points(self._env, self.cfg.params["sensor_cfg"], ids)
         self.history.reset(ids, height_map_from_points(points, self.spec))
 
     def __call__(

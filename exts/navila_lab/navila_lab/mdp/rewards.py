@@ -5,6 +5,7 @@ from __future__ import annotations
 from typing import TYPE_CHECKING
 
 import torch
+from isaaclab.envs.mdp import joint_deviation_l1
 from isaaclab.managers import ManagerTermBase, RewardTermCfg, SceneEntityCfg
 
 if TYPE_CHECKING:
@@ -30,9 +31,7 @@ def stand_still_joint_deviation_l1(
     with it refuse the VLA's "turn left 30 degrees" (a yaw-rate command at zero forward speed).
     """
     command = env.command_manager.get_command(command_name)[:, :3]
-    data = env.scene[asset_cfg.name].data
-    deviation = data.joint_pos.torch[:, asset_cfg.joint_ids] - data.default_joint_pos.torch[:, asset_cfg.joint_ids]
-    return torch.sum(torch.abs(deviation), dim=1) * (torch.linalg.norm(command, dim=1) < command_threshold)
+    return joint_deviation_l1(env, asset_cfg) * (torch.linalg.norm(command, dim=1) < command_threshold)
 
 
 class action_smoothness_l2(ManagerTermBase):
