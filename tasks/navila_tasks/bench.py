@@ -11,6 +11,8 @@ Method (one task per process, since Isaac Lab's ``SimulationContext`` is a singl
    lazy, so its rays are cast when the term reads ``ray_hits_w``, once per sweep) and around the LiDAR ray caster's
    buffer update alone. The shares are summed region time over summed step time of this pass; the extra
    synchronizations make this pass slightly slower than the throughput pass, which is why it is a separate one.
+   With ``breakdown`` the pass also times every part of ``env.step`` (:data:`STEP_REGIONS`), each observation group
+   and each reward and termination term, to show where two tasks differ.
 """
 
 from __future__ import annotations
@@ -56,6 +58,16 @@ RESULTS_HEADER = (
 )
 
 
+BREAKDOWN_HEADER = (
+    "# Where the env step's time goes: `navila bench --breakdown`\n"
+    "\n"
+    "Milliseconds per `env.step` (all envs) of each part, from the instrumented pass (device synchronized around\n"
+    "every region, so the parts sum to slightly more than the throughput pass's step). Nested regions overlap: the\n"
+    "observation groups, *lidar* (the height-map group) and *raycast* are inside *observations* and *resets*;\n"
+    "reward and termination terms inside *rewards* and *terminations*.\n"
+)
+
+
 @dataclasses.dataclass
 class TaskResult:
     """Measurements of one task in one process."""
@@ -78,6 +90,8 @@ class TaskResult:
     """Summed time in the LiDAR ray caster's buffer update (nested in ``lidar_s`` when triggered by it)."""
     raycasts: int = 0
     """LiDAR buffer updates during the instrumented pass."""
+    regions: dict[str, float] = dataclasses.field(default_factory=dict)
+    """Summed seconds per part of ``env.step`` in the instrumented pass (``breakdown`` only); nested parts overlap."""
 
     @property
     def steps_per_s(self) -> float:
@@ -255,6 +269,50 @@ def instrument_lidar(env, timer: RegionTimer) -> bool:  # noqa: ANN001 (a Manage
     return True
 
 
+STEP_REGIONS = {
+    "actions": ("action_manager", ("process_action", "apply_action")),
+    "write to sim": ("scene", ("write_data_to_sim",)),
+    "physics": ("sim", ("step",)),
+    "scene update": ("scene", ("update",)),
+    "terminations": ("termination_manager", ("compute",)),
+    "rewards": ("reward_manager", ("compute",)),
+    "resets": (None, ("_reset_idx",)),
+    "observations": ("observation_manager", ("compute",)),
+}
+"""Parts of ``ManagerBasedRLEnv.step`` timed by ``breakdown``: region -> (attribute of the env or None, methods)."""
+
+
+class _TimedTerm:
+    """A manager term's function, timed; forwards attributes (``reset``, ...) of class-based terms."""
+
+    def __init__(self, func: Callable, timed: Callable) -> None:
+        self._func = func
+        self._timed = timed
+
+    def __call__(self, *args, **kwargs):  # noqa: ANN002, ANN003, ANN204
+        return self._timed(*args, **kwargs)
+
+    def __getattr__(self, name: str):  # noqa: ANN204
+        return getattr(self._func, name)
+
+
+def instrument_step(env, timer: RegionTimer) -> None:  # noqa: ANN001 (a ManagerBasedRLEnv)
+    """Time the parts of ``env.step`` (:data:`STEP_REGIONS`), each observation group and each reward/termination term."""
+    for region, (owner_name, methods) in STEP_REGIONS.items():
+        owner = env if owner_name is None else getattr(env, owner_name)
+        for method in methods:
+            setattr(owner, method, timer.wrap(region, getattr(owner, method)))
+    observations = env.observation_manager
+    for group in observations.active_terms:
+        if group != HEIGHT_MAP_GROUP:  # timed as "lidar" by instrument_lidar
+            observations.compute_group = timer.wrap(
+                f"obs: {group}", observations.compute_group, when=lambda name, *_, _group=group, **__: name == _group
+            )
+    for kind, manager in (("reward", env.reward_manager), ("termination", env.termination_manager)):
+        for name, term_cfg in zip(manager._term_names, manager._term_cfgs, strict=True):
+            term_cfg.func = _TimedTerm(term_cfg.func, timer.wrap(f"{kind}: {name}", term_cfg.func))
+
+
 def measure(
     task: str,
     device: str,
@@ -264,6 +322,7 @@ def measure(
     actions: str = "random",
     seed: int = 42,
     progress: bool = True,
+    breakdown: bool = False,
 ) -> TaskResult:
     """Build ``task`` in this process and measure it (see the module docstring). Call once per process."""
     import gymnasium as gym
@@ -282,6 +341,8 @@ def measure(
             create_s = time.perf_counter() - start
             timer = RegionTimer(sync)
             has_lidar = instrument_lidar(base, timer)
+            if breakdown:
+                instrument_step(base, timer)
             generator = torch.Generator(device=base.device).manual_seed(seed)
             shape = (base.num_envs, base.action_manager.total_action_dim)
 
@@ -303,21 +364,23 @@ def measure(
             loop(warmup, "warm-up")
             seconds = loop(steps, "throughput")
             result = TaskResult(task, device, base.num_envs, steps, warmup, actions, create_s, seconds)
-            if has_lidar:
+            if has_lidar or breakdown:
                 timer.enabled = True
                 step = timer.wrap("step", base.step)
-                loop(steps, "lidar timing", lambda: step(action()))
+                loop(steps, "region timing", lambda: step(action()))
                 result.instrumented_step_s = timer.seconds["step"]
                 result.lidar_s = timer.seconds.get("lidar", 0.0)
                 result.raycast_s = timer.seconds.get("raycast", 0.0)
                 result.raycasts = timer.calls.get("raycast", 0)
+                if breakdown:
+                    result.regions = {name: seconds for name, seconds in timer.seconds.items() if timer.calls[name]}
         finally:
             env.close()
     return result
 
 
 def measure_in_subprocess(
-    task: str, device: str, num_envs: int, steps: int, warmup: int, actions: str, seed: int
+    task: str, device: str, num_envs: int, steps: int, warmup: int, actions: str, seed: int, breakdown: bool = False
 ) -> TaskResult:
     """Run :func:`measure` in a fresh Python process (its output passes through) and return its result."""
     with tempfile.TemporaryDirectory(prefix="navila-bench-") as folder:
@@ -325,7 +388,7 @@ def measure_in_subprocess(
         command = [
             sys.executable, "-m", "navila_tasks.scripts.bench", "--worker", out, "--tasks", task, "--device", device,
             "--num_envs", str(num_envs), "--steps", str(steps), "--warmup", str(warmup), "--actions", actions,
-            "--seed", str(seed),
+            "--seed", str(seed), *(["--breakdown"] if breakdown else []),
         ]  # fmt: skip
         code = subprocess.run(command).returncode
         if code != 0 or not os.path.exists(out):
@@ -366,28 +429,49 @@ def summary_rows(results: Sequence[TaskResult]) -> list[list[str]]:
 SUMMARY_COLUMNS = ["task", "env-steps/s", "ms/step", "vs stock", "LiDAR share", "raycast share (calls)", "create s"]
 
 
-def print_summary(results: Sequence[TaskResult], meta: dict[str, str]) -> None:
-    """Print the results as a rich table (plain text when rich is missing)."""
-    title = " · ".join(f"{key} {value}" for key, value in meta.items())
-    rows = summary_rows(results)
+def breakdown_rows(results: Sequence[TaskResult]) -> list[list[str]]:
+    """Milliseconds per env step of each timed region, one column per task: step parts first, then terms by cost."""
+    measured = [r for r in results if r.regions]
+    names = ["step", *STEP_REGIONS]
+    terms = {name for r in measured for name in r.regions} - set(names)
+    names += sorted(terms, key=lambda name: -max(r.regions.get(name, 0.0) for r in measured))
+    rows = []
+    for name in names:
+        cells = [f"{1e3 * r.regions[name] / r.steps:.2f}" if name in r.regions else "-" for r in measured]
+        rows.append([name, *cells])
+    return rows
+
+
+def print_table(title: str, columns: Sequence[str], rows: list[list[str]]) -> None:
+    """Print a rich table (plain text when rich is missing); the first column left-aligned, the others right."""
     try:
         from rich.console import Console
         from rich.table import Table
     except ImportError:
         print(title)
-        widths = [max(len(str(cell)) for cell in column) for column in zip(SUMMARY_COLUMNS, *rows, strict=True)]
-        for row in [SUMMARY_COLUMNS, *rows]:
+        widths = [max(len(str(cell)) for cell in column) for column in zip(columns, *rows, strict=True)]
+        for row in [list(columns), *rows]:
             print("  ".join(cell.ljust(width) for cell, width in zip(row, widths, strict=True)))
         return
     table = Table(title=title)
     console = Console()
     if not console.is_terminal:
         console = Console(width=max(console.width, 150))
-    for index, column in enumerate(SUMMARY_COLUMNS):
+    for index, column in enumerate(columns):
         table.add_column(column, justify="left" if index == 0 else "right")
     for row in rows:
         table.add_row(*row)
     console.print(table)
+
+
+def print_summary(results: Sequence[TaskResult], meta: dict[str, str]) -> None:
+    """Print the comparison table, and the per-region breakdown of the tasks measured with one."""
+    title = " · ".join(f"{key} {value}" for key, value in meta.items())
+    print_table(title, SUMMARY_COLUMNS, summary_rows(results))
+    if any(r.regions for r in results):
+        columns = ["region (ms per env step)", *(r.task for r in results if r.regions)]
+        print_table("where the step time goes (instrumented pass, device synchronized per region)", columns,
+                    breakdown_rows(results))  # fmt: skip
 
 
 def results_row(results: Sequence[TaskResult], meta: dict[str, str]) -> str:
@@ -422,6 +506,23 @@ def append_results(path: str, results: Sequence[TaskResult], meta: dict[str, str
         target.write_text(RESULTS_HEADER)
     with target.open("a") as file:
         file.write(results_row(results, meta))
+
+
+def append_breakdown(path: str, results: Sequence[TaskResult], meta: dict[str, str]) -> None:
+    """Append the run's per-region breakdown as a markdown section (date, commit, device, envs in its heading)."""
+    measured = [r for r in results if r.regions]
+    target = Path(path)
+    target.parent.mkdir(parents=True, exist_ok=True)
+    if not target.exists() or target.stat().st_size == 0:
+        target.write_text(BREAKDOWN_HEADER)
+    lines = [
+        f"\n## {meta['date']} · {meta['commit']} · {meta['device']} · {measured[0].num_envs} envs · {measured[0].steps} steps\n\n",
+        "| region (ms per env step) | " + " | ".join(r.task for r in measured) + " |\n",
+        "|---|" + "---:|" * len(measured) + "\n",
+        *("| " + " | ".join(row) + " |\n" for row in breakdown_rows(measured)),
+    ]
+    with target.open("a") as file:
+        file.writelines(lines)
 
 
 def load_average() -> str:

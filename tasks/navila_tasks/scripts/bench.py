@@ -33,6 +33,12 @@ def parse_args(argv: list[str]) -> argparse.Namespace:
     parser.add_argument("--actions", choices=("random", "zero"), default="random", help="actions fed to the envs")
     parser.add_argument("--seed", type=int, default=42, help="env seed (default: 42)")
     parser.add_argument("--results", default="results/bench.md", help="markdown file the run's row is appended to")
+    parser.add_argument(
+        "--breakdown", action="store_true", help="also time each part of the step and each term (ms per step, per task)"
+    )
+    parser.add_argument(
+        "--breakdown-results", default="results/bench_breakdown.md", help="markdown file the breakdown is appended to"
+    )
     parser.add_argument("--no-record", action="store_true", help="print the table only, append nothing")
     parser.add_argument("--worker", default=None, metavar="JSON", help=argparse.SUPPRESS)
     return parser.parse_args(argv)
@@ -51,7 +57,9 @@ def main(argv: list[str]) -> int:
     if args.worker:
         if len(tasks) != 1:
             raise UserError("--worker measures exactly one task")
-        result = bench.measure(tasks[0], device, num_envs, args.steps, args.warmup, args.actions, args.seed)
+        result = bench.measure(
+            tasks[0], device, num_envs, args.steps, args.warmup, args.actions, args.seed, breakdown=args.breakdown
+        )
         bench.write_result(args.worker, result)
         return 0
 
@@ -60,13 +68,18 @@ def main(argv: list[str]) -> int:
     for task in tasks:
         print(f"[navila bench] {task}: {num_envs} envs on {device}, {args.warmup} warm-up + 2 × {args.steps} steps")
         results.append(
-            bench.measure_in_subprocess(task, device, num_envs, args.steps, args.warmup, args.actions, args.seed)
+            bench.measure_in_subprocess(
+                task, device, num_envs, args.steps, args.warmup, args.actions, args.seed, args.breakdown
+            )
         )
     meta = bench.run_metadata(device) | {"envs": str(num_envs), "load": f"{load_before} / {bench.load_average()}"}
     bench.print_summary(results, meta)
     if not args.no_record:
         bench.append_results(args.results, results, meta)
         print(f"[navila bench] appended to {args.results}")
+        if args.breakdown:
+            bench.append_breakdown(args.breakdown_results, results, meta)
+            print(f"[navila bench] breakdown appended to {args.breakdown_results}")
     return 0
 
 
