@@ -297,7 +297,7 @@ class _TimedTerm:
 
 
 def instrument_step(env, timer: RegionTimer) -> None:  # noqa: ANN001 (a ManagerBasedRLEnv)
-    """Time the parts of ``env.step`` (:data:`STEP_REGIONS`), each observation group and each reward/termination term."""
+    """Time the parts of ``env.step`` (:data:`STEP_REGIONS`), each observation group and reward/termination term."""
     for region, (owner_name, methods) in STEP_REGIONS.items():
         owner = env if owner_name is None else getattr(env, owner_name)
         for method in methods:
@@ -515,8 +515,10 @@ def append_breakdown(path: str, results: Sequence[TaskResult], meta: dict[str, s
     target.parent.mkdir(parents=True, exist_ok=True)
     if not target.exists() or target.stat().st_size == 0:
         target.write_text(BREAKDOWN_HEADER)
+    first = measured[0]
+    run = f"{meta['date']} · {meta['commit']} · {meta['device']} · {first.num_envs} envs · {first.steps} steps"
     lines = [
-        f"\n## {meta['date']} · {meta['commit']} · {meta['device']} · {measured[0].num_envs} envs · {measured[0].steps} steps\n\n",
+        f"\n## {run}\n\n",
         "| region (ms per env step) | " + " | ".join(r.task for r in measured) + " |\n",
         "|---|" + "---:|" * len(measured) + "\n",
         *("| " + " | ".join(row) + " |\n" for row in breakdown_rows(measured)),
