@@ -12,7 +12,6 @@ from __future__ import annotations
 import argparse
 import os
 import platform
-import subprocess
 from collections.abc import Callable, Sequence
 from dataclasses import asdict, dataclass
 from datetime import UTC, datetime
@@ -32,6 +31,7 @@ from navila_lab.terrains.generator import GLASS_PRIM_NAME
 from tqdm import trange
 
 from navila_tasks import runtime
+from navila_tasks.bench import git_commit
 from navila_tasks.eval_metrics import (
     CONTACT_THRESHOLD,
     SPEED_BINS,
@@ -231,7 +231,7 @@ class EvalRecorderManagerCfg(RecorderManagerBaseCfg):
 
 
 def metrics_recorder(env: gym.Env) -> EvalMetricsRecorder:
-    """The metrics recorder of an env built from an eval cfg."""
+    """Return the metrics recorder of an env built from an eval cfg."""
     return env.unwrapped.recorder_manager._terms[RECORDER_NAME]  # the manager has no public term getter
 
 
@@ -336,7 +336,7 @@ def resolve_policy(path: str, task: str | None) -> PolicySource:
 
 
 def load_policy(source: PolicySource, env: gym.Env, agent_cfg: RslRlOnPolicyRunnerCfg) -> tuple[gym.Env, Callable]:
-    """The rsl_rl-wrapped env and the policy (observation groups → actions) of ``source``, checked against the task."""
+    """Return the rsl_rl-wrapped env and the policy (groups → actions) of ``source``, checked against the task."""
     if source.checkpoint is not None:
         runner = runtime.load_runner(env, agent_cfg, source.checkpoint)
         return runner.env, runner.get_inference_policy(agent_cfg.device)
@@ -360,11 +360,14 @@ def load_policy(source: PolicySource, env: gym.Env, agent_cfg: RslRlOnPolicyRunn
         with torch.inference_mode():
             actions = policy(obs)
     except RuntimeError as error:
-        raise runtime.UserError(f"{POLICY_JIT} of '{source.path}' rejects a {width}-D observation: "
-                                f"{str(error).strip().splitlines()[-1]}") from None
+        raise runtime.UserError(
+            f"{POLICY_JIT} of '{source.path}' rejects a {width}-D observation: {str(error).strip().splitlines()[-1]}"
+        ) from None
     if actions.shape != (wrapped.num_envs, wrapped.num_actions):
-        raise runtime.UserError(f"policy '{source.path}' outputs {actions.shape[-1]} actions, task {source.task} "
-                                f"takes {wrapped.num_actions}")
+        raise runtime.UserError(
+            f"policy '{source.path}' outputs {actions.shape[-1]} actions, task {source.task} "
+            f"takes {wrapped.num_actions}"
+        )
     return wrapped, policy
 
 
@@ -418,21 +421,15 @@ def evaluate(source: PolicySource, eval_set: EvalSet, edit_cfg: Callable[[object
         }
 
 
-def _commit() -> str | None:
-    result = subprocess.run(["git", "describe", "--always", "--dirty"], capture_output=True, text=True,
-                            cwd=Path(__file__).parent)
-    return result.stdout.strip() if result.returncode == 0 else None
-
-
 def report(results: list[dict], eval_set: EvalSet) -> dict:
-    """The results file: format version, the evaluation set, date, commit, device and one entry per policy."""
+    """Build the results file: format version, evaluation set, date, commit, device, one entry per policy."""
     device = runtime.resolve_device(eval_set.device)
     cpu = f"cpu ({os.cpu_count()} × {platform.machine()})"
     return {
         "format_version": FORMAT_VERSION,
         "eval_set": asdict(eval_set),
         "date": datetime.now(UTC).isoformat(timespec="seconds"),
-        "commit": _commit(),
+        "commit": git_commit(),
         "device": torch.cuda.get_device_name(device) if device.startswith("cuda") else cpu,
         "policies": results,
     }
