@@ -16,7 +16,10 @@ def terrain_state(terrain) -> dict[str, torch.Tensor] | None:  # noqa: ANN001 (a
 
 
 def restore_terrain_state(terrain, state: dict[str, torch.Tensor] | None) -> bool:  # noqa: ANN001
-    """Put the robots back on the saved levels and types; they spawn there at their next reset.
+    """Put the robots back on the saved levels and types; they move there at their next reset.
+
+    ``env_origins`` stay where the robots spawned: the curriculum measures the distance walked from them at the next
+    reset (moving an origin now would count the jump as walking and promote every robot).
 
     Returns False, changing nothing, when the state does not fit this terrain (no grid, another env count, more rows or
     columns than the grid has).
@@ -29,7 +32,6 @@ def restore_terrain_state(terrain, state: dict[str, torch.Tensor] | None) -> boo
         return False
     terrain.terrain_levels[:] = state["levels"].to(levels.device)
     terrain.terrain_types[:] = state["types"].to(levels.device)
-    terrain.env_origins[:] = terrain.terrain_origins[terrain.terrain_levels, terrain.terrain_types]
     return True
 
 

@@ -11,16 +11,18 @@ def grid_terrain(levels: list[int], types: list[int], rows: int = 4, cols: int =
     grid = torch.stack(torch.meshgrid(torch.arange(rows), torch.arange(cols), indexing="ij"), dim=-1).float()
     origins = torch.cat([grid, torch.zeros(rows, cols, 1)], dim=-1)
     levels, types = torch.tensor(levels), torch.tensor(types)
-    return SimpleNamespace(terrain_levels=levels, terrain_types=types, terrain_origins=origins,
-                           env_origins=origins[levels, types].clone())
+    return SimpleNamespace(
+        terrain_levels=levels, terrain_types=types, terrain_origins=origins, env_origins=origins[levels, types].clone()
+    )
 
 
-def test_state_round_trips_and_moves_env_origins():
+def test_state_round_trips_and_keeps_spawn_origins_until_the_next_reset():
     saved = terrain_state(grid_terrain([3, 2, 1], [0, 1, 2]))
     fresh = grid_terrain([0, 0, 0], [0, 1, 2])
     assert restore_terrain_state(fresh, saved)
     assert fresh.terrain_levels.tolist() == [3, 2, 1]
-    assert fresh.env_origins.tolist() == [[3.0, 0.0, 0.0], [2.0, 1.0, 0.0], [1.0, 2.0, 0.0]]
+    # the curriculum measures the distance walked from where the robots spawned, so the origins stay
+    assert fresh.env_origins.tolist() == [[0.0, 0.0, 0.0], [0.0, 1.0, 0.0], [0.0, 2.0, 0.0]]
 
 
 def test_state_that_does_not_fit_is_ignored():

@@ -16,7 +16,9 @@ def parse_args(argv: list[str]) -> argparse.Namespace:
     parser = argparse.ArgumentParser(prog="navila train", description=__doc__)
     runtime.add_common_args(parser)
     parser.add_argument("--max_iterations", type=int, default=None, help="PPO iterations (default: the runner cfg's)")
-    parser.add_argument("--resume", default=None, metavar="PATH", help="checkpoint file or run directory to resume from")
+    parser.add_argument(
+        "--resume", default=None, metavar="PATH", help="checkpoint file or run directory to resume from"
+    )
     parser.add_argument("--log_dir", default="logs", help="root of the run directories (default: logs)")
     parser.add_argument("--run_name", default=None, help="run directory name (default: date and time)")
     parser.add_argument(
@@ -43,7 +45,9 @@ def main(argv: list[str]) -> int:
         agent_cfg.max_iterations = args.max_iterations
     resume_path = runtime.find_checkpoint(args.resume) if args.resume else None
     log_dir = os.path.abspath(
-        os.path.join(args.log_dir, agent_cfg.experiment_name, args.run_name or datetime.now().strftime("%Y-%m-%d_%H-%M-%S"))
+        os.path.join(
+            args.log_dir, agent_cfg.experiment_name, args.run_name or datetime.now().strftime("%Y-%m-%d_%H-%M-%S")
+        )
     )
     from isaaclab.utils import to_dict
     from isaaclab_rl.rsl_rl import RslRlVecEnvWrapper, create_rsl_rl_runner
@@ -66,9 +70,7 @@ def main(argv: list[str]) -> int:
             print(f"[navila] training {args.task} on {agent_cfg.device} with {envs} -> {log_dir}")
         try:
             with distributed.checked_sync(runner, rank):
-                runner.learn(
-                    num_learning_iterations=agent_cfg.max_iterations, init_at_random_ep_len=resume_path is None
-                )
+                runner.learn(num_learning_iterations=agent_cfg.max_iterations, init_at_random_ep_len=True)
         except KeyboardInterrupt:
             if is_main:
                 path = os.path.join(log_dir, f"model_{runner.current_learning_iteration}.pt")
