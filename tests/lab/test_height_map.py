@@ -2,7 +2,8 @@
 
 import torch
 
-from navila_lab.sensors.height_map import HeightMapSpec, SweepHistory, height_map_from_points
+from navila_lab.sensors.height_map import HeightMapSpec, SweepHistory, height_map_from_points, window_exit_distance
+from navila_lab.sensors.lidar_pattern import L1PatternSpec, l1_ray_directions
 
 SPEC = HeightMapSpec()
 
@@ -116,3 +117,43 @@ class TestSweepHistory:
     def test_spec_round_trips_through_plain_data(self):
         """The spec written to deploy.yaml reads back equal."""
         assert HeightMapSpec.from_dict(SPEC.to_dict()) == SPEC
+
+
+class TestWindowExitDistance:
+    def test_points_inside_the_window_are_within_the_bound(self):
+        """For random points in the window (any z), the distance from the origin is at most their ray's bound."""
+        generator = torch.Generator().manual_seed(0)
+        low = torch.tensor((SPEC.x_range[0], SPEC.y_range[0], -1.0))
+        high = torch.tensor((SPEC.x_range[1], SPEC.y_range[1], 1.0))
+        points = low + (high - low) * torch.rand(10_000, 3, generator=generator)
+        distance = points.norm(dim=-1)
+        bound = window_exit_distance(points / distance.unsqueeze(-1), SPEC)
+        assert (distance <= bound * (1 + 1e-6)).all()
+
+    def test_points_just_beyond_the_bound_leave_the_window(self):
+        """The bound is tight: 0.1 % further along any ray of the L1 pattern, x or y is outside the window."""
+        directions = l1_ray_directions(L1PatternSpec())
+        bound = window_exit_distance(directions, SPEC)
+        finite = torch.isfinite(bound)
+        points = (bound[finite] * 1.001).unsqueeze(-1) * directions[finite]
+        x, y = points[:, 0], points[:, 1]
+        inside = (x >= SPEC.x_range[0]) & (x <= SPEC.x_range[1]) & (y >= SPEC.y_range[0]) & (y <= SPEC.y_range[1])
+        assert not inside.any()
+        assert torch.equal(directions[~finite, :2], torch.zeros(int((~finite).sum()), 2))
+
+    def test_axis_rays_get_the_boundary_distance(self):
+        """Rays projecting onto ±x or ±y reach the window's edge after L / cos(elevation); vertical rays never leave."""
+        elevation = torch.deg2rad(torch.tensor([0.0, 30.0, 60.0]))
+        cos, sin = elevation.cos(), elevation.sin()
+        zero = torch.zeros_like(cos)
+        for planar, edge in (((1, 0), SPEC.x_range[1]), ((-1, 0), -SPEC.x_range[0]),
+                             ((0, 1), SPEC.y_range[1]), ((0, -1), -SPEC.y_range[0])):
+            directions = torch.stack((planar[0] * cos + zero, planar[1] * cos + zero, sin), dim=-1)
+            assert torch.allclose(window_exit_distance(directions, SPEC), edge / cos)
+        assert window_exit_distance(torch.tensor([[0.0, 0.0, 1.0], [0.0, 0.0, -1.0]]), SPEC).isinf().all()
+
+    def test_windows_off_the_origin(self):
+        """A ray parallel to a slab that misses the origin never enters the window: its bound is 0."""
+        spec = HeightMapSpec(x_range=(0.1, 0.5))
+        bound = window_exit_distance(torch.tensor([[1.0, 0.0, 0.0], [-1.0, 0.0, 0.0], [0.0, 1.0, 0.0]]), spec)
+        assert torch.equal(bound, torch.tensor([0.5, 0.0, 0.0]))

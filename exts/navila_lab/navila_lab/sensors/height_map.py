@@ -51,7 +51,35 @@ class HeightMapSpec:
         return cls(**{key: tuple(value) if isinstance(value, list) else value for key, value in data.items()})
 
 
-def height_map_from_points(points: torch.Tensor, spec: HeightMapSpec, valid: torch.Tensor | None = None) -> torch.Tensor:
+def window_exit_distance(directions: torch.Tensor, spec: HeightMapSpec) -> torch.Tensor:
+    """Distance along each ray from the LiDAR origin beyond which its points lie outside the map's x-y window.
+
+    The point ``t·d`` of a ray with direction ``d`` is in the window only while ``t`` is at most the exit distance of
+    the slab ``x_range`` (``x_range[1] / d_x`` for ``d_x > 0``, ``x_range[0] / d_x`` for ``d_x < 0``) and of the
+    slab ``y_range``; a ray parallel to a slab that holds the origin never leaves it (``inf``), one parallel to a slab
+    that does not never enters it (0). z is not bounded: the map reads any height. When the origin lies in the window
+    (as for the reference spec), the result is the exact distance to the window's boundary, i.e. L(a) / cos(e) for
+    azimuth a and elevation e; otherwise it is an upper bound.
+
+    Args:
+        directions: Ray directions in the LiDAR frame, shape (..., 3); distances are in units of their length.
+        spec: Grid of the map; only ``x_range`` and ``y_range`` are read.
+
+    Returns:
+        Exit distances, shape (...), non-negative, ``inf`` for rays whose points stay in the window.
+    """
+    planar = directions[..., :2]
+    low = planar.new_tensor((spec.x_range[0], spec.y_range[0]))
+    high = planar.new_tensor((spec.x_range[1], spec.y_range[1]))
+    holds_origin = (low <= 0.0) & (high >= 0.0)
+    parallel = torch.where(holds_origin, torch.inf, 0.0).expand_as(planar)
+    exits = torch.where(planar == 0.0, parallel, torch.maximum(low / planar, high / planar))
+    return exits.amin(dim=-1).clamp_min(0.0)
+
+
+def height_map_from_points(
+    points: torch.Tensor, spec: HeightMapSpec, valid: torch.Tensor | None = None
+) -> torch.Tensor:
     """Height map of one sweep per batch entry.
 
     Each cell keeps the minimum z of the points that fall in it; values below ``spec.z_clip[0]`` and empty cells
