@@ -55,6 +55,23 @@ class TestLidarKnownScene:
         assert np.allclose(wall[10:], open_ground[10:], atol=0.05)
 
 
+class TestLidarCast:
+    def test_bounded_masked_cast_gives_the_full_casts_maps(self):
+        """Glass and obstacle pens, rough ground, obstacles; 16 steps with a reset of half the robots: the task's LiDAR
+        (masked, rays cut at the map window) gives the maps of the same cast without the cut and of Newton's BVH ray
+        caster over the full pattern bit for bit, and the hits it keeps are Newton's; a masked update recasts only
+        the due robots, although all of them moved."""
+        report = probe("NaVILA-Go2-Rough-Lidar", "lidar_exact")
+        assert report["steps"] == 16 and report["episode_lengths"] == [8, 16, 8, 16], "robots 0 and 2 were reset"
+        assert report["maps_equal_unbounded"] and report["maps_equal_newton"]
+        assert report["hits_equal_newton"] and report["window_hits_equal_newton"]
+        assert report["cut_hits"] > 0, "some hits must lie beyond the window for the cut to be tested"
+        assert report["tall_window_hits"][0] > 0 and report["tall_window_hits"][1] > 0, "glass and obstacles in view"
+        assert report["map_cells_nonzero"] > 0
+        assert report["masked_others_unchanged"] and all(report["others_moved"])
+        assert all(report["masked_due_changed"]) and report["masked_maps_equal_newton"]
+
+
 class TestTrainResumeExport:
     def test_two_iterations_checkpoint_resume_and_export(self, tmp_path):
         """Training writes a checkpoint, resuming continues from it, and the exported ONNX matches TorchScript."""

@@ -1,8 +1,9 @@
 """Go2 VLN task: the LiDAR play task in procedural indoor scenes, driven by the VLA command layer, with a camera.
 
 The scene (walls, furniture, clutter, glass) replaces the terrain; the robot gets a front RGB camera rendered kitless
-by the Newton warp renderer, which does not see glass. Both ray casters read warp meshes of the scene's USD prims:
-Newton's own ray caster would put every collider into the shape BVH the renderer shares, glass included.
+by the Newton warp renderer, which does not see glass. Both ray casters read warp meshes of the scene's USD prims (the
+LiDAR always does, see :class:`~navila_lab.sensors.lidar.LidarCfg`): Newton's own ray caster would put every collider
+into the shape BVH the renderer shares, glass included.
 """
 
 from __future__ import annotations
@@ -87,7 +88,6 @@ class Go2VlnEnvCfg(Go2RoughLidarEnvCfg_PLAY):
         self.scene.terrain = None
         self.curriculum.terrain_levels = None
         self.commands.base_velocity = mdp.EpisodeVelocityCommandCfg()
-        self.scene.lidar = warp_mesh_ray_caster(self.scene.lidar)
         self.scene.height_scanner = warp_mesh_ray_caster(self.scene.height_scanner)
         self.events.reset_base = EventTerm(func=mdp.reset_root_to_episode_start, mode="reset")
         self.events.reset_robot_joints.params["position_range"] = (1.0, 1.0)

@@ -39,6 +39,12 @@ def lidar_points(
     return quat_apply_inverse(lidar_quat.repeat_interleave(num_rays, dim=0), relative).view(count, num_rays, 3)
 
 
+def _window_holds(outer: HeightMapSpec, inner: HeightMapSpec) -> bool:
+    """Whether the x-y window of ``outer`` contains that of ``inner``."""
+    ranges = ((outer.x_range, inner.x_range), (outer.y_range, inner.y_range))
+    return all(out[0] <= into[0] and into[1] <= out[1] for out, into in ranges)
+
+
 class lidar_height_map(ManagerTermBase):
     """LiDAR height map (N, rows·cols): each new sweep is binned by :func:`height_map_from_points`, then the
     maps of the last ``spec.num_sweeps`` sweeps are fused by an element-wise max (as on the robot)."""
@@ -48,6 +54,9 @@ class lidar_height_map(ManagerTermBase):
         self.spec: HeightMapSpec = cfg.params.get("spec") or HeightMapSpec()
         self.history = SweepHistory(env.num_envs, self.spec, env.device)
         sensor = env.scene.sensors[cfg.params["sensor_cfg"].name]
+        window = getattr(sensor.cfg, "height_map_window", None)
+        if window is not None and not _window_holds(window, self.spec):
+            raise ValueError(f"the LiDAR's height_map_window {window} cuts rays short of this map's window {self.spec}")
         self.steps_per_sweep = max(1, math.ceil(sensor.cfg.update_period / env.step_dt - 1e-6))
         self._last_step: int | None = None
 

@@ -1,0 +1,120 @@
+"""The sensor of :class:`~navila_lab.sensors.lidar.LidarCfg`: Isaac Lab's warp-mesh ray caster, masked and bounded.
+
+It casts only the environments being updated, each ray up to its own limit (Newton backend).
+"""
+
+from __future__ import annotations
+
+import torch
+import warp as wp
+from isaaclab.scene_data import SceneDataFormat
+from isaaclab_newton.sensors.ray_caster import LegacyMultiMeshRayCaster
+
+from navila_lab.sensors.height_map import window_exit_distance
+from navila_lab.sensors.lidar import LidarCfg
+
+
+@wp.kernel(enable_backward=False, module="unique", module_options={"fast_math": True})
+def cast_limited_rays_kernel(
+    # input
+    env_mask: wp.array(dtype=wp.bool),
+    mesh_ids: wp.array2d(dtype=wp.uint64),
+    mesh_positions_w: wp.array2d(dtype=wp.vec3f),
+    mesh_orientations_w: wp.array2d(dtype=wp.quatf),
+    ray_starts_w: wp.array2d(dtype=wp.vec3f),
+    ray_directions_w: wp.array2d(dtype=wp.vec3f),
+    ray_limits: wp.array(dtype=wp.float32),
+    max_distance: float,
+    ray_cast_drift: wp.array(dtype=wp.vec3f),
+    # output
+    ray_hits_w: wp.array2d(dtype=wp.vec3f),
+) -> None:
+    """Nearest hit of each ray of the masked environments over the environment's meshes, searched up to the ray's limit.
+
+    Hits are ``start + t · direction`` with the z ray-cast drift added, as Newton's BVH ray caster writes them; misses
+    and hits beyond ``max_distance`` are ``inf``. Fast math as in :func:`newton.intersect_ray`.
+    Launch with dim=(num_envs, num_rays).
+    """
+    env, ray = wp.tid()
+    if not env_mask[env]:
+        return
+    start = ray_starts_w[env, ray]
+    direction = ray_directions_w[env, ray]
+    nearest = float(ray_limits[ray])
+    found = bool(False)  # noqa: UP018 (warp: a variable set in a dynamic loop needs its type)
+    for mesh in range(mesh_ids.shape[1]):
+        to_mesh = wp.transform_inverse(wp.transform(mesh_positions_w[env, mesh], mesh_orientations_w[env, mesh]))
+        query = wp.mesh_query_ray(
+            mesh_ids[env, mesh], wp.transform_point(to_mesh, start), wp.transform_vector(to_mesh, direction), nearest
+        )
+        if query.result:
+            nearest = query.t
+            found = True
+    if found and nearest <= max_distance:
+        hit = start + nearest * direction
+        ray_hits_w[env, ray] = wp.vec3f(hit[0], hit[1], hit[2] + ray_cast_drift[env][2])
+    else:
+        ray_hits_w[env, ray] = wp.vec3f(wp.inf, wp.inf, wp.inf)
+
+
+class Lidar(LegacyMultiMeshRayCaster):
+    """Warp-mesh ray caster that casts only the masked environments' rays, each up to its own limit.
+
+    A ray's limit is just above ``max_distance``, or, with :attr:`~LidarCfg.height_map_window`, the distance at which
+    its point leaves the window (:func:`~navila_lab.sensors.height_map.window_exit_distance`, plus
+    :attr:`~LidarCfg.window_margin`) when that is shorter: beyond it a first hit lies outside the window, exactly
+    like a miss. Ray directions, :attr:`data` ``pos_w``, ``quat_w`` and ``ray_hits_w`` keep Isaac Lab's meaning.
+    """
+
+    cfg: LidarCfg
+
+    def __init__(self, cfg: LidarCfg) -> None:
+        if cfg.update_mesh_ids:
+            raise ValueError("Lidar does not report the hit mesh ids (update_mesh_ids must be False).")
+        if cfg.height_map_window is not None:
+            drift_xy = (cfg.ray_cast_drift_range.get(axis, (0.0, 0.0)) for axis in ("x", "y"))
+            if cfg.ray_alignment != "base" or any(any(bounds) for bounds in drift_xy):
+                raise ValueError("A height-map window needs ray_alignment='base' and no x-y ray-cast drift.")
+        super().__init__(cfg)
+
+    def _initialize_rays_impl(self) -> None:
+        super()._initialize_rays_impl()
+        starts, directions = self.cfg.pattern_cfg.func(self.cfg.pattern_cfg, self._device)
+        limits = torch.full((self.num_rays,), self.cfg.max_distance, dtype=torch.float32, device=self._device)
+        # the query keeps hits strictly closer than its limit; Newton's caster keeps those at max_distance too
+        limits = torch.nextafter(limits, torch.full_like(limits, torch.inf))
+        if self.cfg.height_map_window is not None:
+            if starts.abs().amax() > 0.0:
+                raise ValueError("A height-map window needs every ray to start at the sensor origin.")
+            bound = window_exit_distance(directions, self.cfg.height_map_window) * (1.0 + self.cfg.window_margin)
+            limits = torch.minimum(limits, bound.to(limits.dtype))
+        self._ray_limits = wp.from_torch(limits.contiguous())
+
+    def _update_buffers_impl(self, env_mask: wp.array) -> None:
+        """Pose, world-frame rays and hits of the masked environments; the others keep their last sweep."""
+        # refresh the shared backend's body poses from the physics, as Newton's caster does: Isaac Lab's warp-mesh
+        # caster does not, and reads stale poses until another sensor refreshes them
+        poses = SceneDataFormat.Transform()
+        if self._scene_data_provider.get_transforms(
+            poses, mapping=self._transform_mapping, count=self.backend.model.body_count
+        ):
+            self.backend.state_0.body_q = poses.transforms
+        self._update_ray_infos(env_mask)
+        self._update_mesh_transforms()
+        wp.launch(
+            cast_limited_rays_kernel,
+            dim=(self._num_envs, self.num_rays),
+            inputs=[
+                env_mask,
+                self._mesh_ids_wp,
+                self._mesh_positions_w,
+                self._mesh_orientations_w,
+                self._ray_starts_w,
+                self._ray_directions_w,
+                self._ray_limits,
+                float(self.cfg.max_distance),
+                self.ray_cast_drift.warp,
+            ],
+            outputs=[self._data._ray_hits_w],
+            device=self._device,
+        )
