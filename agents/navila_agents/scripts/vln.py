@@ -40,6 +40,12 @@ def parse_args(argv: list[str]) -> argparse.Namespace:
     low_level.add_argument("--policy", help="exported policy directory (navila export) or rsl_rl checkpoint/run dir")
     low_level.add_argument("--perfect-low-level", action="store_true", help="teleport the base as commanded")
     parser.add_argument("--vla", choices=BACKENDS, default="oracle", help="VLA backend (default: privileged oracle)")
+    parser.add_argument(
+        "--oracle-view",
+        choices=("full", "camera"),
+        default="full",
+        help="--vla oracle: plan around glass (full) or only around what the camera sees (camera), like an RGB VLA",
+    )
     parser.add_argument("--vla-model", type=Path, help="--vla hf: local transformers model folder")
     parser.add_argument("--vla-url", help="--vla server: base URL of a navila vla-serve")
     parser.add_argument("--vla-device", default=None, help="torch device of the hf model (default: the sim device)")
@@ -86,6 +92,8 @@ def check_args(args: argparse.Namespace) -> None:
         raise UserError(
             f"--vla hf needs --vla-model with a local transformers model (no config.json in {args.vla_model})"
         )
+    if args.oracle_view != "full" and args.vla != "oracle":
+        raise UserError(f"--oracle-view applies to --vla oracle only, not --vla {args.vla}")
     if args.vla == "server" and not args.vla_url:
         raise UserError("--vla server needs --vla-url, e.g. http://127.0.0.1:8000")
     if args.policy is not None:
@@ -148,6 +156,7 @@ def main(argv: list[str]) -> int:
         max_steps=args.max_steps,
         max_still_steps=args.max_still_steps,
         executor=ExecutorCfg(mode=ExecutionMode(args.execution)),
+        oracle_sees_glass=args.oracle_view == "full",
     )
     start = time.perf_counter()
     with runtime.open_env(args.task, env_cfg) as env:
@@ -158,7 +167,7 @@ def main(argv: list[str]) -> int:
         "episodes_file": str(args.episodes),
         "task": args.task,
         "low_level": "perfect (teleported)" if args.perfect_low_level else str(args.policy),
-        "vla": args.vla,
+        "vla": args.vla + (f" ({args.oracle_view} view)" if args.vla == "oracle" else ""),
         "execution": args.execution,
         "query_period_s": args.query_period,
         "max_steps": args.max_steps,

@@ -54,6 +54,11 @@ class SceneLayout:
         """Scene id → its navigability grid (in the scene's frame)."""
         return {scene.scene_id: scene.nav_grid() for scene in self.scenes}
 
+    @cached_property
+    def camera_nav_grids(self) -> dict[str, NavGrid]:
+        """Scene id → its navigability grid as a camera sees the scene: glass does not block."""
+        return {scene.scene_id: scene.nav_grid(include_glass=False) for scene in self.scenes}
+
     def free_space(self, clearance: float) -> NavGrid:
         """One grid over the whole world, free where a point keeps ``clearance`` from every box but the floors.
 

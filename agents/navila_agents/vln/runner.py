@@ -113,6 +113,9 @@ class VlnRunCfg:
     """Execution of actions; its ``policy_dt`` is replaced by the simulator's."""
     video_stride: int = 5
     """Policy steps between two frames of a recorded episode."""
+    oracle_sees_glass: bool = True
+    """Whether the oracle plans around glass (privileged) or on the scene as the camera sees it, as a camera-only VLA
+    would: then its paths may run into glass that only the low level's LiDAR can notice."""
 
 
 @dataclass(frozen=True)
@@ -283,12 +286,14 @@ class VlnRunner:
         """Give the oracle the shortest path from where each env stands now (a shortest-path follower).
 
         An env off the free cells (closer to an obstacle than the grid's clearance) starts from the nearest free cell;
-        one whose goal cannot be reached from there keeps its current path.
+        one whose goal cannot be reached from there keeps its current path. Without ``oracle_sees_glass`` the grid is
+        the camera's (glass does not block).
         """
+        grids = self.layout.nav_grids if self.cfg.oracle_sees_glass else self.layout.camera_nav_grids
         env_paths = {}
         for env_id in env_ids:
             episode = self._episode(env_id)
-            grid = self.layout.nav_grids[episode.scene_id]
+            grid = grids[episode.scene_id]
             start = grid.nearest_free(np.asarray(self._scene_xy(env_id)))[0]
             try:
                 path = grid.shortest_path(start, episode.goals[0].position[:2])

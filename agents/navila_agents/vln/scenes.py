@@ -186,9 +186,10 @@ class Scene:
                 scene.add_geometry(box.mesh(), geom_name=box.name, node_name=box.name)
         return scene
 
-    def nav_grid(self) -> NavGrid:
-        """Navigability grid: every box but the floor blocks (glass included)."""
-        footprints = [box.footprint for box in self.boxes if box.kind != BoxKind.FLOOR]
+    def nav_grid(self, include_glass: bool = True) -> NavGrid:
+        """Navigability grid: every box but the floor blocks; glass only with ``include_glass`` (without: as seen)."""
+        ignored = (BoxKind.FLOOR,) if include_glass else (BoxKind.FLOOR, BoxKind.GLASS)
+        footprints = [box.footprint for box in self.boxes if box.kind not in ignored]
         return NavGrid.from_footprints(footprints, self.bounds, self.cfg.grid_resolution, self.cfg.robot_radius)
 
     def room_of(self, xy: np.ndarray) -> int:

@@ -2,6 +2,7 @@
 
 from pathlib import Path
 
+import numpy as np
 import pytest
 from navila_agents.scripts.vln import ORACLE_WAYPOINT_RADIUS
 from navila_agents.vla.backends.base import VLABackend
@@ -74,6 +75,22 @@ class TestOracleWithPerfectLowLevel:
         layout = SceneLayout.from_ids([episode.scene_id for episode in episodes])
         results, _, _ = run(layout, episodes, oracle, num_envs=3)
         assert all(result.record.success() and result.end_reason == EndReason.STOP for result in results)
+
+
+    def test_camera_view_oracle_steers_into_glass(self):
+        """Planning on the camera's grid (glass does not block), the oracle drives where the true grid is blocked."""
+        episodes = load_episodes(Path(__file__).parents[3] / "benchmarks" / "data" / "vln_glass_v1.json.gz")[:6]
+        layout = SceneLayout.from_ids([episode.scene_id for episode in episodes])
+
+        def blocked_positions(results):
+            return sum(
+                not layout.nav_grids[result.scene_id].is_free(np.asarray(xy)) for result in results for xy in result.path
+            )
+
+        full, _, _ = run(layout, episodes, oracle, num_envs=3)
+        camera, _, _ = run(layout, episodes, oracle, num_envs=3, cfg=VlnRunCfg(oracle_sees_glass=False))
+        assert blocked_positions(camera) > 5 * max(blocked_positions(full), 1)
+        assert not all(result.record.success() for result in camera)
 
 
 class TestEndConditions:

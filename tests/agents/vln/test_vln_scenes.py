@@ -54,6 +54,14 @@ class TestGenerateScene:
             grid = scene.nav_grid()
             assert all(grid.is_free(door.center) for door in scene.doorways), scene.scene_id
 
+    def test_camera_grid_lets_through_glass_only(self, scenes):
+        """Without glass the grid frees cells (the glass's), and frees no cell that walls or furniture block."""
+        scene = next(scene for scene in scenes if any(box.kind == BoxKind.GLASS for box in scene.boxes))
+        full, camera = scene.nav_grid().free, scene.nav_grid(include_glass=False).free
+        assert (camera & ~full).any() and not (full & ~camera).any()
+        bare = generate_scene(0, SceneCfg(glass_probability=0.0))
+        assert (bare.nav_grid(include_glass=False).free == bare.nav_grid().free).all()
+
     def test_scene_id_regenerates_the_scene(self):
         """A scene id names its seed; unknown ids are rejected."""
         scene = generate_scene(11)
