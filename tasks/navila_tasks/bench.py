@@ -498,23 +498,24 @@ def results_row(results: Sequence[TaskResult], meta: dict[str, str]) -> str:
     return "| " + " | ".join(cells) + " |\n"
 
 
-def append_results(path: str, results: Sequence[TaskResult], meta: dict[str, str]) -> None:
-    """Append the run's row to the markdown results file, creating it with its header first."""
+def append_markdown(path: str, header: str, text: str) -> None:
+    """Append ``text`` to a markdown results file, creating it with ``header`` first."""
     target = Path(path)
     target.parent.mkdir(parents=True, exist_ok=True)
     if not target.exists() or target.stat().st_size == 0:
-        target.write_text(RESULTS_HEADER)
+        target.write_text(header)
     with target.open("a") as file:
-        file.write(results_row(results, meta))
+        file.write(text)
+
+
+def append_results(path: str, results: Sequence[TaskResult], meta: dict[str, str]) -> None:
+    """Append the run's row to the markdown results file, creating it with its header first."""
+    append_markdown(path, RESULTS_HEADER, results_row(results, meta))
 
 
 def append_breakdown(path: str, results: Sequence[TaskResult], meta: dict[str, str]) -> None:
     """Append the run's per-region breakdown as a markdown section (date, commit, device, envs in its heading)."""
     measured = [r for r in results if r.regions]
-    target = Path(path)
-    target.parent.mkdir(parents=True, exist_ok=True)
-    if not target.exists() or target.stat().st_size == 0:
-        target.write_text(BREAKDOWN_HEADER)
     first = measured[0]
     run = f"{meta['date']} · {meta['commit']} · {meta['device']} · {first.num_envs} envs · {first.steps} steps"
     lines = [
@@ -523,8 +524,7 @@ def append_breakdown(path: str, results: Sequence[TaskResult], meta: dict[str, s
         "|---|" + "---:|" * len(measured) + "\n",
         *("| " + " | ".join(row) + " |\n" for row in breakdown_rows(measured)),
     ]
-    with target.open("a") as file:
-        file.writelines(lines)
+    append_markdown(path, BREAKDOWN_HEADER, "".join(lines))
 
 
 def load_average() -> str:
