@@ -6,7 +6,8 @@ META = {"date": "2026-11-24 00:00 UTC", "commit": "abc1234", "device": "test dev
 
 
 def results():
-    ours = bench.TaskResult(bench.OURS_TASK, "cpu", 4, 10, 1, "random", 1.0, 2.0, regions={"step": 1.0, "reward: x": 0.1})
+    regions = {"step": 1.0, "reward: x": 0.1}
+    ours = bench.TaskResult(bench.OURS_TASK, "cpu", 4, 10, 1, "random", 1.0, 2.0, regions=regions)
     stock = bench.TaskResult(bench.STOCK_TASK, "cpu", 4, 10, 1, "random", 1.0, 1.0)
     return [ours, stock]
 
