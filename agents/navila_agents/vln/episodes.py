@@ -26,7 +26,11 @@ import numpy as np
 
 from navila_agents.vln.metrics import SUCCESS_RADIUS
 from navila_agents.vln.navgrid import path_length
-from navila_agents.vln.scenes import Box, Scene
+from navila_agents.vln.scenes import Box, BoxKind, Scene
+
+START_CLEARANCE = 0.45
+"""Distance (m) a start keeps from every box: the Go2 reaches 0.38 m ahead of its center, so its first turn in
+place must not sweep its head or hips into furniture (the nav grid's 0.3 m radius is not enough for that)."""
 
 Vector3 = tuple[float, float, float]
 
@@ -269,6 +273,7 @@ def generate_episodes(
     min_distance: float = 4.0,
     max_distance: float = 15.0,
     goal_clearance: float = 1.0,
+    start_clearance: float = START_CLEARANCE,
     max_attempts: int = 200,
 ) -> list[Episode]:
     """Generate episodes in a scene: random start and heading, a furniture goal, its shortest path and instruction.
@@ -280,6 +285,7 @@ def generate_episodes(
         min_distance: Shortest start-to-goal geodesic distance accepted (m).
         max_distance: Longest start-to-goal geodesic distance accepted (m).
         goal_clearance: The goal point lies at most this far from its furniture's footprint (m).
+        start_clearance: The start point keeps at least this distance from every box but the floors (m).
         max_attempts: Draws allowed per episode before giving up.
 
     Raises:
@@ -288,6 +294,8 @@ def generate_episodes(
     rng = np.random.default_rng(seed)
     grid = scene.nav_grid()
     free_points = grid.to_world(np.argwhere(grid.free))
+    boxes = [box for box in scene.boxes if box.kind != BoxKind.FLOOR]
+    roomy = np.min([_distance_to_box(free_points, box) for box in boxes], axis=0) >= start_clearance
     episodes: list[Episode] = []
     for index in range(num_episodes):
         for _ in range(max_attempts):
@@ -297,7 +305,7 @@ def generate_episodes(
                 continue
             goal = near_goal[rng.integers(len(near_goal))]
             distances = grid.geodesic_distances(goal)[grid.free]
-            candidates = free_points[(distances >= min_distance) & (distances <= max_distance)]
+            candidates = free_points[roomy & (distances >= min_distance) & (distances <= max_distance)]
             if len(candidates):
                 break
         else:

@@ -5,6 +5,7 @@ import math
 import numpy as np
 import pytest
 from navila_agents.vln.episodes import (
+    START_CLEARANCE,
     Episode,
     Goal,
     describe_route,
@@ -14,7 +15,7 @@ from navila_agents.vln.episodes import (
     yaw_to_quaternion,
 )
 from navila_agents.vln.navgrid import path_length
-from navila_agents.vln.scenes import generate_scene
+from navila_agents.vln.scenes import BoxKind, generate_scene
 
 
 @pytest.fixture(scope="module")
@@ -62,6 +63,16 @@ class TestGenerateEpisodes:
             gx, gy, _ = episode.goals[0].position
             assert math.hypot(max(x0 - gx, 0, gx - x1), max(y0 - gy, 0, gy - y1)) < 1.0
             assert episode.goals[0].radius == 3.0
+
+    def test_starts_leave_room_to_turn(self, scene, episodes):
+        """Every start keeps START_CLEARANCE from every box but the floors, more than the nav grid's robot radius."""
+        assert START_CLEARANCE > scene.cfg.robot_radius
+        for episode in episodes:
+            x, y, _ = episode.start_position
+            for box in scene.boxes:
+                if box.kind != BoxKind.FLOOR:
+                    x0, y0, x1, y1 = box.footprint
+                    assert math.hypot(max(x0 - x, 0, x - x1), max(y0 - y, 0, y - y1)) >= START_CLEARANCE
 
     def test_deterministic(self, scene, episodes):
         """The same scene and seed give the same episodes."""
