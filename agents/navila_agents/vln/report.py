@@ -1,8 +1,9 @@
 """Results of VLN runs on disk: per-episode JSON and a summary per run, and a markdown table over several runs.
 
 A run directory holds ``episodes.json`` (one object per episode, see :meth:`EpisodeResult.to_dict`) and
-``summary.json`` (``label``, ``metrics`` of :func:`~navila_agents.vln.metrics.aggregate`, ``end_reasons`` and the
-``config`` the run was made with).
+``summary.json`` (``label``, ``metrics`` of :func:`~navila_agents.vln.metrics.aggregate`, ``end_reasons``,
+``fall_causes`` (falls per :attr:`EpisodeResult.fall_cause`) and the ``config`` the run was made with). Older runs lack
+``fall_causes`` and the episodes' ``fall_cause``: their falls are reported without causes.
 """
 
 from __future__ import annotations
@@ -30,6 +31,7 @@ def write_run(
         "label": label,
         "metrics": aggregate([result.record for result in results], radius),
         "end_reasons": dict(Counter(str(result.end_reason) for result in results)),
+        "fall_causes": dict(Counter(result.fall_cause for result in results if result.fall_cause is not None)),
         "config": config,
     }
     (out_dir / SUMMARY_FILE).write_text(json.dumps(summary, indent=2))
@@ -44,15 +46,22 @@ def load_summary(run_dir: str | Path) -> dict:
     return json.loads(path.read_text())
 
 
+def _end_reasons(summary: dict) -> str:
+    """How a run's episodes ended, e.g. ``fall 3 (head_contact 2, calf_contact 1), stop 7``."""
+    by_count = sorted(summary.get("fall_causes", {}).items(), key=lambda item: (-item[1], item[0]))
+    causes = ", ".join(f"{cause} {count}" for cause, count in by_count)
+    return ", ".join(
+        f"{reason} {count}" + (f" ({causes})" if reason == "fall" and causes else "")
+        for reason, count in sorted(summary["end_reasons"].items())
+    )
+
+
 def markdown_report(run_dirs: Sequence[str | Path], title: str = "VLN results") -> str:
     """Markdown with one table row per run (NE in m; OS, SR, SPL in %), then how each run ended and was made."""
     summaries = [load_summary(run_dir) for run_dir in run_dirs]
     lines = [f"# {title}", "", format_table({s["label"]: s["metrics"] for s in summaries}), ""]
     lines += ["| method | episodes ended by |", "|---|---|"]
-    lines += [
-        f"| {s['label']} | " + ", ".join(f"{k} {v}" for k, v in sorted(s["end_reasons"].items())) + " |"
-        for s in summaries
-    ]
+    lines += [f"| {s['label']} | {_end_reasons(s)} |" for s in summaries]
     lines += ["", "Runs:", ""]
     for s in summaries:
         settings = ", ".join(f"{key}={value}" for key, value in s["config"].items())

@@ -5,8 +5,9 @@ into a velocity command for the simulator. An env whose action is done asks the 
 ``query_period`` seconds of its simulated time (0.5 s in the reference benchmark), with its sampled camera frames and
 instruction; the answer goes through the grammar (:class:`~navila_agents.vla.grammar.ActionDecoder`).
 
-Episodes end as in facts §4: on stop, on a fall (the env's termination), after ``max_steps`` steps, or after
-``max_still_steps`` steps without moving. Each env then starts the next episode of the queue.
+Episodes end as in facts §4: on stop, on a fall (the env's termination; its cause is the names of the termination terms
+that fired), after ``max_steps`` steps, or after ``max_still_steps`` steps without moving. Each env then starts the
+next episode of the queue.
 """
 
 from __future__ import annotations
@@ -35,8 +36,13 @@ class StepResult(NamedTuple):
 
     reset: torch.Tensor
     """(N,) bool: the env was reset during the step (it now stands at its next start)."""
-    fell: torch.Tensor
-    """(N,) bool: the reset was a termination (fall, illegal contact), not a requested one."""
+    terminations: torch.Tensor
+    """(N, T) bool: which termination terms (:attr:`VlnSim.termination_terms`) fired during the step."""
+
+    @property
+    def fell(self) -> torch.Tensor:
+        """(N,) bool: the reset was a termination (fall, illegal contact), not a requested one."""
+        return self.terminations.any(dim=1)
 
 
 class VlnSim(Protocol):
@@ -46,6 +52,8 @@ class VlnSim(Protocol):
     device: torch.device
     step_dt: float
     """Policy period (s)."""
+    termination_terms: tuple[str, ...]
+    """Names of the env's termination terms (time-outs excluded), in the termination manager's order."""
 
     def reset(self) -> None:
         """Reset every env; each stands at its next start afterwards."""
@@ -130,6 +138,8 @@ class EpisodeResult:
     """The VLA's answers, in order."""
     path: list[tuple[float, float]]
     """Base positions in the scene frame at every query and at the end (m)."""
+    fall_cause: str | None = None
+    """On a fall, the termination terms that fired, joined with "+" (e.g. ``head_contact``); None otherwise."""
 
     def to_dict(self, radius: float = SUCCESS_RADIUS) -> dict:
         """JSON-ready record with the per-episode metric terms."""
@@ -143,6 +153,7 @@ class EpisodeResult:
             "end_reason": str(self.end_reason),
             "answers": self.answers,
             "path": [[round(x, 3), round(y, 3)] for x, y in self.path],
+            "fall_cause": self.fall_cause,
         }
 
 
@@ -256,18 +267,31 @@ class VlnRunner:
             distances[row] = grid.distances_to(episode.goals[0].position[:2], local[None])[0]
         return torch.as_tensor(distances, dtype=torch.float32, device=xy.device)
 
-    def _finish(self, env_ids: Sequence[int], reason: EndReason) -> None:
-        """Record the episodes of these envs; those still standing are reset at the next step."""
+    def _finish(self, env_ids: Sequence[int], reason: EndReason, terminations: torch.Tensor | None = None) -> None:
+        """Record the episodes of these envs; those still standing are reset at the next step.
+
+        Args:
+            env_ids: Envs whose episode ends.
+            reason: Why they end.
+            terminations: On a fall, the step's (N, T) :attr:`StepResult.terminations`, naming each fall's cause.
+        """
         if not env_ids:
             return
         episodes = [self._episode(env_id) for env_id in env_ids]
         records = self.tracker.finish(
             env_ids, [e.episode_id for e in episodes], [reason == EndReason.STOP] * len(env_ids)
         )
-        for env_id, episode, record in zip(env_ids, episodes, records, strict=True):
+        causes = [None] * len(env_ids) if terminations is None else self._fall_causes(terminations[env_ids])
+        for env_id, episode, record, cause in zip(env_ids, episodes, records, causes, strict=True):
             self._paths[env_id].append(self._scene_xy(env_id))
             result = EpisodeResult(
-                record, episode.scene_id, episode.instruction_text, reason, self._answers[env_id], self._paths[env_id]
+                record,
+                episode.scene_id,
+                episode.instruction_text,
+                reason,
+                self._answers[env_id],
+                self._paths[env_id],
+                fall_cause=cause,
             )
             self._results[self._current[env_id]] = result
             if self.recorder is not None and self.recorder.wants(self._current[env_id]):
@@ -275,6 +299,13 @@ class VlnRunner:
             self._running[env_id] = False
         if reason != EndReason.FALL:
             self.sim.request_reset(list(env_ids))
+
+    def _fall_causes(self, terminations: torch.Tensor) -> list[str]:
+        """Per row of (M, T) fired termination terms, their names joined with "+"."""
+        return [
+            "+".join(name for name, fired in zip(self.sim.termination_terms, row, strict=True) if fired)
+            for row in terminations.tolist()
+        ]
 
     def _scene_xy(self, env_id: int) -> tuple[float, float]:
         x, y = self._last_xy[env_id].tolist() - self.layout.offset(self._episode(env_id).scene_id)
@@ -352,14 +383,15 @@ class VlnRunner:
         if ids:
             self._distance[ids] = self._distances(ids, xy[ids])
         in_collision, on_glass = self.sim.contacts()
-        self.tracker.update(xy, self._distance, in_collision & running, on_glass & running, result.fell & self._running)
+        fell = result.fell & self._running
+        self.tracker.update(xy, self._distance, in_collision & running, on_glass & running, fell)
         self._last_xy = xy
         self._steps += running.long()
         moved = (xy - self._anchor).norm(dim=-1) > self.cfg.still_radius
         self._anchor = torch.where(moved[:, None], xy, self._anchor)
         self._still_steps = torch.where(moved, 0, self._still_steps + running.long())
 
-        self._finish(torch.nonzero(result.fell & self._running).flatten().tolist(), EndReason.FALL)
+        self._finish(torch.nonzero(fell).flatten().tolist(), EndReason.FALL, result.terminations)
         self._finish(
             torch.nonzero(running & (self._steps >= self.cfg.max_steps)).flatten().tolist(), EndReason.MAX_STEPS
         )

@@ -97,6 +97,10 @@ class IsaacVlnSim:
         self.num_envs = unwrapped.num_envs
         self.device = torch.device(unwrapped.device)
         self.step_dt = unwrapped.step_dt
+        self._terminations = unwrapped.termination_manager
+        self.termination_terms = tuple(
+            name for name in self._terminations.active_terms if not self._terminations.get_term_cfg(name).time_out
+        )
         self._robot = unwrapped.scene["robot"]
         self._camera = unwrapped.scene["camera"]
         self._glass = unwrapped.scene["glass_contact"]
@@ -163,8 +167,8 @@ class IsaacVlnSim:
                     self.num_envs, self.env.unwrapped.action_manager.total_action_dim, device=self.device
                 )
             self._obs, _, dones, _ = self._wrapper.step(actions)
-        reset = dones.bool()
-        return StepResult(reset=reset, fell=reset & self.env.unwrapped.reset_terminated)
+        terminations = torch.stack([self._terminations.get_term(name) for name in self.termination_terms], dim=1)
+        return StepResult(reset=dones.bool(), terminations=terminations)
 
     def _place(self, poses: torch.Tensor) -> None:
         """Teleport every base to (x, y, yaw), upright at its current height and at rest."""

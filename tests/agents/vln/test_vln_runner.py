@@ -96,10 +96,17 @@ class TestOracleWithPerfectLowLevel:
 class TestEndConditions:
     def test_fall_ends_the_episode_and_the_env_goes_on(self, layout, short_episodes):
         """A termination at step 10 ends env 0's episode as a fall; the queue still runs every episode."""
-        results, _, _ = run(layout, short_episodes, oracle, fall_at={10: 0})
+        results, _, _ = run(layout, short_episodes, oracle, fall_at={10: (0, ["head_contact"])})
         assert results[0].end_reason == EndReason.FALL and results[0].record.falls == 1
         assert not results[0].record.stopped and results[0].record.steps == 10
         assert [r.end_reason for r in results[1:]] == [EndReason.STOP, EndReason.STOP]
+
+    def test_fall_cause_names_the_terms_that_fired(self, layout, short_episodes):
+        """Terms firing together name the fall in the termination manager's order; other episodes have no cause."""
+        results, _, _ = run(layout, short_episodes, oracle, fall_at={10: (1, ["bad_orientation", "hip_contact"])})
+        assert results[1].end_reason == EndReason.FALL and results[1].fall_cause == "hip_contact+bad_orientation"
+        assert results[1].to_dict()["fall_cause"] == "hip_contact+bad_orientation"
+        assert [results[0].fall_cause, results[2].fall_cause] == [None, None]
 
     def test_standing_still_ends_with_no_progress(self, layout, short_episodes):
         """An agent that only turns never moves: its episode ends after max_still_steps."""

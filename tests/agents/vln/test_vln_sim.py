@@ -18,6 +18,8 @@ pytestmark = pytest.mark.sim
 PROBE = Path(__file__).with_name("vln_sim_probe.py")
 SIM_JOINT_NAMES = [f"{leg}_{kind}_joint" for leg in ("FL", "FR", "RL", "RR") for kind in JOINT_TYPES]
 """The simulated Go2's joint order (what ``navila export`` writes)."""
+TERMINATION_TERMS = {"base_contact", "hip_contact", "head_contact", "calf_contact", "bad_orientation"}
+"""The VLN task's termination terms that end an episode as a fall."""
 
 
 def run(*args: str, timeout: int = 900) -> subprocess.CompletedProcess:
@@ -58,10 +60,11 @@ def short_episodes(tmp_path_factory):
     return path
 
 
-@pytest.fixture(scope="module")
-def random_lidar_policy(tmp_path_factory):
-    """An exported-policy directory: the reference deploy contract and a random TorchScript actor (909 → 12)."""
-    directory = tmp_path_factory.mktemp("policy")
+def export_random_actor(directory: Path, weight_scale: float, bias: torch.Tensor | None = None) -> Path:
+    """Write an exported-policy directory: the reference deploy contract and a random TorchScript actor (909 → 12).
+
+    ``weight_scale`` scales the output layer's random weights; ``bias``, if given, replaces its bias.
+    """
     spec = reference_spec(
         task="NaVILA-Go2-VLN",
         joint_names=SIM_JOINT_NAMES,
@@ -72,9 +75,24 @@ def random_lidar_policy(tmp_path_factory):
     torch.manual_seed(0)
     actor = torch.nn.Sequential(torch.nn.Linear(spec.obs_dim, 32), torch.nn.ELU(), torch.nn.Linear(32, 12))
     with torch.no_grad():
-        actor[2].weight.mul_(0.01)
+        actor[2].weight.mul_(weight_scale)
+        if bias is not None:
+            actor[2].bias.copy_(bias)
     torch.jit.script(actor).save(str(directory / "policy.pt"))
     return directory
+
+
+@pytest.fixture(scope="module")
+def random_lidar_policy(tmp_path_factory):
+    """Small random actions: the robot stays near its default pose."""
+    return export_random_actor(tmp_path_factory.mktemp("policy"), 0.01)
+
+
+@pytest.fixture(scope="module")
+def collapsing_lidar_policy(tmp_path_factory):
+    """Constant actions that fold every leg (thighs forward, calves in): the robot drops onto its body and falls."""
+    fold = torch.tensor([6.0 if "thigh" in name else -6.0 if "calf" in name else 0.0 for name in SIM_JOINT_NAMES])
+    return export_random_actor(tmp_path_factory.mktemp("collapsing"), 0.0, bias=fold)
 
 
 class TestSceneImport:
@@ -104,6 +122,21 @@ class TestCamera:
         hit = np.isfinite(behind)
         assert np.allclose(depth[hit], behind[hit], atol=0.02) and np.all(depth[~hit] == 0.0)
         assert probe["frames_shape"] == [2, 64, 64, 3]
+
+
+class TestTerminations:
+    def test_sim_names_the_enabled_termination_terms(self, probe):
+        """The sim's termination terms are the enabled ones in the manager's order, without the episode_end time-out."""
+        assert probe["termination_terms"] == ["hip_contact", "calf_contact", "bad_orientation"]
+
+    def test_fall_names_its_cause(self, short_episodes, collapsing_lidar_policy, tmp_path):
+        """A collapsing robot falls: episodes.json and summary.json name the termination terms that ended each fall."""
+        episodes = navila_vln(short_episodes, tmp_path, "--policy", str(collapsing_lidar_policy), "--max-steps", "100")
+        causes = [e["fall_cause"] for e in episodes if e["end_reason"] == "fall"]
+        assert causes and all(set(cause.split("+")) <= TERMINATION_TERMS for cause in causes)
+        assert all(e["fall_cause"] is None for e in episodes if e["end_reason"] != "fall")
+        summary = json.loads((tmp_path / "summary.json").read_text())
+        assert sum(summary["fall_causes"].values()) == len(causes)
 
 
 class TestEndToEnd:

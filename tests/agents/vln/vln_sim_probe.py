@@ -116,6 +116,7 @@ def main() -> None:
             "in_collision": in_collision.tolist(),
             "fell": fell.tolist(),
             "start_error": (sim.poses()[:, :2].numpy() - np.array(starts)[:, :2] - offset).tolist(),
+            "termination_terms": list(sim.termination_terms),
         }
     print(json.dumps(report))
 

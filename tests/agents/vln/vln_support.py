@@ -21,6 +21,7 @@ METRIC_FIELDS = frozenset(
         "end_reason",
         "answers",
         "path",
+        "fall_cause",
     }
 )
 """Keys every object of ``episodes.json`` must have."""
@@ -29,6 +30,8 @@ METRIC_FIELDS = frozenset(
 class KinematicSim:
     """N bases moving exactly as commanded over the layout's free space (a ``VlnSim`` without physics)."""
 
+    termination_terms = ("base_contact", "hip_contact", "head_contact", "calf_contact", "bad_orientation")
+
     def __init__(self, layout, num_envs, fall_at=None):
         self.num_envs, self.device, self.step_dt = num_envs, torch.device("cpu"), 0.02
         self.teleport = TeleportBase(layout.free_space(TELEPORT_CLEARANCE))
@@ -36,7 +39,7 @@ class KinematicSim:
         self._next = torch.zeros(num_envs, 3)
         self._requested = torch.zeros(num_envs, dtype=torch.bool)
         self.fall_at = fall_at or {}
-        """Simulated step → env that falls at that step."""
+        """Simulated step → (env that falls at that step, names of the termination terms that fire)."""
         self.steps = 0
         self.resets = 0
 
@@ -62,10 +65,11 @@ class KinematicSim:
     def step(self, commands):
         self.steps += 1
         self._poses = self.teleport.advance(self._poses, commands, self.step_dt)
-        fell = torch.zeros(self.num_envs, dtype=torch.bool)
+        terminations = torch.zeros(self.num_envs, len(self.termination_terms), dtype=torch.bool)
         if self.steps in self.fall_at:
-            fell[self.fall_at[self.steps]] = True
-        reset = fell | self._requested
+            env_id, terms = self.fall_at[self.steps]
+            terminations[env_id, [self.termination_terms.index(term) for term in terms]] = True
+        reset = terminations.any(dim=1) | self._requested
         self._poses[reset] = self._next[reset]
         self._requested[:] = False
-        return StepResult(reset=reset, fell=fell)
+        return StepResult(reset=reset, terminations=terminations)
