@@ -11,8 +11,8 @@ camera-only VLA would, so its paths can run into glass: the setting of the refer
 Results then go to ``results/vln_camera_oracle/<method>/`` and ``results/vln_camera_oracle.md``.
 
 The episode set (``benchmarks/data/vln_glass_v2.json.gz``: 100 episodes in 20 procedural scenes with glass, every
-reference path within 1 m of glass, every start 0.45 m clear of walls, glass and furniture, so that its first turn touches nothing)
-was made with::
+reference path within 1 m of glass, every start ``START_CLEARANCE`` = 0.45 m clear of walls, glass and furniture, so
+that its first turn touches nothing) was made with::
 
     navila vln-episodes --out benchmarks/data/vln_glass_v2.json.gz --scenes 20 --per-scene 5 --with-glass --near-glass 1
 

@@ -46,7 +46,15 @@ class TestVlnInputErrors:
             (("--perfect-low-level", "--vla", "server"), "--vla server needs --vla-url"),
             (("--perfect-low-level", "--query-period", "0"), "--query-period must be positive"),
             (
-                ("--perfect-low-level", "--vla", "server", "--vla-url", "http://127.0.0.1:1", "--oracle-view", "camera"),
+                (
+                    "--perfect-low-level",
+                    "--vla",
+                    "server",
+                    "--vla-url",
+                    "http://127.0.0.1:1",
+                    "--oracle-view",
+                    "camera",
+                ),
                 "--oracle-view applies to --vla oracle only",
             ),
         ],

@@ -52,6 +52,23 @@ def run(layout, episodes, backend_factory, num_envs=2, cfg=None, **sim_kwargs):
     return VlnRunner(sim, backend, episodes, layout, cfg or VlnRunCfg(), None).run(progress=False), sim, backend
 
 
+@pytest.fixture(scope="module")
+def glass_episodes():
+    """The first 6 episodes of the glass set of the shipped VLN results."""
+    return load_episodes(Path(__file__).parents[3] / "benchmarks" / "data" / "vln_glass_v1.json.gz")[:6]
+
+
+@pytest.fixture(scope="module")
+def glass_layout(glass_episodes):
+    return SceneLayout.from_ids([episode.scene_id for episode in glass_episodes])
+
+
+@pytest.fixture(scope="module")
+def full_view_results(glass_layout, glass_episodes):
+    """Oracle planning around glass + teleported execution on :func:`glass_episodes`."""
+    return run(glass_layout, glass_episodes, oracle, num_envs=3)[0]
+
+
 class TestOracleWithPerfectLowLevel:
     def test_every_episode_runs_once_and_succeeds(self, layout, short_episodes):
         """3 short episodes on 2 envs: each runs once, in order, and the oracle stops within the success radius."""
@@ -69,27 +86,23 @@ class TestOracleWithPerfectLowLevel:
             )
         assert sim.resets == 1, "only the first reset is global; later episodes start through env resets"
 
-    def test_oracle_follows_long_paths_past_glass(self):
+    def test_oracle_follows_long_paths_past_glass(self, full_view_results):
         """On the first 6 episodes of the shipped glass set, oracle + teleported execution stops at every goal."""
-        episodes = load_episodes(Path(__file__).parents[3] / "benchmarks" / "data" / "vln_glass_v1.json.gz")[:6]
-        layout = SceneLayout.from_ids([episode.scene_id for episode in episodes])
-        results, _, _ = run(layout, episodes, oracle, num_envs=3)
-        assert all(result.record.success() and result.end_reason == EndReason.STOP for result in results)
+        assert all(r.record.success() and r.end_reason == EndReason.STOP for r in full_view_results)
 
-
-    def test_camera_view_oracle_steers_into_glass(self):
+    def test_camera_view_oracle_steers_into_glass(self, glass_layout, glass_episodes, full_view_results):
         """Planning on the camera's grid (glass does not block), the oracle drives where the true grid is blocked."""
-        episodes = load_episodes(Path(__file__).parents[3] / "benchmarks" / "data" / "vln_glass_v1.json.gz")[:6]
-        layout = SceneLayout.from_ids([episode.scene_id for episode in episodes])
 
         def blocked_positions(results):
             return sum(
-                not layout.nav_grids[result.scene_id].is_free(np.asarray(xy)) for result in results for xy in result.path
+                not glass_layout.nav_grids[result.scene_id].is_free(np.asarray(xy))
+                for result in results
+                for xy in result.path
             )
 
-        full, _, _ = run(layout, episodes, oracle, num_envs=3)
-        camera, _, _ = run(layout, episodes, oracle, num_envs=3, cfg=VlnRunCfg(oracle_sees_glass=False))
-        assert blocked_positions(camera) > 5 * max(blocked_positions(full), 1)
+        cfg = VlnRunCfg(oracle_sees_glass=False)
+        camera, _, _ = run(glass_layout, glass_episodes, oracle, num_envs=3, cfg=cfg)
+        assert blocked_positions(camera) > 5 * max(blocked_positions(full_view_results), 1)
         assert not all(result.record.success() for result in camera)
 
 
