@@ -26,7 +26,7 @@ import numpy as np
 
 from navila_agents.vln.metrics import SUCCESS_RADIUS
 from navila_agents.vln.navgrid import path_length
-from navila_agents.vln.scenes import Box, BoxKind, Scene
+from navila_agents.vln.scenes import Box, Scene
 
 START_CLEARANCE = 0.45
 """Distance (m) a start keeps from every box: the Go2 reaches 0.38 m ahead of its center, so its first turn in
@@ -294,8 +294,7 @@ def generate_episodes(
     rng = np.random.default_rng(seed)
     grid = scene.nav_grid()
     free_points = grid.to_world(np.argwhere(grid.free))
-    boxes = [box for box in scene.boxes if box.kind != BoxKind.FLOOR]
-    roomy = np.min([_distance_to_box(free_points, box) for box in boxes], axis=0) >= start_clearance
+    roomy = np.min([_distance_to_box(free_points, box) for box in scene.obstacles()], axis=0) >= start_clearance
     episodes: list[Episode] = []
     for index in range(num_episodes):
         for _ in range(max_attempts):

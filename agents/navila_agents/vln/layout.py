@@ -14,7 +14,7 @@ from functools import cached_property
 import numpy as np
 
 from navila_agents.vln.navgrid import NavGrid
-from navila_agents.vln.scenes import BoxKind, Scene, SceneCfg, scene_from_id
+from navila_agents.vln.scenes import Scene, SceneCfg, scene_from_id
 
 
 @dataclass(frozen=True)
@@ -73,7 +73,6 @@ class SceneLayout:
         footprints = [
             tuple(np.asarray(box.footprint) + np.tile(offset, 2))
             for scene, offset in zip(self.scenes, self.offsets, strict=True)
-            for box in scene.boxes
-            if box.kind != BoxKind.FLOOR
+            for box in scene.obstacles()
         ]
         return NavGrid.from_footprints(footprints, (0.0, 0.0, *extent), resolution, clearance)

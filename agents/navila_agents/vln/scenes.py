@@ -175,6 +175,11 @@ class Scene:
         """Furniture: the boxes instructions refer to."""
         return [box for box in self.boxes if box.kind == BoxKind.FURNITURE]
 
+    def obstacles(self, include_glass: bool = True) -> list[Box]:
+        """Every box but the floor: what blocks the robot; glass only with ``include_glass`` (without: as seen)."""
+        ignored = (BoxKind.FLOOR,) if include_glass else (BoxKind.FLOOR, BoxKind.GLASS)
+        return [box for box in self.boxes if box.kind not in ignored]
+
     def meshes(self, include_glass: bool = True) -> trimesh.Scene:
         """Meshes named after their boxes: all of them for physics and LiDAR, without glass for cameras.
 
@@ -188,8 +193,7 @@ class Scene:
 
     def nav_grid(self, include_glass: bool = True) -> NavGrid:
         """Navigability grid: every box but the floor blocks; glass only with ``include_glass`` (without: as seen)."""
-        ignored = (BoxKind.FLOOR,) if include_glass else (BoxKind.FLOOR, BoxKind.GLASS)
-        footprints = [box.footprint for box in self.boxes if box.kind not in ignored]
+        footprints = [box.footprint for box in self.obstacles(include_glass)]
         return NavGrid.from_footprints(footprints, self.bounds, self.cfg.grid_resolution, self.cfg.robot_radius)
 
     def room_of(self, xy: np.ndarray) -> int:
