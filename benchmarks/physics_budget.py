@@ -201,14 +201,22 @@ def stepper(kind: str, env: gym.Env, task: str, policy_dir: str | None) -> Calla
     return step
 
 
-def profile_kernels(step: Callable[[], None], count: int, device: str, top: int = 25) -> list[tuple[str, float, int]]:
-    """CUDA kernels over ``count`` env steps: (name, ms per env step, launches per env step), most expensive first."""
+def profile_kernels(
+    step: Callable[[], None], count: int, device: str, trace: str | None = None, top: int = 25
+) -> list[tuple[str, float, int]]:
+    """CUDA kernels over ``count`` env steps: (name, ms per env step, launches per env step), most expensive first.
+
+    With ``trace`` the host side is recorded too (Python stacks included) and saved as a Chrome trace there.
+    """
     from torch.profiler import ProfilerActivity, profile
 
-    with profile(activities=[ProfilerActivity.CUDA]) as prof:
+    activities = [ProfilerActivity.CUDA] + ([ProfilerActivity.CPU] if trace else [])
+    with profile(activities=activities, with_stack=bool(trace)) as prof:
         for _ in range(count):
             step()
         torch.cuda.synchronize(device)
+    if trace:
+        prof.export_chrome_trace(trace)
     totals: dict[str, list[float]] = {}
     for event in prof.events():
         if event.device_type == torch.autograd.DeviceType.CUDA:
@@ -255,6 +263,7 @@ def parse_args() -> argparse.Namespace:
     parser.add_argument("--nconmax", type=int, default=None, help="override the task's nconmax")
     parser.add_argument("--margin", type=float, default=1.25, help="headroom of the suggested sizes")
     parser.add_argument("--profile", type=int, default=0, help="env steps of CUDA kernel profiling (0: none)")
+    parser.add_argument("--trace", default=None, help="with --profile: save a Chrome trace (host and device) here")
     parser.add_argument("--results", default=None, help="markdown file to append the run to")
     return parser.parse_args()
 
@@ -280,7 +289,7 @@ def run(args: argparse.Namespace) -> None:
             with torch.inference_mode():
                 for _ in range(20):  # warm-up: kernel compilation and CUDA graph capture
                     step()
-                kernels = profile_kernels(step, args.profile, args.device) if args.profile else []
+                kernels = profile_kernels(step, args.profile, args.device, args.trace) if args.profile else []
                 probe = ConstraintProbe()
                 for _ in range(args.steps):
                     step()

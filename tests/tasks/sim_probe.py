@@ -34,9 +34,16 @@ def wall_terrain(difficulty, cfg):
 def known_scene(env_cfg) -> None:
     """Two tiles, robot 0 facing a glass wall, robot 1 on open ground; no spawn randomization."""
     env_cfg.scene.terrain.terrain_generator = GlassTerrainGeneratorCfg(
-        size=(8.0, 8.0), border_width=2.0, num_rows=1, num_cols=2, curriculum=True, use_cache=False,
-        sub_terrains={"wall": FlatSlabTerrainCfg(function=wall_terrain, proportion=0.5),
-                      "flat": FlatSlabTerrainCfg(proportion=0.5)},
+        size=(8.0, 8.0),
+        border_width=2.0,
+        num_rows=1,
+        num_cols=2,
+        curriculum=True,
+        use_cache=False,
+        sub_terrains={
+            "wall": FlatSlabTerrainCfg(function=wall_terrain, proportion=0.5),
+            "flat": FlatSlabTerrainCfg(proportion=0.5),
+        },
     )
     env_cfg.scene.terrain.max_init_terrain_level = 0
     env_cfg.events.reset_base.params = {"pose_range": {}, "velocity_range": {}}
@@ -47,6 +54,14 @@ PEN_DISTANCE = 0.75
 """Distance (m) from the tile center to the four walls of a pen."""
 LIDARS = ("lidar", "lidar_unbounded", "lidar_newton")
 """The task's LiDAR, the same sensor without its window bound, and Newton's BVH ray caster over the full pattern."""
+SCANNERS = ("height_scanner", "height_scanner_newton")
+"""The task's (masked) critic height scanner and Newton's BVH ray caster with the same rays."""
+
+
+def newton_twin(cfg) -> RayCasterCfg:
+    """Isaac Lab's Newton BVH ray caster with the rays of ``cfg``, against the terrain and glass only."""
+    fields = {name: getattr(cfg, name) for name in RayCasterCfg.__dataclass_fields__}
+    return RayCasterCfg(**(fields | {"class_type": RayCasterCfg().class_type, "global_world_only": True}))
 
 
 def pen_terrain(difficulty, cfg, glass: bool):
@@ -56,8 +71,9 @@ def pen_terrain(difficulty, cfg, glass: bool):
     for angle in np.arange(4) * 0.5 * np.pi:
         wall = trimesh.creation.box((0.02, 1.0, height))
         wall.apply_transform(trimesh.transformations.rotation_matrix(angle, (0.0, 0.0, 1.0)))
-        wall.apply_translation((origin[0] + PEN_DISTANCE * np.cos(angle), origin[1] + PEN_DISTANCE * np.sin(angle),
-                                0.5 * height))
+        wall.apply_translation(
+            (origin[0] + PEN_DISTANCE * np.cos(angle), origin[1] + PEN_DISTANCE * np.sin(angle), 0.5 * height)
+        )
         wall.metadata[GLASS_TAG] = glass
         meshes.append(wall)
     return meshes, origin
@@ -66,28 +82,40 @@ def pen_terrain(difficulty, cfg, glass: bool):
 def pen_scene(env_cfg) -> None:
     """One tile per robot: a glass pen, an obstacle pen, rough ground and discrete obstacles; spawns near the center."""
     env_cfg.scene.terrain.terrain_generator = GlassTerrainGeneratorCfg(
-        size=(6.0, 6.0), border_width=1.0, num_rows=1, num_cols=4, horizontal_scale=0.1, vertical_scale=0.005,
-        curriculum=True, use_cache=False, seed=0,
+        size=(6.0, 6.0),
+        border_width=1.0,
+        num_rows=1,
+        num_cols=4,
+        horizontal_scale=0.1,
+        vertical_scale=0.005,
+        curriculum=True,
+        use_cache=False,
+        seed=0,
         sub_terrains={
             "glass_pen": FlatSlabTerrainCfg(function=lambda d, c: pen_terrain(d, c, glass=True), proportion=0.25),
             "box_pen": FlatSlabTerrainCfg(function=lambda d, c: pen_terrain(d, c, glass=False), proportion=0.25),
             "rough": terrain_gen.HfRandomUniformTerrainCfg(proportion=0.25, noise_range=(0.01, 0.06), noise_step=0.01),
             "obstacles": terrain_gen.HfDiscreteObstaclesTerrainCfg(
-                proportion=0.25, num_obstacles=40, obstacle_height_mode="fixed", obstacle_height_range=(0.2, 0.6),
-                obstacle_width_range=(0.2, 0.5), platform_width=0.6),
+                proportion=0.25,
+                num_obstacles=40,
+                obstacle_height_mode="fixed",
+                obstacle_height_range=(0.2, 0.6),
+                obstacle_width_range=(0.2, 0.5),
+                platform_width=0.6,
+            ),
         },
     )
     env_cfg.scene.terrain.max_init_terrain_level = 0
     env_cfg.events.reset_base.params["pose_range"] = {"x": (-0.2, 0.2), "y": (-0.2, 0.2), "yaw": (-3.14, 3.14)}
     env_cfg.scene.lidar_unbounded = replace(env_cfg.scene.lidar, height_map_window=None)
-    newton_fields = {name: getattr(env_cfg.scene.lidar, name) for name in RayCasterCfg.__dataclass_fields__}
-    newton_fields.update(class_type=RayCasterCfg().class_type, global_world_only=True)
-    env_cfg.scene.lidar_newton = RayCasterCfg(**newton_fields)
+    env_cfg.scene.lidar_newton = newton_twin(env_cfg.scene.lidar)
+    env_cfg.scene.height_scanner_newton = newton_twin(env_cfg.scene.height_scanner)
 
 
 def lidar_exactness(env) -> dict:
-    """Steps with random actions and a reset of half the robots, comparing the three LiDARs' maps and hits each step;
-    then moves every robot and resets the sensors of half of them only, to see which hits a masked update changes."""
+    """Steps with random actions and a reset of half the robots, comparing the three LiDARs' maps and hits and the two
+    height scanners' hits each step; then moves every robot and resets the sensors of half of them only, to see which
+    hits a masked update changes."""
     unwrapped, spec = env.unwrapped, HeightMapSpec()
     num_envs, generator = unwrapped.num_envs, torch.Generator().manual_seed(0)
     resets = torch.arange(0, num_envs, 2)
@@ -97,8 +125,17 @@ def lidar_exactness(env) -> dict:
         points = lidar_points(unwrapped, SceneEntityCfg(name))
         return height_map_from_points(points, spec), points, sensor.data.ray_hits_w.torch.clone()
 
-    report = {"steps": 0, "maps_equal_unbounded": True, "maps_equal_newton": True, "hits_equal_newton": True,
-              "window_hits_equal_newton": True, "cut_hits": 0, "tall_window_hits": [0] * num_envs}
+    report = {
+        "steps": 0,
+        "maps_equal_unbounded": True,
+        "maps_equal_newton": True,
+        "hits_equal_newton": True,
+        "window_hits_equal_newton": True,
+        "cut_hits": 0,
+        "tall_window_hits": [0] * num_envs,
+        "scanner_hits_equal_newton": True,
+        "scanner_hits_finite": True,
+    }
     env.reset()
     for name in LIDARS:  # the map term read the task's LiDAR on reset: the others sweep from the same poses
         sweep(name)
@@ -118,14 +155,17 @@ def lidar_exactness(env) -> dict:
         report["cut_hits"] += int((torch.isfinite(newton_hits).all(-1) & ~kept).sum())
         tall = in_window & (newton_hits[..., 2] > 0.15)
         report["tall_window_hits"] = [a + int(b) for a, b in zip(report["tall_window_hits"], tall.sum(-1), strict=True)]
+        scan, newton_scan = (unwrapped.scene.sensors[name].data.ray_hits_w.torch for name in SCANNERS)
+        report["scanner_hits_equal_newton"] &= torch.equal(scan, newton_scan)
+        report["scanner_hits_finite"] &= bool(torch.isfinite(scan).all())
     report["map_cells_nonzero"] = int(torch.count_nonzero(maps))
     report["episode_lengths"] = unwrapped.episode_length_buf.tolist()
 
     # a masked update: every robot moves, but only the sensors of ``resets`` are due
-    before = {name: unwrapped.scene.sensors[name].data.ray_hits_w.torch.clone() for name in LIDARS}
+    before = {name: unwrapped.scene.sensors[name].data.ray_hits_w.torch.clone() for name in LIDARS + SCANNERS}
     for _ in range(8):
         unwrapped.sim.step(render=False)
-    for name in LIDARS:
+    for name in LIDARS + SCANNERS:
         unwrapped.scene.sensors[name].reset(resets.tolist())
     (maps, _, hits), _, (newton_maps, _, _) = map(sweep, LIDARS)
     due = torch.zeros(num_envs, dtype=torch.bool)
@@ -133,9 +173,17 @@ def lidar_exactness(env) -> dict:
     report["masked_others_unchanged"] = torch.equal(hits[~due], before["lidar"][~due])
     report["masked_due_changed"] = [not torch.equal(hits[i], before["lidar"][i]) for i in resets.tolist()]
     report["masked_maps_equal_newton"] = torch.equal(maps[due], newton_maps[due])
+    scan, newton_scan = (unwrapped.scene.sensors[name].data.ray_hits_w.torch for name in SCANNERS)
+    report["scanner_masked_others_unchanged"] = torch.equal(scan[~due], before["height_scanner"][~due])
+    report["scanner_masked_due_equal_newton"] = torch.equal(scan[due], newton_scan[due])
     unwrapped.scene.sensors["lidar"].reset()
     hits = unwrapped.scene.sensors["lidar"].data.ray_hits_w.torch
     report["others_moved"] = [not torch.equal(hits[i], before["lidar"][i]) for i in torch.nonzero(~due).flatten()]
+    unwrapped.scene.sensors["height_scanner"].reset()
+    scan = unwrapped.scene.sensors["height_scanner"].data.ray_hits_w.torch
+    report["scanner_others_moved"] = [
+        not torch.equal(scan[i], before["height_scanner"][i]) for i in torch.nonzero(~due).flatten()
+    ]
     return report
 
 

@@ -55,13 +55,19 @@ class TestLidarKnownScene:
         assert np.allclose(wall[10:], open_ground[10:], atol=0.05)
 
 
+@pytest.fixture(scope="module")
+def exactness_report() -> dict:
+    """Pens, rough ground and obstacles, 16 steps with resets: the ray casters compared (see ``lidar_exactness``)."""
+    return probe("NaVILA-Go2-Rough-Lidar", "lidar_exact")
+
+
 class TestLidarCast:
-    def test_bounded_masked_cast_gives_the_full_casts_maps(self):
+    def test_bounded_masked_cast_gives_the_full_casts_maps(self, exactness_report):
         """Glass and obstacle pens, rough ground, obstacles; 16 steps with a reset of half the robots: the task's LiDAR
         (masked, rays cut at the map window) gives the maps of the same cast without the cut and of Newton's BVH ray
         caster over the full pattern bit for bit, and the hits it keeps are Newton's; a masked update recasts only
         the due robots, although all of them moved."""
-        report = probe("NaVILA-Go2-Rough-Lidar", "lidar_exact")
+        report = exactness_report
         assert report["steps"] == 16 and report["episode_lengths"] == [8, 16, 8, 16], "robots 0 and 2 were reset"
         assert report["maps_equal_unbounded"] and report["maps_equal_newton"]
         assert report["hits_equal_newton"] and report["window_hits_equal_newton"]
@@ -71,13 +77,34 @@ class TestLidarCast:
         assert report["masked_others_unchanged"] and all(report["others_moved"])
         assert all(report["masked_due_changed"]) and report["masked_maps_equal_newton"]
 
+    def test_masked_height_scanner_gives_newtons_hits(self, exactness_report):
+        """Same run: the critic's masked height scanner hits what Isaac Lab's Newton caster hits, bit for bit, every
+        step; a masked update recasts only the due robots, although all of them moved (Newton's casts every robot's
+        rays and keeps the due ones)."""
+        report = exactness_report
+        assert report["scanner_hits_equal_newton"] and report["scanner_hits_finite"]
+        assert report["scanner_masked_others_unchanged"] and report["scanner_masked_due_equal_newton"]
+        assert all(report["scanner_others_moved"])
+
 
 class TestTrainResumeExport:
     def test_two_iterations_checkpoint_resume_and_export(self, tmp_path):
         """Training writes a checkpoint, resuming continues from it, and the exported ONNX matches TorchScript."""
-        common = ["-m", "navila_lab.cli", "train", "--task", "NaVILA-Go2-Flat", "--num_envs", "4", "--device", "cpu",
-                  "--log_dir", str(tmp_path), "env.scene.terrain.terrain_generator.num_rows=2",
-                  "env.scene.terrain.terrain_generator.num_cols=2"]
+        common = [
+            "-m",
+            "navila_lab.cli",
+            "train",
+            "--task",
+            "NaVILA-Go2-Flat",
+            "--num_envs",
+            "4",
+            "--device",
+            "cpu",
+            "--log_dir",
+            str(tmp_path),
+            "env.scene.terrain.terrain_generator.num_rows=2",
+            "env.scene.terrain.terrain_generator.num_cols=2",
+        ]
         run(*common, "--max_iterations", "2", "--run_name", "first")
         first = sorted((tmp_path / "go2_flat" / "first").glob("model_*.pt"))
         assert [path.name for path in first] == ["model_0.pt", "model_1.pt"]
@@ -89,11 +116,26 @@ class TestTrainResumeExport:
         assert second and torch.load(second[-1], weights_only=False)["iter"] == 2
 
         out = tmp_path / "exported"
-        run("-m", "navila_lab.cli", "export", "--task", "NaVILA-Go2-Flat", "--checkpoint", str(second[-1]),
-            "--out", str(out), "--device", "cpu")
+        run(
+            "-m",
+            "navila_lab.cli",
+            "export",
+            "--task",
+            "NaVILA-Go2-Flat",
+            "--checkpoint",
+            str(second[-1]),
+            "--out",
+            str(out),
+            "--device",
+            "cpu",
+        )
         spec = DeploySpec.load(out)
         assert spec.obs_dim == 909 and spec.action_scale == 0.25
-        assert [spec.joint_names[i] for i in spec.sdk_joint_order][:3] == ["FR_hip_joint", "FR_thigh_joint", "FR_calf_joint"]
+        assert [spec.joint_names[i] for i in spec.sdk_joint_order][:3] == [
+            "FR_hip_joint",
+            "FR_thigh_joint",
+            "FR_calf_joint",
+        ]
         obs = torch.randn(5, spec.obs_dim)
         expected = torch.jit.load(str(out / "policy.pt"))(obs).detach().numpy()
         session = ort.InferenceSession(str(out / "policy.onnx"))

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import functools
 import math
 from typing import TYPE_CHECKING
 
@@ -20,6 +21,12 @@ def base_rpy(env: ManagerBasedEnv, asset_cfg: SceneEntityCfg = SceneEntityCfg("r
     return wrap_to_pi(torch.stack(euler_xyz_from_quat(env.scene[asset_cfg.name].data.root_quat_w.torch), dim=-1))
 
 
+@functools.cache
+def _constants(*values: tuple[float, ...], device: torch.device) -> tuple[torch.Tensor, ...]:
+    """Each tuple as a (1, len) tensor on ``device``, made once: a copy to the GPU per step would stall the host."""
+    return tuple(torch.tensor([value], device=device) for value in values)
+
+
 def lidar_points(
     env: ManagerBasedEnv, sensor_cfg: SceneEntityCfg, env_ids: torch.Tensor | slice = slice(None)
 ) -> torch.Tensor:
@@ -31,8 +38,10 @@ def lidar_points(
     base_pos, base_quat = sensor.data.pos_w.torch[env_ids], sensor.data.quat_w.torch[env_ids]
     hits = sensor.data.ray_hits_w.torch[env_ids]
     count, num_rays = hits.shape[:2]
-    offset_pos = base_quat.new_tensor(sensor.cfg.offset.pos).expand(count, 3)
-    offset_quat = base_quat.new_tensor(sensor.cfg.offset.rot).expand(count, 4)
+    offset = sensor.cfg.offset
+    offset_pos, offset_quat = (
+        x.expand(count, -1) for x in _constants(tuple(offset.pos), tuple(offset.rot), device=hits.device)
+    )
     lidar_pos = base_pos + quat_apply(base_quat, offset_pos)
     lidar_quat = quat_mul(base_quat, offset_quat)
     relative = (hits - lidar_pos.unsqueeze(1)).reshape(-1, 3)

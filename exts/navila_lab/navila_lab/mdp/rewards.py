@@ -43,7 +43,12 @@ class action_smoothness_l2(ManagerTermBase):
 
     def reset(self, env_ids: torch.Tensor | None = None) -> None:
         """Zero the remembered action of the reset environments."""
-        self.before_previous[slice(None) if env_ids is None else env_ids] = 0.0
+        if isinstance(env_ids, torch.Tensor):
+            self.before_previous.index_fill_(
+                0, env_ids.long(), 0.0
+            )  # no host sync, unlike an indexed assignment of a scalar
+        else:
+            self.before_previous[slice(None) if env_ids is None else env_ids] = 0.0
 
     def __call__(self, env: ManagerBasedRLEnv) -> torch.Tensor:
         action, previous = env.action_manager.action, env.action_manager.prev_action

@@ -128,7 +128,10 @@ class SweepHistory:
 
     def reset(self, batch_ids: torch.Tensor | slice = slice(None), maps: torch.Tensor | None = None) -> None:
         """Forget the history of the given entries; ``maps`` (one per entry), when given, becomes their only sweep."""
-        self.maps[:, batch_ids] = 0.0
+        if isinstance(batch_ids, torch.Tensor):
+            self.maps.index_fill_(1, batch_ids.long(), 0.0)  # no host sync, unlike an indexed assignment of a scalar
+        else:
+            self.maps[:, batch_ids] = 0.0
         if maps is not None:
             self.maps[self._slot, batch_ids] = maps
 

@@ -1,6 +1,7 @@
-"""The L1-like LiDAR as an Isaac Lab ray-caster sensor (warp meshes of the terrain, obstacles and glass).
+"""The L1-like LiDAR as an Isaac Lab ray-caster sensor, and the masked ray caster it is built on.
 
-The cfg lives here; the sensor it names is :class:`navila_lab.sensors.lidar_sensor.Lidar`, kept in its own module
+Both cast against warp meshes of the terrain, obstacles and glass; the masked caster is also the critic's height
+scanner. The cfgs live here; the sensors they name are in :mod:`navila_lab.sensors.lidar_sensor`, kept in its own module
 (as Isaac Lab splits ``ray_caster_cfg`` from ``ray_caster``) so that task cfgs import without Newton and warp.
 """
 
@@ -35,15 +36,24 @@ class L1PatternCfg(PatternBaseCfg):
 
 
 @configclass
-class LidarCfg(MultiMeshRayCasterCfg):
-    """Ray-caster LiDAR over warp meshes of USD prims that casts only the environments being updated.
+class MaskedRayCasterCfg(MultiMeshRayCasterCfg):
+    """Ray caster over warp meshes of USD prims that casts only the environments being updated.
+
+    After a reset only the reset environments are recast, where Isaac Lab's Newton ray caster recasts all of them.
+    """
+
+    class_type: type | str = "{DIR}.lidar_sensor:MaskedRayCaster"
+
+
+@configclass
+class LidarCfg(MaskedRayCasterCfg):
+    """Masked ray-caster LiDAR.
 
     With :attr:`height_map_window` set, each ray is also cut short where its point can no longer fall in the window:
     hits and misses inside the window are those of an unbounded cast, a first hit beyond the cut reads as a miss.
     """
 
     class_type: type | str = "{DIR}.lidar_sensor:Lidar"
-
     height_map_window: HeightMapSpec | None = None
     """Window (its ``x_range`` and ``y_range``, in the sensor frame) that the only consumer of the hits keeps, or None
     for full-length rays. Needs rays from the sensor origin aligned with the base and no x-y ray-cast drift."""

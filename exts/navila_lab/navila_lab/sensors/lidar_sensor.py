@@ -1,6 +1,6 @@
-"""The sensor of :class:`~navila_lab.sensors.lidar.LidarCfg`: Isaac Lab's warp-mesh ray caster, masked and bounded.
+"""Isaac Lab's warp-mesh ray caster, masked and bounded: the sensors of the cfgs in :mod:`navila_lab.sensors.lidar`.
 
-It casts only the environments being updated, each ray up to its own limit (Newton backend).
+They cast only the environments being updated, each ray up to its own limit (Newton backend).
 """
 
 from __future__ import annotations
@@ -11,7 +11,7 @@ from isaaclab.scene_data import SceneDataFormat
 from isaaclab_newton.sensors.ray_caster import LegacyMultiMeshRayCaster
 
 from navila_lab.sensors.height_map import window_exit_distance
-from navila_lab.sensors.lidar import LidarCfg
+from navila_lab.sensors.lidar import LidarCfg, MaskedRayCasterCfg
 
 
 @wp.kernel(enable_backward=False, module="unique", module_options={"fast_math": True})
@@ -57,38 +57,31 @@ def cast_limited_rays_kernel(
         ray_hits_w[env, ray] = wp.vec3f(wp.inf, wp.inf, wp.inf)
 
 
-class Lidar(LegacyMultiMeshRayCaster):
+class MaskedRayCaster(LegacyMultiMeshRayCaster):
     """Warp-mesh ray caster that casts only the masked environments' rays, each up to its own limit.
 
-    A ray's limit is just above ``max_distance``, or, with :attr:`~LidarCfg.height_map_window`, the distance at which
-    its point leaves the window (:func:`~navila_lab.sensors.height_map.window_exit_distance`, plus
-    :attr:`~LidarCfg.window_margin`) when that is shorter: beyond it a first hit lies outside the window, exactly
-    like a miss. Ray directions, :attr:`data` ``pos_w``, ``quat_w`` and ``ray_hits_w`` keep Isaac Lab's meaning.
+    Isaac Lab's Newton ray caster casts every environment's rays whenever any is outdated, so a reset of a few
+    environments costs a full cast; this one recasts the reset environments alone. Ray directions, :attr:`data`
+    ``pos_w``, ``quat_w`` and ``ray_hits_w`` keep Isaac Lab's meaning.
     """
 
-    cfg: LidarCfg
+    cfg: MaskedRayCasterCfg
 
-    def __init__(self, cfg: LidarCfg) -> None:
+    def __init__(self, cfg: MaskedRayCasterCfg) -> None:
         if cfg.update_mesh_ids:
-            raise ValueError("Lidar does not report the hit mesh ids (update_mesh_ids must be False).")
-        if cfg.height_map_window is not None:
-            drift_xy = (cfg.ray_cast_drift_range.get(axis, (0.0, 0.0)) for axis in ("x", "y"))
-            if cfg.ray_alignment != "base" or any(any(bounds) for bounds in drift_xy):
-                raise ValueError("A height-map window needs ray_alignment='base' and no x-y ray-cast drift.")
+            raise ValueError(f"{type(self).__name__} does not report the hit mesh ids (update_mesh_ids must be False).")
         super().__init__(cfg)
+
+    def _ray_limits(self, starts: torch.Tensor, directions: torch.Tensor) -> torch.Tensor:
+        """Distance up to which each ray is cast: just above ``max_distance``."""
+        limits = torch.full((self.num_rays,), self.cfg.max_distance, dtype=torch.float32, device=self._device)
+        # the query keeps hits strictly closer than its limit; Newton's caster keeps those at max_distance too
+        return torch.nextafter(limits, torch.full_like(limits, torch.inf))
 
     def _initialize_rays_impl(self) -> None:
         super()._initialize_rays_impl()
         starts, directions = self.cfg.pattern_cfg.func(self.cfg.pattern_cfg, self._device)
-        limits = torch.full((self.num_rays,), self.cfg.max_distance, dtype=torch.float32, device=self._device)
-        # the query keeps hits strictly closer than its limit; Newton's caster keeps those at max_distance too
-        limits = torch.nextafter(limits, torch.full_like(limits, torch.inf))
-        if self.cfg.height_map_window is not None:
-            if starts.abs().amax() > 0.0:
-                raise ValueError("A height-map window needs every ray to start at the sensor origin.")
-            bound = window_exit_distance(directions, self.cfg.height_map_window) * (1.0 + self.cfg.window_margin)
-            limits = torch.minimum(limits, bound.to(limits.dtype))
-        self._ray_limits = wp.from_torch(limits.contiguous())
+        self._ray_limits_wp = wp.from_torch(self._ray_limits(starts, directions).contiguous())
 
     def _update_buffers_impl(self, env_mask: wp.array) -> None:
         """Pose, world-frame rays and hits of the masked environments; the others keep their last sweep."""
@@ -111,10 +104,37 @@ class Lidar(LegacyMultiMeshRayCaster):
                 self._mesh_orientations_w,
                 self._ray_starts_w,
                 self._ray_directions_w,
-                self._ray_limits,
+                self._ray_limits_wp,
                 float(self.cfg.max_distance),
                 self.ray_cast_drift.warp,
             ],
             outputs=[self._data._ray_hits_w],
             device=self._device,
         )
+
+
+class Lidar(MaskedRayCaster):
+    """Masked ray caster whose rays, with :attr:`~LidarCfg.height_map_window`, stop where their points leave the window.
+
+    A ray's limit is then the distance at which its point leaves the window
+    (:func:`~navila_lab.sensors.height_map.window_exit_distance`, plus :attr:`~LidarCfg.window_margin`) when that is
+    shorter than ``max_distance``: beyond it a first hit lies outside the window, exactly like a miss.
+    """
+
+    cfg: LidarCfg
+
+    def __init__(self, cfg: LidarCfg) -> None:
+        if cfg.height_map_window is not None:
+            drift_xy = (cfg.ray_cast_drift_range.get(axis, (0.0, 0.0)) for axis in ("x", "y"))
+            if cfg.ray_alignment != "base" or any(any(bounds) for bounds in drift_xy):
+                raise ValueError("A height-map window needs ray_alignment='base' and no x-y ray-cast drift.")
+        super().__init__(cfg)
+
+    def _ray_limits(self, starts: torch.Tensor, directions: torch.Tensor) -> torch.Tensor:
+        limits = super()._ray_limits(starts, directions)
+        if self.cfg.height_map_window is None:
+            return limits
+        if starts.abs().amax() > 0.0:
+            raise ValueError("A height-map window needs every ray to start at the sensor origin.")
+        bound = window_exit_distance(directions, self.cfg.height_map_window) * (1.0 + self.cfg.window_margin)
+        return torch.minimum(limits, bound.to(limits.dtype))
