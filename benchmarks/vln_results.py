@@ -17,7 +17,7 @@ that its first turn touches nothing) was made with::
     navila vln-episodes --out benchmarks/data/vln_glass_v2.json.gz --scenes 20 --per-scene 5 --with-glass --near-glass 1
 
 ``vln_glass_v1.json.gz`` (the same command before starts kept that clearance: 16 of its starts are within 0.15 m of
-furniture) is the set of the runs in ``results/vln.md`` and ``results/vln_camera_oracle.md`` so far.
+furniture) is the set of the earlier runs in ``results/vln_v1.md`` and ``results/vln_camera_oracle_v1.md``.
 """
 
 from __future__ import annotations
