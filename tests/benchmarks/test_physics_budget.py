@@ -1,0 +1,79 @@
+"""``benchmarks/physics_budget.py``: percentiles, suggested sizes, a CPU run that overflows on purpose, input errors."""
+
+import importlib.util
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+ROOT = Path(__file__).resolve().parents[2]
+SCRIPT = ROOT / "benchmarks" / "physics_budget.py"
+
+
+@pytest.fixture(scope="module")
+def budget_module():
+    spec = importlib.util.spec_from_file_location("physics_budget", SCRIPT)
+    module = importlib.util.module_from_spec(spec)
+    sys.modules[spec.name] = module  # dataclasses resolve their annotations through it
+    spec.loader.exec_module(module)
+    return module
+
+
+def run_script(*args: str, timeout: int = 120) -> subprocess.CompletedProcess:
+    return subprocess.run([sys.executable, str(SCRIPT), *args], capture_output=True, text=True, timeout=timeout)
+
+
+def make_budget(module, histogram: dict[int, int], **fields):
+    bins = [0] * module.HISTOGRAM_BINS
+    for rows, count in histogram.items():
+        bins[rows] = count
+    values = dict(samples=10, num_worlds=4, njmax=100, nconmax=20, nefc_max=max(histogram), contacts_max=9,
+                  pool_max=30, pool_mean=25.0, overflow_worlds=0)  # fmt: skip
+    return module.Budget(nefc_histogram=bins, **(values | fields))
+
+
+class TestBudget:
+    def test_percentiles_read_the_histogram_and_p100_is_the_exact_maximum(self, budget_module):
+        budget = make_budget(budget_module, {12: 90, 28: 9, 44: 1})
+        assert [budget.nefc_percentile(q) for q in (50.0, 90.0, 99.0, 99.5)] == [12, 12, 28, 44]
+        assert budget.nefc_percentile(100.0) == 44
+
+    def test_suggested_sizes_hold_the_largest_sample_with_the_margin_rounded_up_to_five(self, budget_module):
+        budget = make_budget(budget_module, {12: 1, 60: 1}, pool_max=42, num_worlds=4)
+        assert budget.suggested(1.25) == (75, 15)  # 60 × 1.25 = 75; 42 × 1.25 / 4 = 13.1 → 15
+        assert budget.suggested(1.0) == (60, 15)
+
+
+@pytest.mark.sim
+def test_cpu_run_samples_every_substep_and_reports_overflow(tmp_path):
+    """Four robots on CPU with room for 12 constraint rows per world: a standing Go2's four foot contacts alone need 16
+    (pyramidal cones), so the probe must see more rows than allocated and MuJoCo-Warp's overflow flags."""
+    results = tmp_path / "budget.md"
+    done = run_script("--task", "blind", "--num_envs", "4", "--steps", "3", "--njmax", "12", "--results", str(results),
+                      timeout=900)  # fmt: skip
+    assert done.returncode == 0, done.stdout[-3000:] + done.stderr[-3000:]
+    text = results.read_text()
+    assert text.startswith("# Physics buffer budget")
+    assert "NaVILA-Go2-Rough-Blind · 4 envs · 3 steps · random actions" in text
+    assert "Buffers in effect: njmax 12, nconmax 20; 24 physics-step samples." in text  # 3 steps × 4 × 2 substeps
+    rows = text.split("| rows | ")[1].split("\n")[0].rstrip(" |").split(" | ")
+    assert int(rows[-1]) > 12, "nefc counts the rows asked for, past njmax"
+    overflowing = int(text.split("Worlds with an overflow flag: ")[1].split(".")[0])
+    assert overflowing > 0
+
+
+class TestInputErrors:
+    @pytest.mark.parametrize(
+        ("args", "message"),
+        [
+            (["--actions", "policy"], "--actions policy needs --policy DIR"),
+            (["--profile", "3"], "--profile times CUDA kernels"),
+            (["--task", "nope"], "unknown task 'nope'"),
+        ],
+    )
+    def test_one_line_error_and_exit_code_2(self, args, message):
+        done = run_script(*args)
+        assert done.returncode == 2
+        assert message in done.stderr and "Traceback" not in done.stderr
+        assert len(done.stderr.strip().splitlines()) == 1
