@@ -1,27 +1,18 @@
 """``benchmarks/physics_budget.py``: percentiles, suggested sizes, a CPU run that overflows on purpose, input errors."""
 
-import importlib.util
 import subprocess
-import sys
-from pathlib import Path
 
 import pytest
-
-ROOT = Path(__file__).resolve().parents[2]
-SCRIPT = ROOT / "benchmarks" / "physics_budget.py"
+from benchmark_support import load_benchmark, run_benchmark
 
 
 @pytest.fixture(scope="module")
 def budget_module():
-    spec = importlib.util.spec_from_file_location("physics_budget", SCRIPT)
-    module = importlib.util.module_from_spec(spec)
-    sys.modules[spec.name] = module  # dataclasses resolve their annotations through it
-    spec.loader.exec_module(module)
-    return module
+    return load_benchmark("physics_budget")
 
 
 def run_script(*args: str, timeout: int = 120) -> subprocess.CompletedProcess:
-    return subprocess.run([sys.executable, str(SCRIPT), *args], capture_output=True, text=True, timeout=timeout)
+    return run_benchmark("physics_budget", *args, timeout=timeout)
 
 
 def make_budget(module, histogram: dict[int, int], **fields):

@@ -1,28 +1,19 @@
 """``benchmarks/time_to_walk.py``: segment times, threshold crossings, table rows, and its input errors."""
 
-import importlib.util
 import json
 import subprocess
-import sys
-from pathlib import Path
 
 import pytest
-
-ROOT = Path(__file__).resolve().parents[2]
-SCRIPT = ROOT / "benchmarks" / "time_to_walk.py"
+from benchmark_support import load_benchmark, run_benchmark
 
 
 @pytest.fixture(scope="module")
 def ttw():
-    spec = importlib.util.spec_from_file_location("time_to_walk", SCRIPT)
-    module = importlib.util.module_from_spec(spec)
-    sys.modules[spec.name] = module  # dataclasses resolve their annotations through it
-    spec.loader.exec_module(module)
-    return module
+    return load_benchmark("time_to_walk")
 
 
 def run_script(*args: str) -> subprocess.CompletedProcess:
-    return subprocess.run([sys.executable, str(SCRIPT), *args], capture_output=True, text=True, timeout=120)
+    return run_benchmark("time_to_walk", *args)
 
 
 def eval_result(lin_vel_error: float) -> dict:
