@@ -43,7 +43,10 @@ def test_lidar_policy_walks_and_stops_on_estop(sdk):
     assert result.window > 0.9 * WINDOW  # simulated seconds: the simulator may fall behind the wall clock
     assert result.speed_error < MAX_SPEED_ERROR, f"{result.velocity[0]:.3f} m/s at {COMMAND[0]} m/s"
     assert abs(result.velocity[1]) < 0.1 and abs(result.yaw_rate) < 0.2
-    assert result.estop_states[0] == ["DAMP", Fault.REMOTE_DAMP.value]
+    # the FSM damps on the L2+B remote event and the safety layer latches REMOTE_DAMP on the same press; whichever
+    # sees it first, the deploy's first state after the press is DAMP, and no other fault may appear
+    state, fault = result.estop_states[0]
+    assert state == "DAMP" and fault in (None, Fault.REMOTE_DAMP.value), result.estop_states
     assert result.damping_latency is not None and result.damping_latency <= DAMPING_DEADLINE
     assert not result.active_after_damping
     assert result.passed
