@@ -8,6 +8,8 @@ import torch
 from isaaclab.envs.mdp import joint_deviation_l1
 from isaaclab.managers import ManagerTermBase, RewardTermCfg, SceneEntityCfg
 
+from navila_lab.tensors import zero_rows
+
 if TYPE_CHECKING:
     from isaaclab.envs import ManagerBasedRLEnv
 
@@ -43,12 +45,7 @@ class action_smoothness_l2(ManagerTermBase):
 
     def reset(self, env_ids: torch.Tensor | None = None) -> None:
         """Zero the remembered action of the reset environments."""
-        if isinstance(env_ids, torch.Tensor):
-            self.before_previous.index_fill_(
-                0, env_ids.long(), 0.0
-            )  # no host sync, unlike an indexed assignment of a scalar
-        else:
-            self.before_previous[slice(None) if env_ids is None else env_ids] = 0.0
+        zero_rows(self.before_previous, env_ids)
 
     def __call__(self, env: ManagerBasedRLEnv) -> torch.Tensor:
         action, previous = env.action_manager.action, env.action_manager.prev_action

@@ -1,6 +1,6 @@
 """LiDAR point cloud → robot-centric height map, shared by simulation and the real robot.
 
-This module imports only torch so that the robot side can use it without Isaac Lab.
+This module imports only torch (and :mod:`navila_lab.tensors`) so that the robot side can use it without Isaac Lab.
 """
 
 from __future__ import annotations
@@ -9,6 +9,8 @@ from dataclasses import asdict, dataclass
 
 import torch
 import torch.nn.functional as F
+
+from navila_lab.tensors import zero_rows
 
 
 @dataclass
@@ -128,10 +130,7 @@ class SweepHistory:
 
     def reset(self, batch_ids: torch.Tensor | slice = slice(None), maps: torch.Tensor | None = None) -> None:
         """Forget the history of the given entries; ``maps`` (one per entry), when given, becomes their only sweep."""
-        if isinstance(batch_ids, torch.Tensor):
-            self.maps.index_fill_(1, batch_ids.long(), 0.0)  # no host sync, unlike an indexed assignment of a scalar
-        else:
-            self.maps[:, batch_ids] = 0.0
+        zero_rows(self.maps, batch_ids, dim=1)
         if maps is not None:
             self.maps[self._slot, batch_ids] = maps
 
