@@ -181,12 +181,9 @@ class ConstraintProbe:
 def stepper(kind: str, env: gym.Env, task: str, policy_dir: str | None) -> Callable[[], None]:
     """One env step with random (uniform in [-1, 1]), zero or exported-policy actions."""
     base = env.unwrapped
-    shape = (base.num_envs, base.action_manager.total_action_dim)
-    if kind == "zero":
-        return lambda: base.step(torch.zeros(shape, device=base.device))
-    if kind == "random":
-        generator = torch.Generator(device=base.device).manual_seed(0)
-        return lambda: base.step(torch.rand(shape, device=base.device, generator=generator) * 2.0 - 1.0)
+    if kind != "policy":
+        action = bench.action_source(base, kind, seed=0)
+        return lambda: base.step(action())
     from navila_tasks import eval as evaluation
     from navila_tasks import runtime
 

@@ -313,6 +313,15 @@ def instrument_step(env, timer: RegionTimer) -> None:  # noqa: ANN001 (a Manager
             term_cfg.func = _TimedTerm(term_cfg.func, timer.wrap(f"{kind}: {name}", term_cfg.func))
 
 
+def action_source(env, actions: str, seed: int) -> Callable[[], torch.Tensor]:  # noqa: ANN001 (a ManagerBasedRLEnv)
+    """Return a function making one batch of ``actions`` per call: ``zero``, or ``random`` (uniform in [-1, 1])."""
+    shape = (env.num_envs, env.action_manager.total_action_dim)
+    if actions == "zero":
+        return lambda: torch.zeros(shape, device=env.device)
+    generator = torch.Generator(device=env.device).manual_seed(seed)
+    return lambda: torch.rand(shape, device=env.device, generator=generator) * 2.0 - 1.0
+
+
 def measure(
     task: str,
     device: str,
@@ -343,13 +352,7 @@ def measure(
             has_lidar = instrument_lidar(base, timer)
             if breakdown:
                 instrument_step(base, timer)
-            generator = torch.Generator(device=base.device).manual_seed(seed)
-            shape = (base.num_envs, base.action_manager.total_action_dim)
-
-            def action() -> torch.Tensor:
-                if actions == "zero":
-                    return torch.zeros(shape, device=base.device)
-                return torch.rand(shape, device=base.device, generator=generator) * 2.0 - 1.0
+            action = action_source(base, actions, seed)
 
             def loop(count: int, label: str, each: Callable[[], None] | None = None) -> float:
                 bar = tqdm(range(count), desc=f"{task} {label}", unit="step", disable=not progress, leave=False)
