@@ -270,6 +270,8 @@ def run(args: argparse.Namespace) -> None:
     (task,) = bench.parse_tasks(args.task)
     if args.actions == "policy" and args.policy is None:
         raise UserError("--actions policy needs --policy DIR (an exported policy)")
+    if args.trace and not args.profile:
+        raise UserError("--trace records the --profile steps: give --profile K too")
     if args.profile and not args.device.startswith("cuda"):
         raise UserError("--profile times CUDA kernels: use it with --device cuda")
     from isaaclab.app import launch_simulation

@@ -60,6 +60,7 @@ class TestInputErrors:
         [
             (["--actions", "policy"], "--actions policy needs --policy DIR"),
             (["--profile", "3"], "--profile times CUDA kernels"),
+            (["--trace", "t.json"], "--trace records the --profile steps"),
             (["--task", "nope"], "unknown task 'nope'"),
         ],
     )
