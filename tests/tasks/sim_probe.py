@@ -4,13 +4,14 @@ import json
 import sys
 
 import isaaclab.terrains as terrain_gen
+import newton
 import numpy as np
 import torch
 import trimesh
 from isaaclab.managers import SceneEntityCfg
 from isaaclab.sensors import RayCasterCfg
 from isaaclab.utils import replace
-
+from isaaclab_newton.physics import NewtonManager
 from navila_lab.mdp import lidar_points
 from navila_lab.sensors.height_map import HeightMapSpec, height_map_from_points
 from navila_lab.terrains.flat import FlatSlabTerrainCfg, flat_slab_terrain
@@ -220,6 +221,9 @@ def main(task: str, scenario: str) -> None:
         report["standing_share"] = float((commands == 0).all(dim=1).float().mean())
         glass = getattr(env.unwrapped.scene.terrain, "glass_mesh", None)
         report["glass_vertices"] = 0 if glass is None else int(np.asarray(glass.vertices).shape[0])
+        model = NewtonManager.get_model()
+        static = model.shape_body.numpy() == -1
+        report["static_shape_types"] = sorted(newton.GeoType(kind).name for kind in model.shape_type.numpy()[static])
     print(json.dumps(report))
 
 

@@ -20,15 +20,15 @@ NAVILA_TERRAINS_CFG = GlassTerrainGeneratorCfg(
     slope_threshold=0.75,
     use_cache=False,
     sub_terrains={
-        "flat": FlatSlabTerrainCfg(proportion=0.1),
+        "flat": FlatSlabTerrainCfg(proportion=0.1, convert_to_heightfield=True),
         "random_rough": terrain_gen.HfRandomUniformTerrainCfg(
-            proportion=0.1, noise_range=(0.01, 0.06), noise_step=0.01, border_width=0.25
+            proportion=0.1, noise_range=(0.01, 0.06), noise_step=0.01, border_width=0.25, convert_to_heightfield=True
         ),
         "hf_pyramid_slope": terrain_gen.HfPyramidSlopedTerrainCfg(
-            proportion=0.05, slope_range=(0.0, 0.4), platform_width=2.0, border_width=0.25
+            proportion=0.05, slope_range=(0.0, 0.4), platform_width=2.0, border_width=0.25, convert_to_heightfield=True
         ),
         "hf_pyramid_slope_inv": terrain_gen.HfInvertedPyramidSlopedTerrainCfg(
-            proportion=0.05, slope_range=(0.0, 0.4), platform_width=2.0, border_width=0.25
+            proportion=0.05, slope_range=(0.0, 0.4), platform_width=2.0, border_width=0.25, convert_to_heightfield=True
         ),
         "obstacles": terrain_gen.HfDiscreteObstaclesTerrainCfg(
             proportion=0.2,
@@ -37,11 +37,18 @@ NAVILA_TERRAINS_CFG = GlassTerrainGeneratorCfg(
             obstacle_height_range=(0.3, 2.0),
             obstacle_width_range=(0.4, 1.0),
             platform_width=1.5,
+            convert_to_heightfield=True,
         ),
-        "glass": GlassPanelsTerrainCfg(proportion=0.2),
+        "glass": GlassPanelsTerrainCfg(proportion=0.2, convert_to_heightfield=True),
     },
 )
-"""Reference mix of NaVILA's locomotion training (shared/facts.md §2) plus glass panels."""
+"""Reference mix of NaVILA's locomotion training (shared/facts.md §2) plus glass panels.
+
+Physics collides against the ground as a Newton heightfield sampled at the tiles' own 0.1 m grid (every sub-terrain
+sets ``convert_to_heightfield``): the same surface as the mesh except that an obstacle's vertical wall becomes a
+0.1 m wide ramp, at a fraction of the mesh's collision cost (``results/bench.md``). The glass stays a mesh, and the
+LiDAR and height scanner cast against the meshes.
+"""
 
 TERRAIN_TYPES: tuple[str, ...] = tuple(NAVILA_TERRAINS_CFG.sub_terrains)
 """Sub-terrain names, in generator column order."""

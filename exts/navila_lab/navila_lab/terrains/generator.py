@@ -70,15 +70,18 @@ class GlassTerrainImporter(TerrainImporter):
     """All glass panels in the world frame, or None when the terrain has none."""
 
     def import_mesh(self, name: str, mesh: trimesh.Trimesh) -> None:
-        """Import ``mesh``; its glass (if any) goes to ``<prim_path>/glass`` with :data:`GLASS_ATTRIBUTE` set."""
-        super().import_mesh(name, mesh)
+        """Import ``mesh``; its glass (if any) goes to ``<prim_path>/glass`` with :data:`GLASS_ATTRIBUTE` set.
+
+        The glass is imported first so that the ground is the last imported prim: Isaac Lab tags that one for the
+        heightfield collider, and glass (vertical panes) must stay a mesh.
+        """
         glass = mesh.metadata.get(GLASS_MESH_KEY)
-        if glass is None:
-            return
-        super().import_mesh(GLASS_PRIM_NAME, glass)
-        self.glass_mesh = glass
-        prim = sim_utils.get_current_stage().GetPrimAtPath(self.terrain_prim_paths[-1])
-        prim.CreateAttribute(GLASS_ATTRIBUTE, Sdf.ValueTypeNames.Bool).Set(True)
+        if glass is not None:
+            super().import_mesh(GLASS_PRIM_NAME, glass)
+            self.glass_mesh = glass
+            prim = sim_utils.get_current_stage().GetPrimAtPath(self.terrain_prim_paths[-1])
+            prim.CreateAttribute(GLASS_ATTRIBUTE, Sdf.ValueTypeNames.Bool).Set(True)
+        super().import_mesh(name, mesh)
 
 
 @configclass
