@@ -2,12 +2,15 @@
 
 from __future__ import annotations
 
+from typing import Any
+
+import isaaclab.sim as sim_utils
 import numpy as np
 import trimesh
+from isaaclab.physics import PhysicsEvent
 from isaaclab.terrains import TerrainGenerator, TerrainGeneratorCfg, TerrainImporter, TerrainImporterCfg
-import isaaclab.sim as sim_utils
 from isaaclab.utils import clone, configclass
-from pxr import Sdf
+from pxr import Sdf, Usd, UsdGeom
 
 from navila_lab.terrains.glass import is_glass
 
@@ -17,6 +20,8 @@ GLASS_MESH_KEY = "navila_glass_mesh"
 """Key under which the generator attaches the glass mesh to ``terrain_mesh.metadata`` for the importer."""
 GLASS_ATTRIBUTE = "navila:glass"
 """Boolean USD attribute set on glass prims (cameras skip them; metrics count contacts with them)."""
+HEIGHTFIELD_ATTRIBUTE = "newton:heightfield:resolution"
+"""Attribute Isaac Lab's terrain importer sets on a ground prim that Newton is to collide with as a heightfield."""
 
 
 class GlassTerrainGenerator(TerrainGenerator):
@@ -68,6 +73,35 @@ class GlassTerrainImporter(TerrainImporter):
 
     glass_mesh: trimesh.Trimesh | None = None
     """All glass panels in the world frame, or None when the terrain has none."""
+
+    def __init__(self, cfg: TerrainImporterCfg) -> None:
+        super().__init__(cfg)
+        ground = sim_utils.get_current_stage().GetPrimAtPath(self.terrain_prim_paths[-1])
+        self._heightfield_label = None
+        if ground.GetAttribute(HEIGHTFIELD_ATTRIBUTE).HasAuthoredValue():
+            mesh = next(prim for prim in Usd.PrimRange(ground) if prim.IsA(UsdGeom.Mesh))
+            self._heightfield_label = mesh.GetPath().pathString
+            self._label_handle = sim_utils.SimulationContext.instance().physics_manager.register_callback(
+                self._label_heightfield, PhysicsEvent.MODEL_INIT, name=f"heightfield_label_{cfg.prim_path}"
+            )
+
+    def _label_heightfield(self, _event: Any) -> None:
+        """Label the ground's Newton heightfield with the path of the mesh it replaced.
+
+        Isaac Lab leaves the heightfield unlabelled; with the mesh's label, contact-sensor filters on the terrain prim
+        match it as they matched the mesh.
+        """
+        import newton
+        from isaaclab_newton.physics import NewtonCfg
+        from isaaclab_newton.physics.newton_manager_cfg import NewtonBuilderCfg
+
+        sim = sim_utils.SimulationContext.instance()
+        if not isinstance(sim.cfg.physics, NewtonCfg):
+            return
+        builder = sim.get_or_create_backend(NewtonBuilderCfg(physics_cfg=sim.cfg.physics))
+        for index, kind in enumerate(builder.shape_type):
+            if kind == newton.GeoType.HFIELD and builder.shape_body[index] == -1:
+                builder.shape_label[index] = self._heightfield_label
 
     def import_mesh(self, name: str, mesh: trimesh.Trimesh) -> None:
         """Import ``mesh``; its glass (if any) goes to ``<prim_path>/glass`` with :data:`GLASS_ATTRIBUTE` set.
