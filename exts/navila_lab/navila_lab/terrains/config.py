@@ -37,6 +37,7 @@ NAVILA_TERRAINS_CFG = GlassTerrainGeneratorCfg(
             obstacle_height_range=(0.3, 2.0),
             obstacle_width_range=(0.4, 1.0),
             platform_width=1.5,
+            border_width=0.1,  # a ground ring at the tile's edge: walls moved onto the edge leave cracks
             convert_to_heightfield=True,
         ),
         "glass": GlassPanelsTerrainCfg(proportion=0.2, convert_to_heightfield=True),
