@@ -478,8 +478,12 @@ def print_summary(results: Sequence[TaskResult], meta: dict[str, str]) -> None:
 
 
 def results_row(results: Sequence[TaskResult], meta: dict[str, str]) -> str:
-    """Format the ``results/bench.md`` row of a run (ours = the first NaVILA task, stock = the first stock one)."""
-    ours = next((r for r in results if r.task not in STOCK_TASKS), None)
+    """Format the ``results/bench.md`` row of a run, whatever order its tasks ran in.
+
+    Ours is the LiDAR task if it was measured, else the first NaVILA task; stock is the first stock task.
+    """
+    navila = [r for r in results if r.task not in STOCK_TASKS]
+    ours = next((r for r in navila if r.task == OURS_TASK), navila[0] if navila else None)
     stock = next((r for r in results if r.task in STOCK_TASKS), None)
 
     def rate(r: TaskResult | None) -> str:

@@ -22,6 +22,13 @@ def test_results_rows_append_under_one_header(tmp_path):
     assert "| 0.50 |" in text  # ours/stock: 20 vs 40 env-steps/s
 
 
+def test_results_row_reports_the_lidar_task_whatever_the_order():
+    blind = bench.TaskResult("NaVILA-Go2-Rough-Blind", "cpu", 4, 10, 1, "random", 1.0, 0.5)
+    row = bench.results_row([blind, *reversed(results())], META)
+    assert "| 20 | 40 | 0.50 |" in row and "Blind" not in row
+    assert "| 80 (NaVILA-Go2-Rough-Blind) | 40 | 2.00 |" in bench.results_row([blind, results()[1]], META)
+
+
 def test_breakdown_sections_list_only_tasks_with_regions(tmp_path):
     path = tmp_path / "bench_breakdown.md"
     bench.append_breakdown(str(path), results(), META)
