@@ -7,7 +7,8 @@ task allocates 65 and 35. This probe steps a task, samples after every physics s
 
 - ``nefc``: constraint rows each world asked for (it counts past ``njmax``, so an overflow shows its true size),
 - ``nacon``: contacts of all worlds together, and the most any one world had,
-- MuJoCo-Warp's sticky per-world overflow flags,
+- MuJoCo-Warp's sticky per-world overflow bits, by kind: a buffer ran out (``NEFC``, ``NARROWPHASE``, ...) or the
+  solver hit its iteration limit (``ITERATIONS``, ``LS_ITERATIONS``),
 
 and prints their distribution with the smallest ``njmax`` / ``nconmax`` that hold every sample times ``--margin``.
 ``--profile K`` adds a CUDA kernel table (torch.profiler) over K env steps. ``--results`` appends the run to a
@@ -27,6 +28,7 @@ import sys
 from collections.abc import Callable
 
 import gymnasium as gym
+import numpy as np
 import torch
 import warp as wp
 from navila_lab.cli import UserError
@@ -63,6 +65,8 @@ class Budget:
     pool_mean: float
     overflow_worlds: int
     """Worlds whose MuJoCo-Warp overflow flag was set at some sample."""
+    overflow_kinds: dict[str, int] = dataclasses.field(default_factory=dict)
+    """Worlds per MuJoCo-Warp overflow bit (``NEFC``, ``NARROWPHASE``, ``ITERATIONS``, ...) set at some sample."""
 
     def nefc_percentile(self, q: float) -> int:
         """Constraint rows per world at percentile ``q`` of all (world, sample) pairs; 100 is the exact maximum."""
@@ -109,15 +113,14 @@ def _fold_world_demand(
     contacts_max: wp.array(dtype=wp.int32),
     flagged: wp.array(dtype=wp.int32),
 ) -> None:
-    """Fold each world's constraint rows, contacts and overflow flag; clear its contact count. Launch over worlds."""
+    """Fold each world's constraint rows, contacts and overflow bits; clear its contact count. Launch over worlds."""
     world = wp.tid()
     rows = nefc[world]
     wp.atomic_add(histogram, wp.min(rows, HISTOGRAM_BINS - 1), 1)
     wp.atomic_max(nefc_max, 0, rows)
     wp.atomic_max(contacts_max, 0, per_world[world])
     per_world[world] = 0
-    if overflow[world] != 0:
-        flagged[world] = 1
+    flagged[world] = flagged[world] | overflow[world]
 
 
 class ConstraintProbe:
@@ -162,7 +165,9 @@ class ConstraintProbe:
 
     def budget(self) -> Budget:
         """Return the statistics so far, on the host."""
-        histogram = self.histogram.numpy()
+        from mujoco_warp import OverflowType
+
+        histogram, flags = self.histogram.numpy(), self.flagged.numpy()
         samples = int(histogram.sum()) // self.num_worlds
         return Budget(
             samples=samples,
@@ -174,7 +179,10 @@ class ConstraintProbe:
             contacts_max=int(self.contacts_max.numpy()[0]),
             pool_max=int(self.pool_max.numpy()[0]),
             pool_mean=float(self.pool_sum.numpy()[0]) / max(samples, 1),
-            overflow_worlds=int(self.flagged.numpy().sum()),
+            overflow_worlds=int(np.count_nonzero(flags)),
+            overflow_kinds={
+                kind.name: int(np.count_nonzero(flags & kind)) for kind in OverflowType if (flags & kind).any()
+            },
         )
 
 
@@ -224,6 +232,12 @@ def profile_kernels(
     return sorted(rows, key=lambda row: -row[1])[:top]
 
 
+def overflow_text(budget: Budget) -> str:
+    """``N`` flagged worlds, followed by the worlds per overflow kind when there are any: ``3 (ITERATIONS 3)``."""
+    kinds = ", ".join(f"{kind} {count}" for kind, count in budget.overflow_kinds.items())
+    return f"{budget.overflow_worlds} ({kinds})" if kinds else str(budget.overflow_worlds)
+
+
 def report(task: str, args: argparse.Namespace, budget: Budget, kernels: list[tuple[str, float, int]]) -> str:
     """Markdown section of one run."""
     meta = bench.run_metadata(args.device)
@@ -238,7 +252,7 @@ def report(task: str, args: argparse.Namespace, budget: Budget, kernels: list[tu
         "| rows | " + " | ".join(str(budget.nefc_percentile(q)) for q in PERCENTILES) + " |\n\n",
         f"Contacts: most in one world {budget.contacts_max}; pool mean {budget.pool_mean:,.0f}, "
         f"max {budget.pool_max:,} ({budget.pool_max / budget.num_worlds:.1f} per world). "
-        f"Worlds with an overflow flag: {budget.overflow_worlds}.\n\n",
+        f"Worlds with an overflow flag: {overflow_text(budget)}.\n\n",
         f"**Suggested** (margin {args.margin:g}): njmax {njmax}, nconmax {nconmax}.\n",
     ]
     if kernels:
