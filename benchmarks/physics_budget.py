@@ -143,6 +143,7 @@ class ConstraintProbe:
         self.pool_max = wp.zeros(1, dtype=wp.int32, device=device)
         self.pool_sum = wp.zeros(1, dtype=wp.int64, device=device)
         self.flagged = wp.zeros(self.num_worlds, dtype=wp.int32, device=device)
+        self.data.overflow.zero_()  # the bits are sticky: count only what the sampled steps raise, not the spawn's
         NewtonManager._state_force_callbacks.append(self.sample)
         NewtonManager._invalidate_graph()  # recapture the physics graph with the hook in it
 
