@@ -67,6 +67,10 @@ class Budget:
     """Worlds whose MuJoCo-Warp overflow flag was set at some sample."""
     overflow_kinds: dict[str, int] = dataclasses.field(default_factory=dict)
     """Worlds per MuJoCo-Warp overflow bit (``NEFC``, ``NARROWPHASE``, ``ITERATIONS``, ...) set at some sample."""
+    overflow_worlds_before: int = 0
+    """Worlds whose overflow flag was already set when the probe attached (spawn, resets, warm-up steps)."""
+    overflow_kinds_before: dict[str, int] = dataclasses.field(default_factory=dict)
+    """Worlds per overflow bit already set when the probe attached."""
 
     def nefc_percentile(self, q: float) -> int:
         """Constraint rows per world at percentile ``q`` of all (world, sample) pairs; 100 is the exact maximum."""
@@ -123,6 +127,13 @@ def _fold_world_demand(
     flagged[world] = flagged[world] | overflow[world]
 
 
+def worlds_per_overflow_kind(flags: np.ndarray) -> dict[str, int]:
+    """Worlds per MuJoCo-Warp overflow bit set in ``flags`` (one bit field per world)."""
+    from mujoco_warp import OverflowType
+
+    return {kind.name: int(np.count_nonzero(flags & kind)) for kind in OverflowType if (flags & kind).any()}
+
+
 class ConstraintProbe:
     """Folds MuJoCo-Warp's per-world demand into running statistics before every solver substep.
 
@@ -143,7 +154,8 @@ class ConstraintProbe:
         self.pool_max = wp.zeros(1, dtype=wp.int32, device=device)
         self.pool_sum = wp.zeros(1, dtype=wp.int64, device=device)
         self.flagged = wp.zeros(self.num_worlds, dtype=wp.int32, device=device)
-        self.data.overflow.zero_()  # the bits are sticky: count only what the sampled steps raise, not the spawn's
+        self.flags_before = self.data.overflow.numpy()
+        self.data.overflow.zero_()  # the bits are sticky: count only what the sampled steps raise
         NewtonManager._state_force_callbacks.append(self.sample)
         NewtonManager._invalidate_graph()  # recapture the physics graph with the hook in it
 
@@ -166,8 +178,6 @@ class ConstraintProbe:
 
     def budget(self) -> Budget:
         """Return the statistics so far, on the host."""
-        from mujoco_warp import OverflowType
-
         histogram, flags = self.histogram.numpy(), self.flagged.numpy()
         samples = int(histogram.sum()) // self.num_worlds
         return Budget(
@@ -181,9 +191,9 @@ class ConstraintProbe:
             pool_max=int(self.pool_max.numpy()[0]),
             pool_mean=float(self.pool_sum.numpy()[0]) / max(samples, 1),
             overflow_worlds=int(np.count_nonzero(flags)),
-            overflow_kinds={
-                kind.name: int(np.count_nonzero(flags & kind)) for kind in OverflowType if (flags & kind).any()
-            },
+            overflow_kinds=worlds_per_overflow_kind(flags),
+            overflow_worlds_before=int(np.count_nonzero(self.flags_before)),
+            overflow_kinds_before=worlds_per_overflow_kind(self.flags_before),
         )
 
 
@@ -233,16 +243,17 @@ def profile_kernels(
     return sorted(rows, key=lambda row: -row[1])[:top]
 
 
-def overflow_text(budget: Budget) -> str:
+def overflow_text(worlds: int, kinds: dict[str, int]) -> str:
     """``N`` flagged worlds, followed by the worlds per overflow kind when there are any: ``3 (ITERATIONS 3)``."""
-    kinds = ", ".join(f"{kind} {count}" for kind, count in budget.overflow_kinds.items())
-    return f"{budget.overflow_worlds} ({kinds})" if kinds else str(budget.overflow_worlds)
+    per_kind = ", ".join(f"{kind} {count}" for kind, count in kinds.items())
+    return f"{worlds} ({per_kind})" if per_kind else str(worlds)
 
 
 def report(task: str, args: argparse.Namespace, budget: Budget, kernels: list[tuple[str, float, int]]) -> str:
     """Markdown section of one run."""
     meta = bench.run_metadata(args.device)
     njmax, nconmax = budget.suggested(args.margin)
+    before = overflow_text(budget.overflow_worlds_before, budget.overflow_kinds_before)
     lines = [
         f"\n## {meta['date']} · {meta['commit']} · {meta['device']} · {task} · {budget.num_worlds} envs · "
         f"{args.steps} steps · {args.actions} actions\n\n",
@@ -253,7 +264,8 @@ def report(task: str, args: argparse.Namespace, budget: Budget, kernels: list[tu
         "| rows | " + " | ".join(str(budget.nefc_percentile(q)) for q in PERCENTILES) + " |\n\n",
         f"Contacts: most in one world {budget.contacts_max}; pool mean {budget.pool_mean:,.0f}, "
         f"max {budget.pool_max:,} ({budget.pool_max / budget.num_worlds:.1f} per world). "
-        f"Worlds with an overflow flag: {overflow_text(budget)}.\n\n",
+        f"Worlds with an overflow flag: {overflow_text(budget.overflow_worlds, budget.overflow_kinds)}; "
+        f"raised before sampling (spawn, resets, warm-up): {before}.\n\n",
         f"**Suggested** (margin {args.margin:g}): njmax {njmax}, nconmax {nconmax}.\n",
     ]
     if kernels:

@@ -39,7 +39,8 @@ class TestBudget:
 @pytest.mark.sim
 def test_cpu_run_samples_every_substep_and_reports_overflow(tmp_path):
     """Four robots on CPU with room for 12 constraint rows per world: a standing Go2's four foot contacts alone need 16
-    (pyramidal cones), so the probe must see more rows than allocated and MuJoCo-Warp's overflow flags."""
+    (pyramidal cones), so the probe must see more rows than allocated and MuJoCo-Warp's overflow flags, both in the
+    sampled steps and in the warm-up before the probe attached."""
     results = tmp_path / "budget.md"
     done = run_script("--task", "blind", "--num_envs", "4", "--steps", "3", "--njmax", "12", "--results", str(results),
                       timeout=900)  # fmt: skip
@@ -50,8 +51,10 @@ def test_cpu_run_samples_every_substep_and_reports_overflow(tmp_path):
     assert "Buffers in effect: njmax 12, nconmax 20; 24 physics-step samples." in text  # 3 steps × 4 × 2 substeps
     rows = text.split("| rows | ")[1].split("\n")[0].rstrip(" |").split(" | ")
     assert int(rows[-1]) > 12, "nefc counts the rows asked for, past njmax"
-    overflowing = text.split("Worlds with an overflow flag: ")[1].split(".")[0]
+    overflowing = text.split("Worlds with an overflow flag: ")[1].split(";")[0]
     assert int(overflowing.split()[0]) > 0 and "NEFC" in overflowing, "the flags must say the rows ran out"
+    before = text.split("raised before sampling (spawn, resets, warm-up): ")[1].split(".")[0]
+    assert int(before.split()[0]) > 0 and "NEFC" in before, "the warm-up steps overflow too, and are counted apart"
 
 
 class TestInputErrors:
