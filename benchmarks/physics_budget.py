@@ -48,6 +48,28 @@ HEADER = (
 )
 
 
+@dataclasses.dataclass(frozen=True)
+class Overflow:
+    """Worlds with MuJoCo-Warp's sticky overflow bits set, in all and per bit."""
+
+    worlds: int
+    kinds: dict[str, int] = dataclasses.field(default_factory=dict)
+    """Worlds per bit: a buffer ran out (``NEFC``, ``NARROWPHASE``, ...) or the solver hit an iteration limit."""
+
+    @classmethod
+    def of(cls, flags: np.ndarray) -> Overflow:
+        """Count the worlds of ``flags`` (one bit field per world)."""
+        from mujoco_warp import OverflowType
+
+        kinds = {kind.name: int(np.count_nonzero(flags & kind)) for kind in OverflowType if (flags & kind).any()}
+        return cls(int(np.count_nonzero(flags)), kinds)
+
+    def __str__(self) -> str:
+        """``N`` flagged worlds, followed by the worlds per bit when there are any: ``3 (ITERATIONS 3)``."""
+        per_kind = ", ".join(f"{kind} {count}" for kind, count in self.kinds.items())
+        return f"{self.worlds} ({per_kind})" if per_kind else str(self.worlds)
+
+
 @dataclasses.dataclass
 class Budget:
     """Sampled demand of one run."""
@@ -63,14 +85,10 @@ class Budget:
     pool_max: int
     """Most contacts of all worlds together in one sample."""
     pool_mean: float
-    overflow_worlds: int
-    """Worlds whose MuJoCo-Warp overflow flag was set at some sample."""
-    overflow_kinds: dict[str, int] = dataclasses.field(default_factory=dict)
-    """Worlds per MuJoCo-Warp overflow bit (``NEFC``, ``NARROWPHASE``, ``ITERATIONS``, ...) set at some sample."""
-    overflow_worlds_before: int = 0
-    """Worlds whose overflow flag was already set when the probe attached (spawn, resets, warm-up steps)."""
-    overflow_kinds_before: dict[str, int] = dataclasses.field(default_factory=dict)
-    """Worlds per overflow bit already set when the probe attached."""
+    overflow: Overflow
+    """Worlds whose MuJoCo-Warp overflow bits were set at some sample."""
+    overflow_before: Overflow
+    """Worlds whose overflow bits were already set when the probe attached (spawn, resets, warm-up steps)."""
 
     def nefc_percentile(self, q: float) -> int:
         """Constraint rows per world at percentile ``q`` of all (world, sample) pairs; 100 is the exact maximum."""
@@ -125,13 +143,6 @@ def _fold_world_demand(
     wp.atomic_max(contacts_max, 0, per_world[world])
     per_world[world] = 0
     flagged[world] = flagged[world] | overflow[world]
-
-
-def worlds_per_overflow_kind(flags: np.ndarray) -> dict[str, int]:
-    """Worlds per MuJoCo-Warp overflow bit set in ``flags`` (one bit field per world)."""
-    from mujoco_warp import OverflowType
-
-    return {kind.name: int(np.count_nonzero(flags & kind)) for kind in OverflowType if (flags & kind).any()}
 
 
 class ConstraintProbe:
@@ -190,10 +201,8 @@ class ConstraintProbe:
             contacts_max=int(self.contacts_max.numpy()[0]),
             pool_max=int(self.pool_max.numpy()[0]),
             pool_mean=float(self.pool_sum.numpy()[0]) / max(samples, 1),
-            overflow_worlds=int(np.count_nonzero(flags)),
-            overflow_kinds=worlds_per_overflow_kind(flags),
-            overflow_worlds_before=int(np.count_nonzero(self.flags_before)),
-            overflow_kinds_before=worlds_per_overflow_kind(self.flags_before),
+            overflow=Overflow.of(flags),
+            overflow_before=Overflow.of(self.flags_before),
         )
 
 
@@ -243,17 +252,10 @@ def profile_kernels(
     return sorted(rows, key=lambda row: -row[1])[:top]
 
 
-def overflow_text(worlds: int, kinds: dict[str, int]) -> str:
-    """``N`` flagged worlds, followed by the worlds per overflow kind when there are any: ``3 (ITERATIONS 3)``."""
-    per_kind = ", ".join(f"{kind} {count}" for kind, count in kinds.items())
-    return f"{worlds} ({per_kind})" if per_kind else str(worlds)
-
-
 def report(task: str, args: argparse.Namespace, budget: Budget, kernels: list[tuple[str, float, int]]) -> str:
     """Markdown section of one run."""
     meta = bench.run_metadata(args.device)
     njmax, nconmax = budget.suggested(args.margin)
-    before = overflow_text(budget.overflow_worlds_before, budget.overflow_kinds_before)
     lines = [
         f"\n## {meta['date']} · {meta['commit']} · {meta['device']} · {task} · {budget.num_worlds} envs · "
         f"{args.steps} steps · {args.actions} actions\n\n",
@@ -264,8 +266,8 @@ def report(task: str, args: argparse.Namespace, budget: Budget, kernels: list[tu
         "| rows | " + " | ".join(str(budget.nefc_percentile(q)) for q in PERCENTILES) + " |\n\n",
         f"Contacts: most in one world {budget.contacts_max}; pool mean {budget.pool_mean:,.0f}, "
         f"max {budget.pool_max:,} ({budget.pool_max / budget.num_worlds:.1f} per world). "
-        f"Worlds with an overflow flag: {overflow_text(budget.overflow_worlds, budget.overflow_kinds)}; "
-        f"raised before sampling (spawn, resets, warm-up): {before}.\n\n",
+        f"Worlds with an overflow flag: {budget.overflow}; "
+        f"raised before sampling (spawn, resets, warm-up): {budget.overflow_before}.\n\n",
         f"**Suggested** (margin {args.margin:g}): njmax {njmax}, nconmax {nconmax}.\n",
     ]
     if kernels:

@@ -2,8 +2,10 @@
 
 import subprocess
 
+import numpy as np
 import pytest
 from benchmark_support import load_benchmark, run_benchmark
+from mujoco_warp import OverflowType
 
 
 @pytest.fixture(scope="module")
@@ -20,11 +22,19 @@ def make_budget(module, histogram: dict[int, int], **fields):
     for rows, count in histogram.items():
         bins[rows] = count
     values = dict(samples=10, num_worlds=4, njmax=100, nconmax=20, nefc_max=max(histogram), contacts_max=9,
-                  pool_max=30, pool_mean=25.0, overflow_worlds=0)  # fmt: skip
-    return module.Budget(nefc_histogram=bins, **(values | fields))
+                  pool_max=30, pool_mean=25.0)  # fmt: skip
+    no_overflow = module.Overflow(0)
+    return module.Budget(nefc_histogram=bins, overflow=no_overflow, overflow_before=no_overflow, **(values | fields))
 
 
 class TestBudget:
+    def test_overflow_counts_worlds_and_each_bit(self, budget_module):
+        flags = np.array([0, OverflowType.NEFC, OverflowType.NEFC | OverflowType.ITERATIONS, 0], dtype=np.int32)
+        overflow = budget_module.Overflow.of(flags)
+        assert (overflow.worlds, overflow.kinds) == (2, {"NEFC": 2, "ITERATIONS": 1})
+        assert str(overflow) == "2 (NEFC 2, ITERATIONS 1)"
+        assert str(budget_module.Overflow.of(np.zeros(4, dtype=np.int32))) == "0"
+
     def test_percentiles_read_the_histogram_and_p100_is_the_exact_maximum(self, budget_module):
         budget = make_budget(budget_module, {12: 90, 28: 9, 44: 1})
         assert [budget.nefc_percentile(q) for q in (50.0, 90.0, 99.0, 99.5)] == [12, 12, 28, 44]

@@ -77,13 +77,18 @@ class GlassTerrainImporter(TerrainImporter):
     def __init__(self, cfg: TerrainImporterCfg) -> None:
         super().__init__(cfg)
         ground = sim_utils.get_current_stage().GetPrimAtPath(self.terrain_prim_paths[-1])
-        self._heightfield_label = None
+        self._label_handle = None
         if ground.GetAttribute(HEIGHTFIELD_ATTRIBUTE).HasAuthoredValue():
             mesh = next(prim for prim in Usd.PrimRange(ground) if prim.IsA(UsdGeom.Mesh))
             self._heightfield_label = mesh.GetPath().pathString
             self._label_handle = sim_utils.SimulationContext.instance().physics_manager.register_callback(
                 self._label_heightfield, PhysicsEvent.MODEL_INIT, name=f"heightfield_label_{cfg.prim_path}"
             )
+
+    def __del__(self) -> None:
+        """Unsubscribe the heightfield labelling callback (as Isaac Lab's assets do with theirs)."""
+        if getattr(self, "_label_handle", None) is not None:
+            self._label_handle.deregister()
 
     def _label_heightfield(self, _event: Any) -> None:
         """Label the ground's Newton heightfield with the path of the mesh it replaced.
