@@ -21,6 +21,8 @@ from dataclasses import dataclass
 from datetime import datetime
 from pathlib import Path
 
+from navila_lab import provenance
+
 RESULTS = Path(__file__).resolve().parents[1] / "results" / "multi_gpu.md"
 HEADER = (
     "# Multi-GPU scaling (benchmarks/multi_gpu_scaling.py)\n\n"
@@ -179,7 +181,6 @@ def main(argv: list[str]) -> int:
         return 0
 
     import torch
-    from navila_tasks import bench
 
     visible = torch.cuda.device_count()
     if args.gpus[-1] > visible:
@@ -196,7 +197,7 @@ def main(argv: list[str]) -> int:
     if not timings:
         raise SystemExit("[multi_gpu] no GPU visible: nothing to measure")
 
-    meta = bench.run_metadata("cuda:0")
+    meta = provenance.stamp("cuda:0")
     meta["device"] = f"{visible}× {meta['device']}"
     print(f"\n{args.task}, {args.num_envs} envs per GPU, {meta['device']}, commit {meta['commit']}")
     names = ["GPUs", "iters", "collect steps/s", "collect s", "learn s", "iter s", "steps/s", "eff", "collect eff"]

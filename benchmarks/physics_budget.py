@@ -31,7 +31,8 @@ import gymnasium as gym
 import numpy as np
 import torch
 import warp as wp
-from navila_lab.cli import UserError
+from navila_lab import provenance
+from navila_lab.errors import UserError
 from navila_tasks import bench
 
 HISTOGRAM_BINS = 4096
@@ -254,7 +255,7 @@ def profile_kernels(
 
 def report(task: str, args: argparse.Namespace, budget: Budget, kernels: list[tuple[str, float, int]]) -> str:
     """Markdown section of one run."""
-    meta = bench.run_metadata(args.device)
+    meta = provenance.stamp(args.device)
     njmax, nconmax = budget.suggested(args.margin)
     lines = [
         f"\n## {meta['date']} · {meta['commit']} · {meta['device']} · {task} · {budget.num_worlds} envs · "
@@ -326,7 +327,7 @@ def run(args: argparse.Namespace) -> None:
             env.close()
     print(text)
     if args.results:
-        bench.append_markdown(args.results, HEADER, text)
+        provenance.append_markdown(args.results, HEADER, text)
 
 
 def main() -> int:

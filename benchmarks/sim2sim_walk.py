@@ -26,13 +26,13 @@ from pathlib import Path
 import mujoco
 import numpy as np
 from navila_lab.assets.go2 import ACTUATOR_DELAY, PHYSICS_DT
+from navila_lab.provenance import device_name, git_commit
 from navila_sim2real.heightmap import LIDAR_FRAME_ID, CloudHeightMap
 from navila_sim2real.observation import ObservationBuilder
 from navila_sim2real.policy import load_policy_dir
 from navila_sim2real.sim2sim.physics import SERVO_MODE, MotorTargets, MujocoGo2
 from navila_sim2real.sim2sim.walk import MAX_SPEED_ERROR, WalkResult, run_walk
 from navila_sim2real.state import LowState
-from navila_tasks.bench import device_name, git_commit
 
 ROOT = Path(__file__).resolve().parents[1]
 POLICIES = [ROOT / "policies" / "go2_rough_lidar", ROOT / "policies" / "go2_rough_blind"]

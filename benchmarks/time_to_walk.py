@@ -33,8 +33,8 @@ from collections.abc import Sequence
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
-from navila_lab.cli import UserError
-from navila_tasks.bench import append_markdown, git_commit
+from navila_lab.errors import UserError
+from navila_lab.provenance import append_markdown, git_commit
 
 ROOT = Path(__file__).resolve().parents[1]
 RESULTS = ROOT / "results" / "time_to_walk.md"

@@ -8,7 +8,7 @@ import time
 from typing import TYPE_CHECKING
 
 import numpy as np
-from navila_lab.cli import UserError
+from navila_lab.errors import UserError
 
 from navila_sim2real.commands import CommandSource, RemoteSticks
 from navila_sim2real.deps import check_interface

@@ -18,19 +18,17 @@ Method (one task per process, since Isaac Lab's ``SimulationContext`` is a singl
 from __future__ import annotations
 
 import dataclasses
-import datetime
 import json
 import os
-import platform
 import subprocess
 import sys
 import tempfile
 import time
 from collections.abc import Callable, Sequence
-from pathlib import Path
 
 import torch
-from navila_lab.cli import UserError
+from navila_lab.errors import UserError
+from navila_lab.provenance import append_markdown
 
 OURS_TASK = "NaVILA-Go2-Rough-Lidar"
 STOCK_TASK = "Isaac-Velocity-Rough-UnitreeGo2"
@@ -139,36 +137,6 @@ def parse_tasks(text: str) -> list[str]:
     if len(set(tasks)) != len(tasks):
         raise UserError(f"--tasks lists a task twice: {text}")
     return tasks
-
-
-def device_name(device: str) -> str:
-    """GPU name for CUDA devices, CPU model and core count otherwise."""
-    if device.startswith("cuda"):
-        return torch.cuda.get_device_name(torch.device(device))
-    model = platform.processor() or platform.machine()
-    try:
-        for line in Path("/proc/cpuinfo").read_text().splitlines():
-            if line.startswith("model name"):
-                model = line.split(":", 1)[1].strip()
-                break
-    except OSError:
-        pass
-    return f"{model} ({os.cpu_count()} cores)"
-
-
-def git_commit() -> str:
-    """Short commit of the working tree (``+dirty`` when tracked files differ); ``NAVILA_GIT_COMMIT`` overrides."""
-    if os.environ.get("NAVILA_GIT_COMMIT"):
-        return os.environ["NAVILA_GIT_COMMIT"]
-    root = Path(__file__).resolve().parents[2]
-    try:
-        commit = subprocess.run(
-            ["git", "rev-parse", "--short", "HEAD"], cwd=root, capture_output=True, text=True, check=True
-        ).stdout.strip()
-        dirty = subprocess.run(["git", "diff", "--quiet", "HEAD"], cwd=root, capture_output=True).returncode != 0
-    except (OSError, subprocess.CalledProcessError):
-        return "unknown"
-    return commit + ("+dirty" if dirty else "")
 
 
 # --------------------------------------------------------------------------------------------------------------------
@@ -505,16 +473,6 @@ def results_row(results: Sequence[TaskResult], meta: dict[str, str]) -> str:
     return "| " + " | ".join(cells) + " |\n"
 
 
-def append_markdown(path: str, header: str, text: str) -> None:
-    """Append ``text`` to a markdown results file, creating it with ``header`` first."""
-    target = Path(path)
-    target.parent.mkdir(parents=True, exist_ok=True)
-    if not target.exists() or target.stat().st_size == 0:
-        target.write_text(header)
-    with target.open("a") as file:
-        file.write(text)
-
-
 def append_results(path: str, results: Sequence[TaskResult], meta: dict[str, str]) -> None:
     """Append the run's row to the markdown results file, creating it with its header first."""
     append_markdown(path, RESULTS_HEADER, results_row(results, meta))
@@ -540,12 +498,3 @@ def load_average() -> str:
         return f"{os.getloadavg()[0]:.1f}"
     except OSError:
         return "-"
-
-
-def run_metadata(device: str) -> dict[str, str]:
-    """Date (UTC), commit and device name of a run."""
-    return {
-        "date": datetime.datetime.now(datetime.UTC).strftime("%Y-%m-%d %H:%M UTC"),
-        "commit": git_commit(),
-        "device": device_name(device),
-    }

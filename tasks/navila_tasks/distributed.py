@@ -18,7 +18,7 @@ from collections.abc import Iterator, MutableMapping
 from dataclasses import dataclass
 
 import torch
-from navila_lab.cli import UserError
+from navila_lab.errors import UserError
 
 from navila_tasks import runtime
 

@@ -26,12 +26,12 @@ from isaaclab.sensors import ContactSensorCfg
 from isaaclab.utils import configclass, replace
 from isaaclab.utils.string import resolve_matching_names
 from navila_lab.deploy_spec import DEPLOY_FILE, DeploySpec
+from navila_lab.provenance import git_commit
 from navila_lab.terrains.config import sub_terrain_of_column
 from navila_lab.terrains.generator import GLASS_PRIM_NAME
 from tqdm import trange
 
 from navila_tasks import runtime
-from navila_tasks.bench import git_commit
 from navila_tasks.eval_metrics import (
     CONTACT_THRESHOLD,
     SPEED_BINS,

@@ -13,8 +13,8 @@ from typing import TYPE_CHECKING
 import gymnasium as gym
 from isaaclab.utils.string import resolve_matching_names_values
 from navila_lab.assets.go2_constants import sim_to_sdk_indices
-from navila_lab.cli import UserError
 from navila_lab.deploy_spec import DeploySpec, ObservationTerm
+from navila_lab.errors import UserError
 from navila_lab.mdp import lidar_height_map
 from navila_lab.sensors.height_map import HeightMapSpec
 

@@ -12,8 +12,7 @@ from pathlib import Path
 
 import gymnasium as gym
 import torch
-
-from navila_lab.cli import UserError
+from navila_lab.errors import UserError
 
 DEFAULT_TASK = "NaVILA-Go2-Rough-Lidar"
 CPU_NUM_ENVS = 64
@@ -60,9 +59,8 @@ def load_cfgs(task: str, overrides: list[str], *, play: bool = False):
     bad = [item for item in overrides if "=" not in item or item.startswith("=")]
     if bad:
         raise UserError(f"malformed override '{bad[0]}': expected key=value, e.g. env.scene.num_envs=128")
-    from isaaclab_tasks.utils import resolve_task_config
-
     from isaaclab_rl.rsl_rl import check_rsl_rl_version, handle_deprecated_rsl_rl_cfg
+    from isaaclab_tasks.utils import resolve_task_config
 
     try:
         env_cfg, agent_cfg = resolve_task_config(task, "rsl_rl_cfg_entry_point", play_mode=play, overrides=overrides)

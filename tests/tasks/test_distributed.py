@@ -10,7 +10,7 @@ from pathlib import Path
 import pytest
 import torch
 from isaaclab.utils.io import dump_yaml, load_yaml
-from navila_lab.cli import UserError
+from navila_lab.errors import UserError
 from navila_tasks import distributed
 from navila_tasks.scripts import train
 

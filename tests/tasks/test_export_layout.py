@@ -4,7 +4,7 @@ from types import SimpleNamespace
 
 import pytest
 from isaaclab.managers import ObservationTermCfg
-from navila_lab.cli import UserError
+from navila_lab.errors import UserError
 from navila_lab.sensors.height_map import HeightMapSpec
 from navila_tasks.export import observation_layout
 from navila_tasks.runtime import load_cfgs

@@ -6,7 +6,7 @@ import argparse
 import logging
 from pathlib import Path
 
-from navila_lab.cli import UserError
+from navila_lab.errors import UserError
 
 
 def parse_args(argv: list[str]) -> argparse.Namespace:

@@ -11,7 +11,7 @@ import time
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-from navila_lab.cli import UserError
+from navila_lab.errors import UserError
 from navila_lab.video import require_mp4
 
 from navila_agents.vla.executor import ExecutionMode, ExecutorCfg

@@ -7,7 +7,7 @@ import dataclasses
 from pathlib import Path
 
 import numpy as np
-from navila_lab.cli import UserError
+from navila_lab.errors import UserError
 
 from navila_agents.vln.episodes import Episode, generate_episodes, save_episodes
 from navila_agents.vln.navgrid import NavGrid

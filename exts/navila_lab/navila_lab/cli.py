@@ -5,6 +5,8 @@ from __future__ import annotations
 import importlib
 import sys
 
+from navila_lab.errors import UserError
+
 SUBCOMMANDS: dict[str, tuple[str, str]] = {
     "train": ("navila_tasks.scripts.train", "train a locomotion policy with rsl_rl PPO"),
     "play": ("navila_tasks.scripts.play", "run a checkpoint and write a video"),
@@ -19,10 +21,6 @@ SUBCOMMANDS: dict[str, tuple[str, str]] = {
     "vln-episodes": ("navila_agents.scripts.vln_episodes", "generate VLN episodes in procedural scenes"),
 }
 """Subcommand → (module with ``main(argv) -> int``, one-line help)."""
-
-
-class UserError(Exception):
-    """A mistake in the user's input: reported as one line, without a traceback."""
 
 
 def usage() -> str:

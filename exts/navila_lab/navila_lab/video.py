@@ -5,7 +5,7 @@ from __future__ import annotations
 import importlib.util
 from pathlib import Path
 
-from navila_lab.cli import UserError
+from navila_lab.errors import UserError
 
 
 def require_mp4() -> None:

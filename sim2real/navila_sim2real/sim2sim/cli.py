@@ -13,7 +13,7 @@ from __future__ import annotations
 
 import argparse
 
-from navila_lab.cli import UserError
+from navila_lab.errors import UserError
 
 from navila_sim2real.errors import RobotError
 

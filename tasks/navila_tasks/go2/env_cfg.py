@@ -6,6 +6,7 @@ Reference configuration: NaVILA's locomotion policy (shared/facts.md §2), on to
 from __future__ import annotations
 
 import isaaclab.sim as sim_utils
+import navila_lab.mdp as mdp
 from isaaclab.managers import EventTermCfg as EventTerm
 from isaaclab.managers import ObservationGroupCfg as ObsGroup
 from isaaclab.managers import ObservationTermCfg as ObsTerm
@@ -16,8 +17,6 @@ from isaaclab.sensors.ray_caster import patterns
 from isaaclab.utils import configclass, replace
 from isaaclab.utils.noise import UniformNoiseCfg as Unoise
 from isaaclab_tasks.core.velocity.velocity_env_cfg import LocomotionVelocityRoughEnvCfg, MySceneCfg, RewardsCfg
-
-import navila_lab.mdp as mdp
 from navila_lab.assets.go2 import GO2_CFG
 from navila_lab.assets.go2_constants import STANDING_BASE_HEIGHT
 from navila_lab.sensors.lidar import L1_LIDAR_CFG, MaskedRayCasterCfg

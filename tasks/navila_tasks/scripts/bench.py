@@ -8,7 +8,8 @@ from __future__ import annotations
 
 import argparse
 
-from navila_lab.cli import UserError
+from navila_lab import provenance
+from navila_lab.errors import UserError
 
 from navila_tasks import bench, runtime
 
@@ -72,7 +73,7 @@ def main(argv: list[str]) -> int:
                 task, device, num_envs, args.steps, args.warmup, args.actions, args.seed, args.breakdown
             )
         )
-    meta = bench.run_metadata(device) | {"envs": str(num_envs), "load": f"{load_before} / {bench.load_average()}"}
+    meta = provenance.stamp(device) | {"envs": str(num_envs), "load": f"{load_before} / {bench.load_average()}"}
     bench.print_summary(results, meta)
     if not args.no_record:
         bench.append_results(args.results, results, meta)

@@ -5,7 +5,8 @@ from __future__ import annotations
 import argparse
 import os
 
-from navila_lab.cli import UserError
+from navila_lab.errors import UserError
+
 from navila_tasks.model_card import write_model_card
 
 

@@ -23,8 +23,8 @@ from navila_agents.rsl_rl_cfg import (
 from navila_agents.vln.layout import SceneLayout
 from navila_agents.vln.runner import StepResult
 from navila_agents.vln.teleport import TELEPORT_CLEARANCE, TeleportBase
-from navila_lab.cli import UserError
 from navila_lab.deploy_spec import DEPLOY_FILE, DeploySpec
+from navila_lab.errors import UserError
 from tensordict import TensorDict
 
 from navila_tasks import runtime

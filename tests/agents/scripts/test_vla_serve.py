@@ -5,7 +5,7 @@ import numpy as np
 import pytest
 from navila_agents.scripts.vla_serve import main
 from navila_agents.vla.backends.server import ServerBackend
-from navila_lab.cli import UserError
+from navila_lab.errors import UserError
 
 
 class TestVlaServe:
