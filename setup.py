@@ -1,8 +1,8 @@
 """Installs navila-lab: the Isaac Lab extension (``navila_lab``), its tasks, agents and the robot side."""
 
+import tomllib
 from pathlib import Path
 
-import tomllib
 from setuptools import find_packages, setup
 
 ROOT = Path(__file__).parent
@@ -13,11 +13,13 @@ PACKAGE_ROOTS = {
     "navila_tasks": "tasks/navila_tasks",
     "navila_agents": "agents/navila_agents",
     "navila_sim2real": "sim2real/navila_sim2real",
+    "navila_benchmarks": "benchmarks",
+    "navila_cli": "cli/navila_cli",
 }
 
 
 def package_dirs() -> dict[str, str]:
-    """Map every (sub)package to its folder, so the four top-level import names live in their own trees."""
+    """Map every (sub)package to its folder, so each top-level import name lives in its own tree."""
     dirs = {}
     for name, root in PACKAGE_ROOTS.items():
         dirs[name] = root
@@ -36,7 +38,7 @@ setup(
     python_requires=">=3.12,<3.13",
     packages=list(package_dirs()),
     package_dir=package_dirs(),
-    package_data={"navila_lab": ["data/*", "data/**/*"], "navila_tasks": ["pretrained/**/*"]},
+    package_data={"navila_benchmarks": ["data/*.json.gz"]},
     install_requires=[
         "isaaclab==3.0.0",
         "onnx",
@@ -50,7 +52,7 @@ setup(
     extras_require={
         "robot": ["cyclonedds==0.10.5"],
         "vla": ["transformers", "pillow", "scipy", "trimesh"],
-        "dev": ["pytest", "ruff", "hypothesis"],
+        "dev": ["pytest", "ruff", "hypothesis", "import-linter"],
     },
-    entry_points={"console_scripts": ["navila = navila_lab.cli:main"]},
+    entry_points={"console_scripts": ["navila = navila_cli:main"]},
 )

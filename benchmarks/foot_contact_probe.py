@@ -11,22 +11,24 @@ from __future__ import annotations
 
 import argparse
 import collections
+import sys
 
 import gymnasium as gym
 import torch
 from isaaclab.app import launch_simulation
+from navila_benchmarks import step_timing as bench
+from navila_lab.errors import run_command
 from navila_lab.terrains.config import sub_terrain_of_column
-from navila_tasks import bench
 
 
-def main() -> None:
+def main(argv: list[str]) -> int:
     """Run the probe."""
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("task", nargs="?", default="NaVILA-Go2-Rough-Blind")
     parser.add_argument("--num_envs", type=int, default=16)
     parser.add_argument("--steps", type=int, default=40)
     parser.add_argument("--device", default="cpu")
-    args = parser.parse_args()
+    args = parser.parse_args(argv)
     cfg = bench.load_env_cfg(args.task, args.device, args.num_envs, 0)
     cfg.events.reset_robot_joints.params["position_range"] = (1.0, 1.0)
     cfg.events.reset_base.params["velocity_range"] = {}
@@ -72,7 +74,8 @@ def main() -> None:
         print(f"envs per terrain: {dict(collections.Counter(env_terrain))}")
         print(f"contact terminations per terrain: {dict(by_terrain)}")
         env.close()
+    return 0
 
 
 if __name__ == "__main__":
-    main()
+    sys.exit(run_command(main, sys.argv[1:], "benchmarks/foot_contact_probe.py"))

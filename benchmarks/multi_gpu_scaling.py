@@ -22,6 +22,7 @@ from datetime import datetime
 from pathlib import Path
 
 from navila_lab import provenance
+from navila_lab.errors import run_command
 
 RESULTS = Path(__file__).resolve().parents[1] / "results" / "multi_gpu.md"
 HEADER = (
@@ -104,7 +105,7 @@ def parse_args(argv: list[str]) -> argparse.Namespace:
 def train_command(task: str, gpus: int, envs_per_gpu: int, iterations: int, log_dir: Path) -> list[str]:
     """``navila train`` on ``gpus`` GPUs (it re-runs itself under torchrun); the run lands in ``*/gpus<N>``."""
     return [
-        sys.executable, "-m", "navila_lab.cli", "train", "--distributed", "--nproc", str(gpus), "--device", "cuda",
+        sys.executable, "-m", "navila_cli", "train", "--distributed", "--nproc", str(gpus), "--device", "cuda",
         "--task", task, "--num_envs", str(envs_per_gpu), "--max_iterations", str(iterations),
         "--log_dir", str(log_dir), "--run_name", f"gpus{gpus}",
     ]  # fmt: skip
@@ -216,4 +217,4 @@ def main(argv: list[str]) -> int:
 
 
 if __name__ == "__main__":
-    sys.exit(main(sys.argv[1:]))
+    sys.exit(run_command(main, sys.argv[1:], "benchmarks/multi_gpu_scaling.py"))

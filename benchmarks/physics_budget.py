@@ -31,9 +31,9 @@ import gymnasium as gym
 import numpy as np
 import torch
 import warp as wp
+from navila_benchmarks import step_timing as bench
 from navila_lab import provenance
-from navila_lab.errors import UserError
-from navila_tasks import bench
+from navila_lab.errors import UserError, run_command
 
 HISTOGRAM_BINS = 4096
 """Constraint-row counts at or above this land in the last histogram bin (the exact maximum is kept apart)."""
@@ -213,12 +213,12 @@ def stepper(kind: str, env: gym.Env, task: str, policy_dir: str | None) -> Calla
     if kind != "policy":
         action = bench.action_source(base, kind, seed=0)
         return lambda: base.step(action())
-    from navila_tasks import eval as evaluation
-    from navila_tasks import runtime
+    from navila_agents.locomotion import runtime
+    from navila_agents.locomotion.policy import load_policy, resolve_policy
 
     _, agent_cfg = runtime.load_cfgs(task, [])
     agent_cfg.device = base.device
-    wrapped, policy = evaluation.load_policy(evaluation.resolve_policy(policy_dir, task), env, agent_cfg)
+    wrapped, policy = load_policy(resolve_policy(policy_dir, task), env, agent_cfg)
     observations = [wrapped.get_observations()]
 
     def step() -> None:
@@ -277,7 +277,7 @@ def report(task: str, args: argparse.Namespace, budget: Budget, kernels: list[tu
     return "".join(lines)
 
 
-def parse_args() -> argparse.Namespace:
+def parse_args(argv: list[str]) -> argparse.Namespace:
     """Command-line options."""
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--task", default="ours", help="task id or alias (ours, blind, stock)")
@@ -292,7 +292,7 @@ def parse_args() -> argparse.Namespace:
     parser.add_argument("--profile", type=int, default=0, help="env steps of CUDA kernel profiling (0: none)")
     parser.add_argument("--trace", default=None, help="with --profile: save a Chrome trace (host and device) here")
     parser.add_argument("--results", default=None, help="markdown file to append the run to")
-    return parser.parse_args()
+    return parser.parse_args(argv)
 
 
 def run(args: argparse.Namespace) -> None:
@@ -330,9 +330,9 @@ def run(args: argparse.Namespace) -> None:
         provenance.append_markdown(args.results, HEADER, text)
 
 
-def main() -> int:
+def main(argv: list[str]) -> int:
     """Run the probe; input mistakes become one line on stderr and exit code 2."""
-    args = parse_args()
+    args = parse_args(argv)
     try:
         run(args)
     except UserError as error:
@@ -342,4 +342,4 @@ def main() -> int:
 
 
 if __name__ == "__main__":
-    sys.exit(main())
+    sys.exit(run_command(main, sys.argv[1:], "benchmarks/physics_budget.py"))

@@ -14,13 +14,15 @@ import argparse
 import datetime
 import os
 import platform
+import sys
 import tempfile
 import time
 from pathlib import Path
 
 import numpy as np
+from navila_lab.errors import run_command
 from navila_sim2real.app import deploy
-from navila_sim2real.commands import ConstantVelocity
+from navila_sim2real.command_sources import ConstantVelocity
 from navila_sim2real.fsm import StandCfg
 from navila_sim2real.reference_policy import write_random_policy
 from navila_sim2real.robot import RobotConfig
@@ -96,13 +98,13 @@ def add_row(line: str) -> None:
     RESULTS.write_text(text[:end] + line + text[end:])
 
 
-def main() -> None:
+def main(argv: list[str]) -> int:
     """Measure, print, and add a row to results/sim2real.md."""
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--seconds", type=float, default=10.0)
     parser.add_argument("--policy", type=Path, default=None)
     parser.add_argument("--no-append", action="store_true")
-    args = parser.parse_args()
+    args = parser.parse_args(argv)
     with tempfile.TemporaryDirectory() as scratch:
         policy_dir = args.policy or Path(scratch)
         if args.policy is None:
@@ -115,7 +117,8 @@ def main() -> None:
         line = f"| {date} | {device()} | {os.getloadavg()[0]:.2f} | " + " | ".join(row.values()) + " |\n"
         add_row(line)
         print(f"added a row to {RESULTS}")
+    return 0
 
 
 if __name__ == "__main__":
-    main()
+    sys.exit(run_command(main, sys.argv[1:], "benchmarks/sim2real_latency.py"))

@@ -26,6 +26,7 @@ from pathlib import Path
 import mujoco
 import numpy as np
 from navila_lab.assets.go2 import ACTUATOR_DELAY, PHYSICS_DT
+from navila_lab.errors import run_command
 from navila_lab.provenance import device_name, git_commit
 from navila_sim2real.heightmap import LIDAR_FRAME_ID, CloudHeightMap
 from navila_sim2real.observation import ObservationBuilder
@@ -106,7 +107,7 @@ def lockstep_speed(policy_dir: Path, speed: float, seconds: float, delay: float,
     return (odometry[-1] - odometry[half]) / ((steps - 1 - half) * physics.dt)
 
 
-def main() -> int:
+def main(argv: list[str]) -> int:
     """Run the walks, print them and the summary table; exit 1 if any run failed."""
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--policies", type=Path, nargs="+", default=POLICIES)
@@ -116,7 +117,7 @@ def main() -> int:
     parser.add_argument("--repeats", type=int, default=1)
     parser.add_argument("--domain", type=int, default=1, help="DDS domain (one no other simulator on lo uses)")
     parser.add_argument("--lockstep", action="store_true", help="also walk in lock step without DDS (model check)")
-    args = parser.parse_args()
+    args = parser.parse_args(argv)
     results: dict[str, list[WalkResult]] = {}
     for policy in args.policies:
         for repeat in range(args.repeats):
@@ -143,4 +144,4 @@ def main() -> int:
 
 
 if __name__ == "__main__":
-    sys.exit(main())
+    sys.exit(run_command(main, sys.argv[1:], "benchmarks/sim2sim_walk.py"))

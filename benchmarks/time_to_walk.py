@@ -1,6 +1,6 @@
 """Time-to-walk: GPU wall time of training the LiDAR policy from scratch until it tracks 0.5 m/s on flat ground.
 
-"Walks" means: ``navila eval --task NaVILA-Go2-Flat --terrain flat --speeds 0.5`` of the checkpoint gives a
+"Walks" means: ``navila evaluate --task NaVILA-Go2-Flat --terrain flat --speeds 0.5`` of the checkpoint gives a
 linear-velocity tracking error below 0.15 m/s. Three resumable steps on one run directory
 (``<log_dir>/<experiment>/<run_name>``)::
 
@@ -33,7 +33,7 @@ from collections.abc import Sequence
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
-from navila_lab.errors import UserError
+from navila_lab.errors import UserError, run_command
 from navila_lab.provenance import append_markdown, git_commit
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -47,10 +47,10 @@ HEADER = (
     "\n"
     "Written by `benchmarks/time_to_walk.py` (its docstring gives the method). `NaVILA-Go2-Rough-Lidar` is trained\n"
     "from scratch on one GPU (the cfg's 4096 envs) in segments stopped by SIGINT and resumed; every saved checkpoint\n"
-    "is evaluated with `navila eval --task NaVILA-Go2-Flat --terrain flat --speeds 0.5`. *minutes* = training wall\n"
-    "time up to the checkpoint's write: time since its segment's launch + the full duration of every earlier segment,\n"
-    "so each restart's start-up (env creation, kernel compilation) is counted: an upper bound. The policy walks once\n"
-    "its linear-velocity tracking error is below the threshold.\n"
+    "is evaluated with `navila evaluate --task NaVILA-Go2-Flat --terrain flat --speeds 0.5`. *minutes* = training\n"
+    "wall time up to the checkpoint's write: time since its segment's launch + the full duration of every earlier\n"
+    "segment, so each restart's start-up (env creation, kernel compilation) is counted: an upper bound. The policy\n"
+    "walks once its linear-velocity tracking error is below the threshold.\n"
 )
 
 
@@ -170,7 +170,7 @@ def read_segments(run_dir: Path) -> list[dict]:
 
 
 def read_eval(iteration: int, path: Path) -> FlatEval:
-    """Read the flat-ground metrics of a checkpoint's ``navila eval`` result file."""
+    """Read the flat-ground metrics of a checkpoint's ``navila evaluate`` result file."""
     try:
         data = json.loads(path.read_text())
         flat = data["policies"][0]["terrains"]["flat"]
@@ -179,7 +179,7 @@ def read_eval(iteration: int, path: Path) -> FlatEval:
             iteration, flat["forward_speed"], flat["lin_vel_error"], flat["fall_rate"], data["device"], setting
         )
     except (json.JSONDecodeError, KeyError, IndexError) as error:
-        raise UserError(f"{path} is not a flat-ground navila eval result ({error!r})") from error
+        raise UserError(f"{path} is not a flat-ground navila evaluate result ({error!r})") from error
 
 
 # --------------------------------------------------------------------------------------------------------------------
@@ -192,7 +192,7 @@ def train(args: argparse.Namespace) -> int:
     previous = find_run_dir(args.log_dir, args.run_name)
     resume = ["--resume", str(previous)] if previous is not None and checkpoints(previous) else []
     command = [
-        sys.executable, "-m", "navila_lab.cli", "train", "--task", args.task, "--device", args.device,
+        sys.executable, "-m", "navila_cli", "train", "--task", args.task, "--device", args.device,
         "--max_iterations", "100000", "--log_dir", str(args.log_dir), "--run_name", args.run_name, *resume,
         f"agent.save_interval={args.save_every}",
     ]  # fmt: skip
@@ -229,7 +229,7 @@ def evaluate(args: argparse.Namespace) -> int:
     def run(iteration: int, checkpoint: Path) -> bool:
         out = out_dir / f"model_{iteration}.json"
         command = [
-            sys.executable, "-m", "navila_lab.cli", "eval", "--policy", str(checkpoint), "--task", "NaVILA-Go2-Flat",
+            sys.executable, "-m", "navila_cli", "evaluate", "--policy", str(checkpoint), "--task", "NaVILA-Go2-Flat",
             "--terrain", "flat", "--speeds", "0.5", "--num_envs", str(args.num_envs), "--steps", str(args.steps),
             "--device", args.device, "--out", str(out),
         ]  # fmt: skip
@@ -237,7 +237,7 @@ def evaluate(args: argparse.Namespace) -> int:
         with log.open("w") as file:
             code = subprocess.run(command, stdout=file, stderr=subprocess.STDOUT).returncode
         if code != 0 or not out.exists():
-            print(f"[time_to_walk] model_{iteration}.pt: navila eval failed (exit code {code}), see {log}", flush=True)
+            print(f"[time_to_walk] model_{iteration}.pt: navila evaluate failed (code {code}), see {log}", flush=True)
             return False
         print(f"[time_to_walk] model_{iteration}.pt: {out}", flush=True)
         return True
@@ -274,7 +274,7 @@ def report(args: argparse.Namespace) -> int:
     return 0
 
 
-def parse_args() -> argparse.Namespace:
+def parse_args(argv: list[str]) -> argparse.Namespace:
     """Parse the command line."""
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     commands = parser.add_subparsers(dest="command", required=True)
@@ -298,12 +298,12 @@ def parse_args() -> argparse.Namespace:
     report_parser.add_argument("--results", type=Path, default=RESULTS, help="markdown file to append to")
     report_parser.add_argument("--threshold", type=float, default=0.15, help="lin. vel. error that counts as walking")
     report_parser.set_defaults(func=report)
-    return parser.parse_args()
+    return parser.parse_args(argv)
 
 
-def main() -> int:
+def main(argv: list[str]) -> int:
     """Run the chosen step; input mistakes become one line on stderr and exit code 2."""
-    args = parse_args()
+    args = parse_args(argv)
     try:
         return args.func(args)
     except UserError as error:
@@ -312,4 +312,4 @@ def main() -> int:
 
 
 if __name__ == "__main__":
-    sys.exit(main())
+    sys.exit(run_command(main, sys.argv[1:], "benchmarks/time_to_walk.py"))

@@ -29,12 +29,13 @@ import sys
 from pathlib import Path
 
 from navila_agents.vln.report import markdown_report
+from navila_lab.errors import run_command
 
 ROOT = Path(__file__).resolve().parents[1]
 EPISODES = ROOT / "benchmarks" / "data" / "vln_glass_v2.json.gz"
 
 
-def parse_args() -> argparse.Namespace:
+def parse_args(argv: list[str]) -> argparse.Namespace:
     """Parse the command line."""
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--lidar", type=Path, default=ROOT / "policies" / "go2_rough_lidar", help="LiDAR policy dir")
@@ -56,16 +57,16 @@ def parse_args() -> argparse.Namespace:
     )
     parser.add_argument("--out-dir", type=Path, default=None, help="per-method output folders (default: by view)")
     parser.add_argument("--report", type=Path, default=None, help="markdown table to write (default: by view)")
-    args = parser.parse_args()
+    args = parser.parse_args(argv)
     name = "vln" if args.oracle_view == "full" else "vln_camera_oracle"
     args.out_dir = args.out_dir or ROOT / "results" / name
     args.report = args.report or ROOT / "results" / f"{name}.md"
     return args
 
 
-def main() -> int:
+def main(argv: list[str]) -> int:
     """Run every chosen method, then write the report."""
-    args = parse_args()
+    args = parse_args(argv)
     low_levels = {
         "lidar": ("LiDAR policy", ["--policy", str(args.lidar)]),
         "blind": ("blind policy", ["--policy", str(args.blind)]),
@@ -82,7 +83,7 @@ def main() -> int:
         command = [
             sys.executable,
             "-m",
-            "navila_lab.cli",
+            "navila_cli",
             "vln",
             *common,
             *flags,
@@ -105,4 +106,4 @@ def main() -> int:
 
 
 if __name__ == "__main__":
-    sys.exit(main())
+    sys.exit(run_command(main, sys.argv[1:], "benchmarks/vln_results.py"))

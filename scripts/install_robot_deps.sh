@@ -3,7 +3,7 @@
 #
 # Usage: scripts/install_robot_deps.sh [VENV]   (default: .venv)
 #
-# Recipe (shared/facts.md §5): Debian's cyclonedds-dev (0.10.2) provides the C library; the Python binding
+# Recipe (docs/reference.md §5): Debian's cyclonedds-dev (0.10.2) provides the C library; the Python binding
 # cyclonedds==0.10.5 is built against it through a CYCLONEDDS_HOME prefix whose include/lib/bin link to the system
 # ones; unitree-sdk2py-dimos==1.0.3 is installed without dependencies (it would otherwise pull opencv and an
 # unpinned cyclonedds). Idempotent: each step is skipped when its result is already there.

@@ -1,4 +1,4 @@
-"""rsl_rl PPO runner configs of the Go2 tasks (reference hyper-parameters, shared/facts.md §2)."""
+"""rsl_rl PPO runner configs of the Go2 tasks (reference hyper-parameters, docs/reference.md §2)."""
 
 from __future__ import annotations
 

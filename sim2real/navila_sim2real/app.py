@@ -6,7 +6,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from types import TracebackType
 
-from navila_sim2real.commands import CommandSource, RemoteSticks
+from navila_sim2real.command_sources import CommandSource, RemoteSticks
 from navila_sim2real.fsm import StandCfg
 from navila_sim2real.heightmap import CloudHeightMap
 from navila_sim2real.policy import PolicyBundle, load_policy_dir

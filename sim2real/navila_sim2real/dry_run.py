@@ -14,7 +14,7 @@ from dataclasses import replace
 import numpy as np
 from navila_lab.assets.go2_constants import SDK_JOINT_NAMES
 
-from navila_sim2real.commands import CommandSource
+from navila_sim2real.command_sources import CommandSource
 from navila_sim2real.fsm import ControlContext, Fsm, StandCfg
 from navila_sim2real.observation import ObservationBuilder
 from navila_sim2real.policy import PolicyBundle

@@ -15,7 +15,7 @@ from typing import ClassVar
 
 import numpy as np
 
-from navila_sim2real.commands import CommandSource
+from navila_sim2real.command_sources import CommandSource
 from navila_sim2real.observation import ObservationBuilder
 from navila_sim2real.remote import Key, RemoteState
 from navila_sim2real.safety import Fault, SafetyGuard

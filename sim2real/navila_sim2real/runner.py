@@ -7,7 +7,7 @@ import time
 from collections import deque
 from typing import Protocol
 
-from navila_sim2real.commands import CommandSource
+from navila_sim2real.command_sources import CommandSource
 from navila_sim2real.fsm import ControlContext, Damp, Fsm, Policy, StandCfg
 from navila_sim2real.loop import HELPER_PRIORITY, Rate, make_thread_realtime
 from navila_sim2real.observation import ObservationBuilder

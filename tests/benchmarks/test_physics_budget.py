@@ -1,20 +1,21 @@
 """``benchmarks/physics_budget.py``: percentiles, suggested sizes, a CPU run that overflows on purpose, input errors."""
 
+import importlib
 import subprocess
 
 import numpy as np
 import pytest
-from benchmark_support import load_benchmark, run_benchmark
+from bench_script import navila_bench
 from mujoco_warp import OverflowType
 
 
 @pytest.fixture(scope="module")
 def budget_module():
-    return load_benchmark("physics_budget")
+    return importlib.import_module("navila_benchmarks.physics_budget")
 
 
 def run_script(*args: str, timeout: int = 120) -> subprocess.CompletedProcess:
-    return run_benchmark("physics_budget", *args, timeout=timeout)
+    return navila_bench("physics_budget", *args, timeout=timeout)
 
 
 def make_budget(module, histogram: dict[int, int], **fields):

@@ -1,19 +1,20 @@
 """``benchmarks/time_to_walk.py``: segment times, threshold crossings, table rows, and its input errors."""
 
+import importlib
 import json
 import subprocess
 
 import pytest
-from benchmark_support import load_benchmark, run_benchmark
+from bench_script import navila_bench
 
 
 @pytest.fixture(scope="module")
 def ttw():
-    return load_benchmark("time_to_walk")
+    return importlib.import_module("navila_benchmarks.time_to_walk")
 
 
 def run_script(*args: str) -> subprocess.CompletedProcess:
-    return run_benchmark("time_to_walk", *args)
+    return navila_bench("time_to_walk", *args)
 
 
 def eval_result(lin_vel_error: float) -> dict:

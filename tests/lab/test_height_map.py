@@ -1,7 +1,6 @@
 """The shared LiDAR → height-map function on hand-built clouds with known answers."""
 
 import torch
-
 from navila_lab.sensors.height_map import HeightMapSpec, SweepHistory, height_map_from_points, window_exit_distance
 from navila_lab.sensors.lidar_pattern import L1PatternSpec, l1_ray_directions
 
@@ -146,8 +145,12 @@ class TestWindowExitDistance:
         elevation = torch.deg2rad(torch.tensor([0.0, 30.0, 60.0]))
         cos, sin = elevation.cos(), elevation.sin()
         zero = torch.zeros_like(cos)
-        for planar, edge in (((1, 0), SPEC.x_range[1]), ((-1, 0), -SPEC.x_range[0]),
-                             ((0, 1), SPEC.y_range[1]), ((0, -1), -SPEC.y_range[0])):
+        for planar, edge in (
+            ((1, 0), SPEC.x_range[1]),
+            ((-1, 0), -SPEC.x_range[0]),
+            ((0, 1), SPEC.y_range[1]),
+            ((0, -1), -SPEC.y_range[0]),
+        ):
             directions = torch.stack((planar[0] * cos + zero, planar[1] * cos + zero, sin), dim=-1)
             assert torch.allclose(window_exit_distance(directions, SPEC), edge / cos)
         assert window_exit_distance(torch.tensor([[0.0, 0.0, 1.0], [0.0, 0.0, -1.0]]), SPEC).isinf().all()

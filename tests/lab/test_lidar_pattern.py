@@ -2,7 +2,6 @@
 
 import torch
 from isaaclab.sensors.ray_caster.patterns import LidarPatternCfg, lidar_pattern
-
 from navila_lab.sensors.lidar_pattern import L1PatternSpec, l1_ray_directions
 
 
@@ -16,7 +15,8 @@ class TestL1Pattern:
 
     def test_matches_isaac_labs_lidar_pattern(self):
         """Our pattern equals Isaac Lab's LidarPatternCfg with the L1 parameters (same rays, same order)."""
-        cfg = LidarPatternCfg(channels=32, vertical_fov_range=(0.0, 90.0), horizontal_fov_range=(-180.0, 180.0),
-                              horizontal_res=4.0)
+        cfg = LidarPatternCfg(
+            channels=32, vertical_fov_range=(0.0, 90.0), horizontal_fov_range=(-180.0, 180.0), horizontal_res=4.0
+        )
         _, reference = lidar_pattern(cfg, "cpu")
         assert torch.allclose(l1_ray_directions(L1PatternSpec()), reference, atol=1e-5)

@@ -15,7 +15,7 @@ import warnings
 import numpy as np
 import pytest
 from navila_sim2real.app import deploy
-from navila_sim2real.commands import ConstantVelocity
+from navila_sim2real.command_sources import ConstantVelocity
 from navila_sim2real.fsm import StandCfg
 from navila_sim2real.robot import RobotConfig
 from navila_sim2real.safety import Fault
@@ -130,7 +130,7 @@ class TestLink:
 
     def test_refuses_second_commander(self, sim, deployment, policy_dir):
         """A second 'navila deploy' on the same domain refuses to start while this one publishes rt/lowcmd."""
-        command = [sys.executable, "-m", "navila_lab.cli", "deploy", "--iface", "lo", "--domain", "1", "--sim"]
+        command = [sys.executable, "-m", "navila_cli", "deploy", "--iface", "lo", "--domain", "1", "--sim"]
         result = subprocess.run(
             command + ["--policy", str(policy_dir), "--duration", "1"], capture_output=True, text=True, timeout=120
         )

@@ -1,7 +1,7 @@
 import shutil
 
 import pytest
-from navila_lab.cli import main
+from navila_cli import main
 from navila_sim2real.reference_policy import reference_spec
 
 

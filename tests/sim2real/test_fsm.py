@@ -2,7 +2,7 @@ from dataclasses import replace
 
 import numpy as np
 import pytest
-from navila_sim2real.commands import ConstantVelocity, RemoteSticks
+from navila_sim2real.command_sources import ConstantVelocity, RemoteSticks
 from navila_sim2real.fsm import ControlContext, Fsm, StandCfg
 from navila_sim2real.observation import ObservationBuilder
 from navila_sim2real.policy import load_policy_dir

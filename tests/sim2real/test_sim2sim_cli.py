@@ -13,7 +13,7 @@ def test_one_command_walk(sdk, policy_dir):
     The random policy of the fixture does not walk (it may fall and damp on the tilt limit): exit code 1 unless
     the run passed, and the JSON line says why.
     """
-    command = [sys.executable, "-m", "navila_lab.cli", "sim2sim", "--policy", str(policy_dir), "--warmup", "0.5"]
+    command = [sys.executable, "-m", "navila_cli", "sim2sim", "--policy", str(policy_dir), "--warmup", "0.5"]
     result = subprocess.run(command + ["--duration", "1"], capture_output=True, text=True, timeout=240)
     print(result.stdout, result.stderr)
     walk = json.loads(result.stdout.strip().splitlines()[-1])

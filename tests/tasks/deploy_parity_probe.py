@@ -11,7 +11,7 @@ from pathlib import Path
 
 import numpy as np
 import torch
-from navila_tasks import runtime
+from navila_agents.locomotion import runtime
 from tensordict import TensorDict
 
 NUM_ENVS = 3

@@ -118,7 +118,7 @@ def replay(data: dict[str, np.ndarray], bundle: PolicyBundle) -> Replay:
 def rollout(tmp_path_factory) -> Replay:
     out = tmp_path_factory.mktemp("deploy_parity")
     run(str(PROBE), PLAY_TASK, str(out))
-    run("-m", "navila_lab.cli", "export", "--task", TRAIN_TASK, "--checkpoint", str(out / "model_0.pt"),
+    run("-m", "navila_cli", "export", "--task", TRAIN_TASK, "--checkpoint", str(out / "model_0.pt"),
         "--out", str(out / "exported"), "--device", "cpu")
     data = dict(np.load(out / "rollout.npz"))
     return replay(data, load_policy_dir(out / "exported"))

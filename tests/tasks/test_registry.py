@@ -1,10 +1,9 @@
 """Task registration is data only: every id resolves through gym.spec without building a simulator."""
 
 import gymnasium as gym
-import pytest
-
 import navila_tasks
-from navila_tasks.runtime import load_cfgs
+import pytest
+from navila_agents.locomotion.runtime import load_cfgs
 
 
 class TestRegistry:

@@ -9,11 +9,10 @@ import numpy as np
 import onnxruntime as ort
 import pytest
 import torch
-
 from navila_lab.deploy_spec import DeploySpec
 
 pytestmark = pytest.mark.sim
-PROBE = Path(__file__).with_name("sim_probe.py")
+PROBE = Path(__file__).parents[1] / "support" / "sim_probe.py"
 
 
 def run(*args: str, timeout: int = 900) -> subprocess.CompletedProcess:
@@ -46,7 +45,7 @@ class TestTasksStep:
 
 class TestLidarKnownScene:
     def test_glass_wall_shows_up_at_the_right_cells(self):
-        """A glass wall 1 m ahead of robot 0 empties the far rows of its map; robot 1 on open ground sees floor there."""
+        """A glass wall 1 m ahead of robot 0 empties its map's far rows; robot 1 on open ground sees floor there."""
         report = probe("NaVILA-Go2-Flat", "lidar_wall")
         wall, open_ground = np.array(report["height_map"][0]), np.array(report["height_map"][1])
         assert report["glass_vertices"] > 0, "the glass must be its own prim"
@@ -95,7 +94,7 @@ class TestTrainResumeExport:
         """Training writes a checkpoint, resuming continues from it, and the exported ONNX matches TorchScript."""
         common = [
             "-m",
-            "navila_lab.cli",
+            "navila_cli",
             "train",
             "--task",
             "NaVILA-Go2-Flat",
@@ -121,7 +120,7 @@ class TestTrainResumeExport:
         out = tmp_path / "exported"
         run(
             "-m",
-            "navila_lab.cli",
+            "navila_cli",
             "export",
             "--task",
             "NaVILA-Go2-Flat",

@@ -17,6 +17,7 @@ from dataclasses import dataclass
 from enum import StrEnum
 
 import torch
+from navila_lab.tensors import wrap_to_pi
 
 from navila_agents.vla.grammar import Action, Forward, Turn
 
@@ -60,11 +61,6 @@ class ExecutorCfg:
     """... plus this margin (s)."""
     max_waypoints: int = 32
     """Longest plan accepted."""
-
-
-def wrap_to_pi(angle: torch.Tensor) -> torch.Tensor:
-    """Angle wrapped to [-π, π)."""
-    return torch.remainder(angle + math.pi, 2 * math.pi) - math.pi
 
 
 def relative_to_world(poses: torch.Tensor, relative: torch.Tensor) -> torch.Tensor:

@@ -1,4 +1,4 @@
-"""VLN metrics (facts §4): NE, OS, SR, SPL, plus safety counts, per episode and aggregated.
+"""VLN metrics (docs/reference.md §4): NE, OS, SR, SPL, plus safety counts, per episode and aggregated.
 
 SPL follows Anderson et al., "On Evaluation of Embodied Navigation Agents" (2018): S · d0 / max(d0, path length).
 """
@@ -9,9 +9,7 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 
 import torch
-
-SUCCESS_RADIUS = 3.0
-"""An episode succeeds when the agent stops within this distance of the goal (m)."""
+from navila_tasks.vln.episodes import SUCCESS_RADIUS
 
 
 @dataclass(frozen=True)

@@ -13,8 +13,10 @@ from collections import Counter
 from collections.abc import Sequence
 from pathlib import Path
 
-from navila_agents.vln.metrics import SUCCESS_RADIUS, aggregate, format_table
-from navila_agents.vln.runner import EpisodeResult
+from navila_tasks.vln.episodes import SUCCESS_RADIUS
+
+from navila_agents.vln.metrics import aggregate, format_table
+from navila_agents.vln.rollout import EpisodeResult
 
 EPISODES_FILE = "episodes.json"
 SUMMARY_FILE = "summary.json"

@@ -14,11 +14,11 @@ matplotlib.use("Agg")
 import matplotlib.pyplot as plt  # noqa: E402 (after the backend is chosen)
 from matplotlib.patches import Circle, Rectangle  # noqa: E402
 from navila_lab.video import mp4_writer  # noqa: E402
+from navila_tasks.vln.episodes import Episode  # noqa: E402
+from navila_tasks.vln.layout import SceneLayout  # noqa: E402
+from navila_tasks.vln.scenes import BoxKind, Scene  # noqa: E402
 
-from navila_agents.vln.episodes import Episode  # noqa: E402
-from navila_agents.vln.layout import SceneLayout  # noqa: E402
-from navila_agents.vln.runner import EpisodeResult  # noqa: E402
-from navila_agents.vln.scenes import BoxKind, Scene  # noqa: E402
+from navila_agents.vln.rollout import EpisodeResult  # noqa: E402
 
 
 @dataclass
@@ -50,7 +50,7 @@ def draw_scene(axes: plt.Axes, scene: Scene) -> None:
 
 
 class EpisodeVideos:
-    """Writes ``episode_<id>.mp4`` for chosen episodes (an :class:`~navila_agents.vln.runner.EpisodeRecorder`)."""
+    """Writes ``episode_<id>.mp4`` for chosen episodes (an :class:`~navila_agents.vln.rollout.EpisodeRecorder`)."""
 
     def __init__(self, out_dir: str | Path, episode_indices: Iterable[int], layout: SceneLayout, fps: int = 10) -> None:
         """Record the episodes at these positions of the episode list into ``out_dir``."""

@@ -13,6 +13,8 @@ import yaml
 from navila_lab.sensors.height_map import HeightMapSpec
 
 DEPLOY_FILE = "deploy.yaml"
+POLICY_JIT = "policy.pt"
+POLICY_ONNX = "policy.onnx"
 FORMAT_VERSION = 1
 
 

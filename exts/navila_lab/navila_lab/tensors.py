@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import math
 from collections.abc import Sequence
 
 import torch
@@ -17,3 +18,8 @@ def zero_rows(tensor: torch.Tensor, ids: torch.Tensor | Sequence[int] | slice | 
         tensor.index_fill_(dim, ids.long(), 0.0)
     else:
         tensor[(slice(None),) * dim + (slice(None) if ids is None else ids,)] = 0.0
+
+
+def wrap_to_pi(angle: torch.Tensor) -> torch.Tensor:
+    """Angle wrapped to [-π, π)."""
+    return torch.remainder(angle + math.pi, 2 * math.pi) - math.pi

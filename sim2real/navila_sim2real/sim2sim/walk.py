@@ -23,7 +23,7 @@ from pathlib import Path
 
 import numpy as np
 
-from navila_sim2real.commands import RemoteSticks
+from navila_sim2real.command_sources import RemoteSticks
 from navila_sim2real.errors import RobotError
 from navila_sim2real.fsm import StandCfg
 from navila_sim2real.policy import load_policy_dir
@@ -45,7 +45,7 @@ class DeployProcess:
 
     def __init__(self, policy_dir: str | Path, iface: str, domain: int, echo: Callable[[str], None] | None) -> None:
         """Start the deploy against the simulator on ``iface`` / ``domain``; ``echo`` gets every output line."""
-        command = [sys.executable, "-m", "navila_lab.cli", "deploy", "--iface", iface, "--domain", str(domain)]
+        command = [sys.executable, "-m", "navila_cli", "deploy", "--iface", iface, "--domain", str(domain)]
         self._process = subprocess.Popen(
             [*command, "--sim", "--policy", str(policy_dir)],
             stdout=subprocess.PIPE,

@@ -1,6 +1,6 @@
 """Go2 velocity-tracking tasks: blind base, LiDAR variant, flat variant and their ``_PLAY`` versions.
 
-Reference configuration: NaVILA's locomotion policy (shared/facts.md §2), on top of Isaac Lab's velocity task.
+Reference configuration: NaVILA's locomotion policy (docs/reference.md §2), on top of Isaac Lab's velocity task.
 """
 
 from __future__ import annotations

@@ -20,7 +20,7 @@ from isaaclab_newton.renderers import NewtonWarpRendererCfg
 
 from navila_tasks.go2.env_cfg import Go2RoughLidarEnvCfg_PLAY, Go2SceneCfg, Go2TerminationsCfg, use_mujoco_warp
 from navila_tasks.vln import mdp
-from navila_tasks.vln.scene import VlnScenesCfg
+from navila_tasks.vln.spawner import VlnScenesCfg
 
 SCENE_PRIM_PATH = "/World/ground"
 """Where the scenes are authored (the path the LiDAR and the height scanner cast against)."""
@@ -29,7 +29,7 @@ GLASS_SHAPES = f"{SCENE_PRIM_PATH}/scene_.*/glass_.*"
 OBSTACLE_SHAPES = f"{SCENE_PRIM_PATH}/scene_.*/(wall|furniture|clutter)_.*"
 """Shape paths (regular expression) of every obstacle that is not glass (the floor excluded)."""
 CAMERA_POS = (0.3, 0.0, 0.5)
-"""Camera position (m) in the base frame: above the head, ~0.5 m above the base (shared/facts.md §1)."""
+"""Camera position (m) in the base frame: above the head, ~0.5 m above the base (docs/reference.md §1)."""
 CAMERA_PITCH = math.radians(15.0)
 """Downward tilt of the camera (rad)."""
 

@@ -5,7 +5,7 @@ import json
 import pytest
 from navila_agents.vln.metrics import EpisodeRecord
 from navila_agents.vln.report import load_summary, markdown_report, write_run
-from navila_agents.vln.runner import EndReason, EpisodeResult
+from navila_agents.vln.rollout import EndReason, EpisodeResult
 from vln_support import METRIC_FIELDS
 
 

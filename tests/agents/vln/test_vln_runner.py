@@ -4,13 +4,13 @@ from pathlib import Path
 
 import numpy as np
 import pytest
-from navila_agents.scripts.vln import ORACLE_WAYPOINT_RADIUS
+from navila_agents.commands.vln import ORACLE_WAYPOINT_RADIUS
 from navila_agents.vla.backends.base import VLABackend
 from navila_agents.vla.backends.oracle import ShortestPathOracle
-from navila_agents.vln.episodes import generate_episodes, load_episodes
-from navila_agents.vln.layout import SceneLayout
-from navila_agents.vln.runner import EndReason, VlnRunCfg, VlnRunner
-from navila_agents.vln.scenes import generate_scene
+from navila_agents.vln.rollout import EndReason, VlnRunCfg, VlnRunner
+from navila_tasks.vln.episodes import generate_episodes, load_episodes
+from navila_tasks.vln.layout import SceneLayout
+from navila_tasks.vln.scenes import generate_scene
 from vln_support import KinematicSim
 
 

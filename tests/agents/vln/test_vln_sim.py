@@ -8,10 +8,10 @@ from pathlib import Path
 import numpy as np
 import pytest
 import torch
-from navila_agents.vln.episodes import generate_episodes, save_episodes
-from navila_agents.vln.scenes import generate_scene
 from navila_lab.assets.go2_constants import JOINT_TYPES, default_joint_pos, sim_to_sdk_indices
 from navila_sim2real.reference_policy import reference_spec
+from navila_tasks.vln.episodes import generate_episodes, save_episodes
+from navila_tasks.vln.scenes import generate_scene
 from vln_support import METRIC_FIELDS
 
 pytestmark = pytest.mark.sim
@@ -31,7 +31,7 @@ def run(*args: str, timeout: int = 900) -> subprocess.CompletedProcess:
 def navila_vln(episodes: Path, out: Path, *args: str) -> list[dict]:
     run(
         "-m",
-        "navila_lab.cli",
+        "navila_cli",
         "vln",
         "--episodes",
         str(episodes),

@@ -13,9 +13,9 @@ import sys
 import numpy as np
 import torch
 import trimesh
-from navila_agents.vln.scenes import BoxKind
+from navila_agents.locomotion import runtime
 from navila_lab.terrains.generator import GLASS_ATTRIBUTE
-from navila_tasks import runtime
+from navila_tasks.vln.scenes import BoxKind
 
 TASK = "NaVILA-Go2-VLN-Depth"
 SCENE_ID = "procedural_00001"
@@ -59,11 +59,11 @@ def main() -> None:
     with runtime.open_env(TASK, env_cfg) as env:
         from isaaclab.sim import get_current_stage
         from isaaclab_newton.physics import NewtonManager
-        from navila_tasks.vln.sim import IsaacVlnSim
+        from navila_agents.vln.simulator import IsaacVlnSim
         from newton import ShapeFlags
         from pxr import UsdGeom
 
-        sim = IsaacVlnSim(env, layout, policy_path=None)
+        sim = IsaacVlnSim(env, layout, policy=None)
         sim.set_next_starts([0, 1], torch.tensor([[x + offset[0], y + offset[1], yaw] for x, y, yaw in starts]))
         sim.reset()
         push = torch.tensor([[1.5 * math.cos(starts[1][2]), 1.5 * math.sin(starts[1][2]), 0.0, 0.0, 0.0, 0.0]])

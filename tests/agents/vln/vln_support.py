@@ -2,8 +2,8 @@
 
 import numpy as np
 import torch
-from navila_agents.vln.runner import StepResult
-from navila_agents.vln.teleport import TELEPORT_CLEARANCE, TeleportBase
+from navila_agents.vln.rollout import StepResult
+from navila_tasks.vln.teleport import TELEPORT_CLEARANCE, TeleportBase
 
 METRIC_FIELDS = frozenset(
     {

@@ -17,6 +17,14 @@ class VLABackend(ABC):
     :func:`~navila_agents.vla.grammar.parse_action`.
     """
 
+    privileged: bool = False
+    """Whether the backend plans on privileged state (an expert): the VLN loop then gives it each env's path to the
+    goal through :meth:`set_paths` when an episode starts and before every query."""
+
+    def set_paths(self, env_ids: Sequence[int], paths: Sequence[np.ndarray | torch.Tensor]) -> None:
+        """Give these envs their paths to the goal (waypoints (K, 2) in the world); privileged backends only."""
+        raise NotImplementedError(f"{type(self).__name__} does not plan on privileged state")
+
     @abstractmethod
     def act_batch(
         self, frames: Sequence[np.ndarray], instructions: Sequence[str], env_ids: Sequence[int] | None = None

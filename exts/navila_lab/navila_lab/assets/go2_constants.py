@@ -1,6 +1,6 @@
 """Names and published limits of the Unitree Go2, in one place for simulation, export and the robot side.
 
-Numbers: Unitree ``go2_description`` and the Go2 SDK documentation (see ``shared/facts.md`` §2 and §5).
+Numbers: Unitree ``go2_description`` and the Go2 SDK documentation (see ``docs/reference.md`` §2 and §5).
 """
 
 from __future__ import annotations

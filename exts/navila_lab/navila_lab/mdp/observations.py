@@ -55,8 +55,11 @@ def _window_holds(outer: HeightMapSpec, inner: HeightMapSpec) -> bool:
 
 
 class lidar_height_map(ManagerTermBase):
-    """LiDAR height map (N, rows·cols): each new sweep is binned by :func:`height_map_from_points`, then the
-    maps of the last ``spec.num_sweeps`` sweeps are fused by an element-wise max (as on the robot)."""
+    """LiDAR height map (N, rows·cols) of the sweeps the robot would have fused.
+
+    Each new sweep is binned by :func:`height_map_from_points`, then the maps of the last ``spec.num_sweeps`` sweeps
+    are fused by an element-wise max (as on the robot).
+    """
 
     def __init__(self, cfg: ObservationTermCfg, env: ManagerBasedEnv):
         super().__init__(cfg, env)
@@ -84,6 +87,7 @@ class lidar_height_map(ManagerTermBase):
         sensor_cfg: SceneEntityCfg,
         spec: HeightMapSpec | None = None,
     ) -> torch.Tensor:
+        """Bin the sweep that arrived this step (if any) and return the fused maps, flattened row-major."""
         step = env.common_step_counter if hasattr(env, "common_step_counter") else 0
         if self._last_step is None or step - self._last_step >= self.steps_per_sweep:
             self.history.push(height_map_from_points(lidar_points(env, sensor_cfg), self.spec))

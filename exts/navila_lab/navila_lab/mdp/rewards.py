@@ -48,6 +48,7 @@ class action_smoothness_l2(ManagerTermBase):
         zero_rows(self.before_previous, env_ids)
 
     def __call__(self, env: ManagerBasedRLEnv) -> torch.Tensor:
+        """Penalty (N,) of this step's second difference of the actions."""
         action, previous = env.action_manager.action, env.action_manager.prev_action
         penalty = torch.sum(torch.square(action - 2.0 * previous + self.before_previous), dim=1)
         self.before_previous = previous.clone()

@@ -43,7 +43,7 @@ NAVILA_TERRAINS_CFG = GlassTerrainGeneratorCfg(
         "glass": GlassPanelsTerrainCfg(proportion=0.2, convert_to_heightfield=True),
     },
 )
-"""Reference mix of NaVILA's locomotion training (shared/facts.md §2) plus glass panels.
+"""Reference mix of NaVILA's locomotion training (docs/reference.md §2) plus glass panels.
 
 Physics collides against the ground as a Newton heightfield sampled at the tiles' own 0.1 m grid (every sub-terrain
 sets ``convert_to_heightfield``): the same surface as the mesh except that an obstacle's vertical wall becomes a

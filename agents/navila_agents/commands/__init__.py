@@ -1,0 +1,1 @@
+"""``navila`` subcommands owned by the agents package: each module's ``main(argv) -> int``."""

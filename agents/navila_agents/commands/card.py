@@ -1,0 +1,36 @@
+"""``navila card``: MODEL_CARD.md + curves.png of an exported policy, from its run and a ``navila evaluate`` JSON."""
+
+from __future__ import annotations
+
+import argparse
+import os
+
+from navila_lab.errors import UserError
+
+from navila_agents.locomotion.model_card import write_model_card
+
+
+def main(argv: list[str]) -> int:
+    """Write the card into the policy directory."""
+    parser = argparse.ArgumentParser(prog="navila card", description=__doc__)
+    parser.add_argument("--policy", required=True, help="exported policy directory (navila export --out)")
+    parser.add_argument("--run", required=True, help="training run directory (events.out.tfevents.*, params/)")
+    parser.add_argument("--task", required=True, help="task the policy was trained on")
+    parser.add_argument("--commit", required=True, help="git commit the policy was trained at")
+    parser.add_argument("--device", required=True, help="training device, in words")
+    parser.add_argument("--eval", default=None, help="navila evaluate JSON that includes this policy")
+    parser.add_argument("--notes", default="", help="free text added under the facts")
+    args = parser.parse_args(argv)
+    for path, what in ((args.policy, "policy directory"), (args.run, "run directory")):
+        if not os.path.isdir(path):
+            raise UserError(f"{what} '{path}' does not exist")
+    if args.eval and not os.path.isfile(args.eval):
+        raise UserError(f"eval report '{args.eval}' does not exist")
+    if not os.path.isdir(os.path.join(args.run, "params")):
+        raise UserError(f"'{args.run}' is not a navila train run (no params/ folder)")
+    try:
+        path = write_model_card(args.policy, args.run, args.task, args.commit, args.device, args.eval, args.notes)
+    except ValueError as error:
+        raise UserError(str(error)) from None
+    print(f"[navila] model card -> {path}")
+    return 0

@@ -1,0 +1,169 @@
+"""``navila vln``: VLN episodes with a frozen VLA above a frozen locomotion policy (or a perfect low level), scored.
+
+Writes ``episodes.json`` (one object per episode), ``summary.json`` (NE, OS, SR, SPL, falls, collisions, glass
+contacts) and, with ``--video N``, ``videos/episode_<id>.mp4`` for the first N episodes; prints the results table.
+"""
+
+from __future__ import annotations
+
+import argparse
+import time
+from pathlib import Path
+from typing import TYPE_CHECKING
+
+from navila_lab.errors import UserError
+from navila_lab.video import require_mp4
+from navila_tasks.vln.episodes import Episode, load_episodes
+from navila_tasks.vln.layout import SceneLayout
+
+from navila_agents.locomotion.policy import resolve_policy
+from navila_agents.vla.executor import ExecutionMode, ExecutorCfg
+
+if TYPE_CHECKING:
+    from navila_agents.vla.backends.base import VLABackend
+    from navila_agents.vln.simulator import IsaacVlnSim
+
+VLN_TASK = "NaVILA-Go2-VLN"
+BACKENDS = ("oracle", "hf", "server")
+ORACLE_WAYPOINT_RADIUS = 0.15
+"""The oracle's paths start where the robot stands (replanned every query), so corners count as passed only close."""
+
+
+def parse_args(argv: list[str]) -> argparse.Namespace:
+    """Parse the command line."""
+    from navila_agents.locomotion import runtime
+
+    parser = argparse.ArgumentParser(prog="navila vln", description=__doc__)
+    runtime.add_common_args(parser, task_default=VLN_TASK)
+    parser.add_argument("--episodes", type=Path, required=True, help="episode file (.json or .json.gz, R2R-CE schema)")
+    low_level = parser.add_mutually_exclusive_group(required=True)
+    low_level.add_argument("--policy", help="exported policy directory (navila export) or rsl_rl checkpoint/run dir")
+    low_level.add_argument("--perfect-low-level", action="store_true", help="teleport the base as commanded")
+    parser.add_argument("--vla", choices=BACKENDS, default="oracle", help="VLA backend (default: privileged oracle)")
+    parser.add_argument(
+        "--oracle-view",
+        choices=("full", "camera"),
+        default="full",
+        help="--vla oracle: plan around glass (full) or only around what the camera sees (camera), like an RGB VLA",
+    )
+    parser.add_argument("--vla-model", type=Path, help="--vla hf: local transformers model folder")
+    parser.add_argument("--vla-url", help="--vla server: base URL of a navila vla-serve")
+    parser.add_argument("--vla-device", default=None, help="torch device of the hf model (default: the sim device)")
+    parser.add_argument(
+        "--execution", choices=[mode.value for mode in ExecutionMode], default="open_loop", help="action execution"
+    )
+    parser.add_argument("--query-period", type=float, default=0.5, help="simulated seconds between VLA queries")
+    parser.add_argument("--max-steps", type=int, default=2500, help="policy steps after which an episode ends")
+    parser.add_argument("--max-still-steps", type=int, default=1000, help="steps without moving that end an episode")
+    parser.add_argument("--limit", type=int, default=None, help="run the first N episodes only")
+    parser.add_argument("--camera-size", type=int, default=512, help="camera width and height (pixels)")
+    parser.add_argument("--video", type=int, default=0, metavar="N", help="write mp4s of the first N episodes")
+    parser.add_argument("--label", default=None, help="method name in the table (default: from the low level)")
+    parser.add_argument("--out", type=Path, default=None, help="output directory (default: results/vln/<label>)")
+    return parser.parse_args(argv)
+
+
+def read_episodes(path: Path, limit: int | None) -> list[Episode]:
+    """Load the episodes to run; raise a one-line error if there are none."""
+    if not path.is_file():
+        raise UserError(f"episode file '{path}' does not exist")
+    try:
+        episodes = load_episodes(path)
+    except ValueError as error:
+        raise UserError(str(error)) from None
+    episodes = episodes[:limit] if limit is not None else episodes
+    if not episodes:
+        raise UserError(f"{path}: no episodes to run")
+    return episodes
+
+
+def check_args(args: argparse.Namespace) -> None:
+    """One-line errors for values that would only fail after the simulator is built."""
+    positive = {"--query-period": args.query_period, "--max-steps": args.max_steps, "--camera-size": args.camera_size}
+    positive |= {"--max-still-steps": args.max_still_steps, "--limit": 1 if args.limit is None else args.limit}
+    for flag, value in positive.items():
+        if value <= 0:
+            raise UserError(f"{flag} must be positive, got {value}")
+    if args.video < 0:
+        raise UserError(f"--video must be 0 or more, got {args.video}")
+    if args.video:
+        require_mp4()
+    if args.vla == "hf" and not (args.vla_model and (args.vla_model / "config.json").is_file()):
+        raise UserError(
+            f"--vla hf needs --vla-model with a local transformers model (no config.json in {args.vla_model})"
+        )
+    if args.oracle_view != "full" and args.vla != "oracle":
+        raise UserError(f"--oracle-view applies to --vla oracle only, not --vla {args.vla}")
+    if args.vla == "server" and not args.vla_url:
+        raise UserError("--vla server needs --vla-url, e.g. http://127.0.0.1:8000")
+
+
+def make_backend(args: argparse.Namespace, sim: IsaacVlnSim) -> VLABackend:
+    """Build the VLA backend chosen on the command line."""
+    if args.vla == "hf":
+        from navila_agents.vla.backends.hf import HFBackend
+
+        return HFBackend(args.vla_model, device=args.vla_device or sim.device)
+    if args.vla == "server":
+        from navila_agents.vla.backends.server import ServerBackend
+
+        return ServerBackend(args.vla_url)
+    from navila_agents.vla.backends.oracle import ShortestPathOracle
+
+    return ShortestPathOracle(sim.num_envs, sim.poses, waypoint_radius=ORACLE_WAYPOINT_RADIUS, device=sim.device)
+
+
+def main(argv: list[str]) -> int:
+    """Check the inputs, build the VLN task for the episodes' scenes, run every episode, write the results."""
+    args = parse_args(argv)
+    check_args(args)
+    policy = None if args.policy is None else resolve_policy(args.policy)
+    episodes = read_episodes(args.episodes, args.limit)
+    try:
+        layout = SceneLayout.from_ids([episode.scene_id for episode in episodes])
+    except ValueError as error:
+        raise UserError(f"{args.episodes}: {error}") from None
+    label = args.label or ("perfect low level" if args.perfect_low_level else Path(args.policy).resolve().name)
+    out_dir = args.out or Path("results") / "vln" / label.replace(" ", "_")
+
+    from navila_agents.locomotion import runtime
+    from navila_agents.vln.metrics import format_table
+    from navila_agents.vln.report import write_run
+    from navila_agents.vln.rollout import VlnRunCfg, VlnRunner
+    from navila_agents.vln.simulator import IsaacVlnSim
+    from navila_agents.vln.video import EpisodeVideos
+
+    env_cfg, agent_cfg = runtime.load_cfgs(args.task, args.overrides)
+    runtime.configure(env_cfg, agent_cfg, args)
+    env_cfg.scene.num_envs = min(env_cfg.scene.num_envs, len(episodes))
+    env_cfg.scene.vln_scenes.spawn.scene_ids = [scene.scene_id for scene in layout.scenes]
+    env_cfg.scene.camera.width = env_cfg.scene.camera.height = args.camera_size
+    run_cfg = VlnRunCfg(
+        query_period=args.query_period,
+        max_steps=args.max_steps,
+        max_still_steps=args.max_still_steps,
+        executor=ExecutorCfg(mode=ExecutionMode(args.execution)),
+        oracle_sees_glass=args.oracle_view == "full",
+    )
+    start = time.perf_counter()
+    with runtime.open_env(args.task, env_cfg) as env:
+        sim = IsaacVlnSim(env, layout, policy)
+        recorder = EpisodeVideos(out_dir / "videos", range(args.video), layout) if args.video else None
+        results = VlnRunner(sim, make_backend(args, sim), episodes, layout, run_cfg, recorder).run()
+    config = {
+        "episodes_file": str(args.episodes),
+        "task": args.task,
+        "low_level": "perfect (teleported)" if args.perfect_low_level else str(args.policy),
+        "vla": args.vla + (f" ({args.oracle_view} view)" if args.vla == "oracle" else ""),
+        "execution": args.execution,
+        "query_period_s": args.query_period,
+        "max_steps": args.max_steps,
+        "num_envs": env_cfg.scene.num_envs,
+        "device": env_cfg.sim.device,
+        "camera": f"{args.camera_size}x{args.camera_size}",
+        "wall_time_s": round(time.perf_counter() - start, 1),
+    }
+    summary = write_run(out_dir, label, results, config)
+    print(format_table({label: summary["metrics"]}))
+    print(f"[navila] {len(results)} episodes -> {out_dir}")
+    return 0

@@ -1,0 +1,1 @@
+"""Locomotion jobs: rsl_rl training, export, play, evaluation and their shared plumbing."""

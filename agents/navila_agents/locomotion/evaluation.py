@@ -1,0 +1,183 @@
+"""Locomotion evaluation: a policy on a fixed-seed set of terrains and commanded speeds (the simulator side).
+
+The evaluation set is the task's play configuration (no noise, no randomization, no pushes) with three edits made
+by :func:`make_eval_cfg`: the terrain grid keeps one curriculum column per selected sub-terrain, every env keeps one
+forward speed of the set for the whole run (:class:`~navila_lab.mdp.commands.FixedVelocityCommand`), and a recorder
+term (:class:`~navila_lab.mdp.recorders.EvalMetricsRecorder`) accumulates :mod:`navila_lab.mdp.locomotion_metrics`
+after each step, before resets clear the sensors. Two contact sensors filter the robot's contacts by partner shape:
+the terrain mesh and the glass prim.
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import platform
+from collections.abc import Callable
+from dataclasses import asdict, dataclass
+from datetime import UTC, datetime
+from typing import TYPE_CHECKING
+
+import gymnasium as gym
+import torch
+from isaaclab.sensors import ContactSensorCfg
+from isaaclab.utils import replace
+from navila_lab.mdp.commands import FixedVelocityCommandCfg
+from navila_lab.mdp.locomotion_metrics import SPEED_BINS
+from navila_lab.mdp.recorders import (
+    RECORDER_NAME,
+    EvalMetricsRecorder,
+    EvalMetricsRecorderCfg,
+    EvalRecorderManagerCfg,
+)
+from navila_lab.provenance import git_commit
+from navila_lab.terrains.config import sub_terrain_of_column
+from navila_lab.terrains.generator import GLASS_PRIM_NAME
+from tqdm import trange
+
+from navila_agents.locomotion import runtime
+from navila_agents.locomotion.eval_report import (
+    summarize,
+    terrain_group,
+)
+from navila_agents.locomotion.policy import PolicySource, load_policy
+
+if TYPE_CHECKING:
+    from isaaclab.envs import ManagerBasedRLEnvCfg
+
+FORMAT_VERSION = 1
+"""Version of the results file layout."""
+ENVS_PER_CELL = {"cpu": 2, "cuda": 64}
+"""Default envs per (terrain column, commanded speed) pair."""
+
+
+def metrics_recorder(env: gym.Env) -> EvalMetricsRecorder:
+    """Return the metrics recorder of an env built from an eval cfg."""
+    return env.unwrapped.recorder_manager._terms[RECORDER_NAME]  # the manager has no public term getter
+
+
+##
+# Evaluation set
+##
+
+
+@dataclass
+class EvalSet:
+    """What every evaluated policy is run on; equal sets give equal terrains, spawns and commands."""
+
+    terrains: list[str]
+    """Terrain types (keys of :data:`~navila_agents.locomotion.eval_report.TERRAIN_GROUPS`), or ``["all"]``."""
+    speeds: tuple[float, ...] = SPEED_BINS
+    yaw_rate: float = 0.0
+    """Commanded yaw rate (rad/s) of every env."""
+    num_envs: int | None = None
+    """None: :data:`ENVS_PER_CELL` per (terrain column, speed)."""
+    steps: int | None = None
+    """Policy steps; None: run ``episodes`` episodes per env."""
+    episodes: int = 1
+    seed: int = 0
+    device: str = "auto"
+    overrides: tuple[str, ...] = ()
+    """Hydra overrides of the env cfg (applied before the eval edits)."""
+
+
+def make_eval_cfg(env_cfg: ManagerBasedRLEnvCfg, eval_set: EvalSet, max_episodes: int | None) -> list[str]:
+    """Edit a play env cfg into the evaluation set; returns the sub-terrain of each terrain column."""
+    generator = env_cfg.scene.terrain.terrain_generator
+    available = list(dict.fromkeys(terrain_group(name) for name in generator.sub_terrains))
+    wanted = available if "all" in eval_set.terrains else eval_set.terrains
+    missing = [terrain for terrain in wanted if terrain not in available]
+    if missing:
+        raise runtime.UserError(f"this task has no '{missing[0]}' terrain (it has: {', '.join(available)})")
+    generator.sub_terrains = {
+        name: replace(sub, proportion=1.0)
+        for name, sub in generator.sub_terrains.items()
+        if terrain_group(name) in wanted
+    }
+    generator.num_cols = len(generator.sub_terrains)
+    generator.curriculum = True  # one sub-terrain per column, rows of increasing difficulty
+    generator.seed = eval_set.seed
+    previous = env_cfg.commands.base_velocity
+    env_cfg.commands.base_velocity = FixedVelocityCommandCfg(
+        asset_name=previous.asset_name,
+        resampling_time_range=(env_cfg.episode_length_s, env_cfg.episode_length_s),
+        ranges=replace(previous.ranges, heading=None),
+        heading_command=False,
+        debug_vis=False,
+        speeds=tuple(eval_set.speeds),
+        yaw_rate=eval_set.yaw_rate,
+    )
+    terrain_prim = env_cfg.scene.terrain.prim_path
+    contacts = ContactSensorCfg(
+        prim_path="{ENV_REGEX_NS}/Robot/.*", history_length=env_cfg.decimation, update_period=env_cfg.sim.dt
+    )
+    env_cfg.scene.eval_terrain_contacts = replace(contacts, filter_shape_prim_expr=[f"{terrain_prim}/terrain/.*"])
+    if "glass" in wanted:
+        glass = f"{terrain_prim}/{GLASS_PRIM_NAME}/.*"
+        env_cfg.scene.eval_glass_contacts = replace(contacts, filter_shape_prim_expr=[glass])
+    env_cfg.recorders = EvalRecorderManagerCfg(eval_metrics=EvalMetricsRecorderCfg(max_episodes=max_episodes))
+    return sub_terrain_of_column(generator)
+
+
+##
+# Run
+##
+
+
+def roll_out(env: gym.Env, policy: Callable, steps: int, label: str) -> EvalMetricsRecorder:
+    """Step the wrapped ``env`` with ``policy`` for up to ``steps`` steps (less once every env's episodes are done)."""
+    recorder = metrics_recorder(env)
+    obs = env.get_observations()
+    with torch.inference_mode():
+        for _ in trange(steps, desc=label, unit="step"):
+            obs, _, _, _ = env.step(policy(obs))
+            if recorder.finished:
+                break
+    return recorder
+
+
+def evaluate(source: PolicySource, eval_set: EvalSet, edit_cfg: Callable[[object], None] | None = None) -> dict:
+    """Run one policy on the evaluation set; returns its summary per terrain type and speed.
+
+    ``edit_cfg`` edits the task's play env cfg before the evaluation edits (e.g. a hand-made terrain).
+    """
+    env_cfg, agent_cfg = runtime.load_cfgs(source.task, list(eval_set.overrides), play=True)
+    if edit_cfg is not None:
+        edit_cfg(env_cfg)
+    max_episodes = None if eval_set.steps is not None else eval_set.episodes
+    columns = make_eval_cfg(env_cfg, eval_set, max_episodes)
+    device = runtime.resolve_device(eval_set.device)
+    num_envs = eval_set.num_envs or len(columns) * len(eval_set.speeds) * ENVS_PER_CELL[device.split(":")[0]]
+    runtime.configure(env_cfg, agent_cfg, argparse.Namespace(device=device, num_envs=num_envs, seed=eval_set.seed))
+    with runtime.open_env(source.task, env_cfg) as env:
+        wrapped, policy = load_policy(source, env, agent_cfg)
+        unwrapped = env.unwrapped
+        steps = eval_set.steps or eval_set.episodes * int(unwrapped.max_episode_length)
+        recorder = roll_out(wrapped, policy, steps, source.name)
+        terrain_of_env = [terrain_group(columns[column]) for column in unwrapped.scene.terrain.terrain_types.tolist()]
+        speed_of_env = unwrapped.command_manager.get_term("base_velocity").fixed_command[:, 0]
+        summary = summarize(recorder.totals, terrain_of_env, speed_of_env)
+        return {
+            "name": source.name,
+            "policy": source.path,
+            "kind": "checkpoint" if source.checkpoint else "exported",
+            "checkpoint": source.checkpoint,
+            "task": source.task,
+            "num_envs": unwrapped.num_envs,
+            "num_levels": env_cfg.scene.terrain.terrain_generator.num_rows,
+            "terrains": summary,
+        }
+
+
+def report(results: list[dict], eval_set: EvalSet) -> dict:
+    """Build the results file: format version, evaluation set, date, commit, device, one entry per policy."""
+    device = runtime.resolve_device(eval_set.device)
+    cpu = f"cpu ({os.cpu_count()} × {platform.machine()})"
+    return {
+        "format_version": FORMAT_VERSION,
+        "eval_set": asdict(eval_set),
+        "date": datetime.now(UTC).isoformat(timespec="seconds"),
+        "commit": git_commit(),
+        "device": torch.cuda.get_device_name(device) if device.startswith("cuda") else cpu,
+        "policies": results,
+    }

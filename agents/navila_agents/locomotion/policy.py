@@ -1,0 +1,136 @@
+"""The one way a locomotion policy is loaded in simulation: an exported folder or a training checkpoint.
+
+Used by ``navila play``, ``navila evaluate``, ``navila vln`` and the benchmarks. An exported folder (``navila export``)
+is its TorchScript actor fed the observation groups its ``deploy.yaml`` lists; a checkpoint is restored into an rsl_rl
+runner with the runner cfg whose actor width it has. The robot side reads the same folders through
+:mod:`navila_lab.deploy_spec` (ONNX, no Isaac Lab).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass
+from pathlib import Path
+from typing import TYPE_CHECKING
+
+import torch
+from navila_lab.deploy_spec import DEPLOY_FILE, POLICY_JIT, DeploySpec
+from navila_lab.errors import UserError
+
+from navila_agents.locomotion import runtime
+from navila_agents.rsl_rl_cfg import (
+    BLIND_ACTOR_GROUPS,
+    LIDAR_ACTOR_GROUPS,
+    Go2RoughBlindPPORunnerCfg,
+    Go2RoughLidarPPORunnerCfg,
+)
+
+if TYPE_CHECKING:
+    import gymnasium as gym
+    from isaaclab_rl.rsl_rl import RslRlOnPolicyRunnerCfg, RslRlVecEnvWrapper
+    from tensordict import TensorDict
+
+Policy = Callable[["TensorDict"], torch.Tensor]
+"""Maps the env's observation groups to joint actions."""
+
+
+@dataclass
+class PolicySource:
+    """A policy on disk: an exported directory (``deploy.yaml`` + ``policy.pt``) or a training checkpoint."""
+
+    path: str
+    task: str
+    spec: DeploySpec | None = None
+    checkpoint: str | None = None
+
+    @property
+    def name(self) -> str:
+        """Folder or file name, as tables label the policy."""
+        return Path(self.path).name
+
+
+def resolve_policy(path: str, task: str | None = None) -> PolicySource:
+    """Identify the policy at ``path``; the task defaults to the exported one's, else the LiDAR task."""
+    target = Path(path)
+    if not target.exists():
+        raise UserError(f"policy '{path}' does not exist")
+    if target.is_dir() and (target / DEPLOY_FILE).is_file():
+        try:
+            spec = DeploySpec.load(target)
+        except ValueError as error:
+            raise UserError(str(error)) from None
+        if not (target / POLICY_JIT).is_file():
+            raise UserError(f"exported policy '{path}' has no {POLICY_JIT}: export it with 'navila export'")
+        return PolicySource(path, task or spec.task, spec=spec)
+    try:
+        checkpoint = runtime.find_checkpoint(path)
+    except UserError:
+        raise UserError(
+            f"'{path}' holds neither an exported policy ({DEPLOY_FILE} + {POLICY_JIT}) nor a model_*.pt checkpoint"
+        ) from None
+    return PolicySource(path, task or runtime.DEFAULT_TASK, checkpoint=checkpoint)
+
+
+def runner_cfg_for(source: PolicySource, env: gym.Env, device: str) -> RslRlOnPolicyRunnerCfg:
+    """The runner cfg (LiDAR or blind) whose actor reads as many inputs as the policy, for envs serving both."""
+    from isaaclab_rl.rsl_rl import check_rsl_rl_version, handle_deprecated_rsl_rl_cfg
+
+    dims = env.unwrapped.observation_manager.group_obs_dim
+    cfgs = {
+        sum(dims[group][-1] for group in groups): cfg
+        for groups, cfg in (
+            (LIDAR_ACTOR_GROUPS, Go2RoughLidarPPORunnerCfg),
+            (BLIND_ACTOR_GROUPS, Go2RoughBlindPPORunnerCfg),
+        )
+    }
+    if source.spec is not None:
+        width = source.spec.obs_dim
+    else:
+        actor = torch.load(source.checkpoint, map_location="cpu", weights_only=False).get("actor_state_dict", {})
+        width = next((value.shape[1] for value in actor.values() if value.ndim == 2), None)
+    if width not in cfgs:
+        raise UserError(f"policy '{source.path}' reads {width} inputs, this task's actors read {list(cfgs)}")
+    agent_cfg = handle_deprecated_rsl_rl_cfg(cfgs[width](), check_rsl_rl_version())
+    agent_cfg.device = device
+    return agent_cfg
+
+
+def load_policy(
+    source: PolicySource, env: gym.Env, agent_cfg: RslRlOnPolicyRunnerCfg
+) -> tuple[RslRlVecEnvWrapper, Policy]:
+    """Wrap ``env`` (this resets it) and return the policy of ``source``, checked against the task's inputs."""
+    if source.checkpoint is not None:
+        runner = runtime.load_runner(env, agent_cfg, source.checkpoint)
+        return runner.env, runner.get_inference_policy(agent_cfg.device)
+    from isaaclab_rl.rsl_rl import RslRlVecEnvWrapper
+
+    joint_names = list(env.unwrapped.scene["robot"].joint_names)
+    if source.spec.joint_names != joint_names:
+        raise UserError(f"policy '{source.path}': joints {source.spec.joint_names} are not the task's {joint_names}")
+    wrapped = RslRlVecEnvWrapper(env, clip_actions=agent_cfg.clip_actions)
+    groups = agent_cfg.obs_groups["actor"]
+    obs = wrapped.get_observations()
+    width = sum(obs[group].shape[-1] for group in groups)
+    if width != source.spec.obs_dim:
+        raise UserError(
+            f"policy '{source.path}' reads {source.spec.obs_dim}-D observations but task {source.task} gives "
+            f"{width}-D (choose the policy's task with --task)"
+        )
+    network = torch.jit.load(str(Path(source.path) / POLICY_JIT), map_location=agent_cfg.device).eval()
+
+    def policy(observations: TensorDict) -> torch.Tensor:
+        return network(torch.cat([observations[group] for group in groups], dim=-1))
+
+    try:
+        with torch.inference_mode():
+            actions = policy(obs)
+    except RuntimeError as error:
+        raise UserError(
+            f"{POLICY_JIT} of '{source.path}' rejects a {width}-D observation: {str(error).strip().splitlines()[-1]}"
+        ) from None
+    if actions.shape != (wrapped.num_envs, wrapped.num_actions):
+        raise UserError(
+            f"policy '{source.path}' outputs {actions.shape[-1]} actions, "
+            f"task {source.task} takes {wrapped.num_actions}"
+        )
+    return wrapped, policy

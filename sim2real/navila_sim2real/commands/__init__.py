@@ -1,0 +1,1 @@
+"""``navila`` subcommands owned by the robot side: each module's ``main(argv) -> int``."""

@@ -1,0 +1,117 @@
+"""``navila deploy``: run an exported policy on the Go2 (or on ``navila sim2sim``) through unitree_sdk2py."""
+
+from __future__ import annotations
+
+import argparse
+import logging
+import time
+from typing import TYPE_CHECKING
+
+import numpy as np
+from navila_lab.errors import UserError
+
+from navila_sim2real.command_sources import CommandSource, RemoteSticks
+from navila_sim2real.deps import check_interface
+from navila_sim2real.errors import RobotError
+from navila_sim2real.policy import PolicyBundle, PolicyError, load_policy_dir
+from navila_sim2real.remote import __doc__ as REMOTE_HELP
+
+if TYPE_CHECKING:
+    from navila_sim2real.app import Deployment
+
+STATUS_PERIOD = 5.0
+"""Seconds between two status lines."""
+
+
+def parser() -> argparse.ArgumentParser:
+    """Build the parser of ``navila deploy``."""
+    p = argparse.ArgumentParser(
+        prog="navila deploy",
+        description="Deploy an exported policy (policy.onnx + deploy.yaml) on the Go2 over DDS.",
+        epilog=REMOTE_HELP,
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+    )
+    p.add_argument("--iface", required=True, help="network interface facing the robot (lo for sim2sim)")
+    p.add_argument("--policy", required=True, help="directory written by 'navila export'")
+    p.add_argument("--domain", type=int, default=0, help="DDS domain (0 on the robot; 1 with 'navila sim2sim')")
+    p.add_argument("--dry-run", action="store_true", help="build everything, print the first commands, publish nothing")
+    p.add_argument("--sim", action="store_true", help="the robot is 'navila sim2sim': keep sport mode, tag commands")
+    p.add_argument("--duration", type=float, default=None, help="stop (damped) after this many seconds")
+    p.add_argument("--vla-server", default=None, help="URL of a VLA server ('navila vla-serve'): commands from it")
+    p.add_argument("--instruction", default=None, help="navigation instruction for the VLA")
+    return p
+
+
+def command_source(args: argparse.Namespace, bundle: PolicyBundle) -> CommandSource:
+    """Build the velocity-command source: the remote's sticks, or the VLA when ``--vla-server`` is given."""
+    if args.vla_server is None:
+        return RemoteSticks(bundle.spec.command_ranges)
+    if not args.instruction:
+        raise UserError('--vla-server needs --instruction "..."')
+    if args.sim:
+        raise UserError("--vla-server needs the robot's front camera, which 'navila sim2sim' does not simulate yet")
+    from navila_sim2real.robot import start_dds
+    from navila_sim2real.vla import Go2FrontCamera, vla_command_source
+
+    source = vla_command_source(args.vla_server, args.instruction, Go2FrontCamera(), bundle.spec.step_dt)
+    if not args.dry_run:  # the dry run shows the commands before the first answer: zero velocity
+        start_dds(args.iface, args.domain)
+        source.start()
+    return source
+
+
+def main(argv: list[str]) -> int:
+    """Entry point of ``navila deploy``."""
+    args = parser().parse_args(argv)
+    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+    try:
+        check_interface(args.iface)
+        bundle = load_policy_dir(args.policy)
+    except (RobotError, PolicyError) as error:
+        raise UserError(str(error)) from None
+    spec = bundle.spec
+    print(f"policy {bundle.directory}: {spec.task}, obs {spec.obs_dim} → 12 at {1 / spec.step_dt:.0f} Hz")
+    commands = command_source(args, bundle)
+    if args.dry_run:
+        from navila_sim2real.dry_run import first_policy_commands, format_commands
+
+        print("dry run: nothing is published; first commands after the safety layer (SDK motor order):")
+        print(format_commands(first_policy_commands(bundle, commands)))
+        commands.close()
+        return 0
+    return run(args, commands)
+
+
+def run(args: argparse.Namespace, commands: CommandSource) -> int:
+    """Connect, run until Ctrl-C or ``--duration``, print state changes and faults; leave the robot damped."""
+    from navila_sim2real.app import deploy
+    from navila_sim2real.robot import RobotConfig
+
+    config = RobotConfig(iface=args.iface, domain=args.domain, release_sport_mode=not args.sim, tag_commands=args.sim)
+    try:
+        deployment = deploy(args.policy, config, commands)
+    except RobotError as error:
+        raise UserError(str(error)) from None
+    start, last_status, state, fault = time.monotonic(), time.monotonic(), None, None
+    with deployment:
+        print("connected: PASSIVE. Start = stand, A = policy, L2+B = damp, Select = re-arm after DAMP, Ctrl-C = quit")
+        while args.duration is None or time.monotonic() - start < args.duration:
+            if (deployment.runner.state, deployment.robot.safety.fault) != (state, fault):
+                state, fault = deployment.runner.state, deployment.robot.safety.fault
+                print(f"state {state}" + (f" (fault: {fault.value})" if fault else ""), flush=True)
+            if time.monotonic() - last_status > STATUS_PERIOD:
+                last_status = time.monotonic()
+                print(status_line(deployment), flush=True)
+            time.sleep(0.05)
+    print("stopped: robot left in damping")
+    return 0
+
+
+def status_line(deployment: Deployment) -> str:
+    """Summarize the writer rate and jitter and the policy latency."""
+    periods = np.array(deployment.robot.writer_periods or [0.0]) * 1e3
+    latency = np.array(deployment.runner.policy_latencies or [0.0]) * 1e3
+    return (
+        f"lowcmd {1e3 / max(periods.mean(), 1e-9):.0f} Hz (period p99 {np.percentile(periods, 99):.2f} ms), "
+        f"policy step p99 {np.percentile(latency, 99):.2f} ms"
+    )

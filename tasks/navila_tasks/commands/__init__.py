@@ -1,0 +1,1 @@
+"""``navila`` subcommands owned by the tasks package: each module's ``main(argv) -> int``."""

@@ -1,1 +1,0 @@
-"""The ``navila`` subcommands of the locomotion side: train, play, export, bench."""

@@ -1,0 +1,88 @@
+"""``navila vln`` and ``navila vln-episodes`` without the simulator: inputs are checked before any scene is built."""
+
+import json
+import subprocess
+import sys
+
+import pytest
+from navila_tasks.vln.episodes import load_episodes
+
+
+def navila(*args: str) -> subprocess.CompletedProcess:
+    return subprocess.run([sys.executable, "-m", "navila_cli", *args], capture_output=True, text=True, timeout=300)
+
+
+@pytest.fixture(scope="module")
+def episode_file(tmp_path_factory):
+    path = tmp_path_factory.mktemp("episodes") / "glass.json.gz"
+    result = navila("vln-episodes", "--out", str(path), "--scenes", "2", "--per-scene", "2", "--with-glass")
+    assert result.returncode == 0, result.stderr
+    return path
+
+
+def last_line(result: subprocess.CompletedProcess) -> str:
+    return [line for line in result.stderr.splitlines() if line.strip() and "Warning" not in line][-1]
+
+
+class TestVlnEpisodes:
+    def test_writes_numbered_episodes_of_glass_scenes(self, episode_file):
+        """Episodes get ids 0..N-1 across scenes, and every scene kept has glass."""
+        from navila_tasks.vln.scenes import BoxKind, scene_from_id
+
+        episodes = load_episodes(episode_file)
+        assert [episode.episode_id for episode in episodes] == [0, 1, 2, 3]
+        scene_ids = {episode.scene_id for episode in episodes}
+        assert len(scene_ids) == 2
+        assert all(any(box.kind == BoxKind.GLASS for box in scene_from_id(s).boxes) for s in scene_ids)
+
+
+class TestVlnInputErrors:
+    @pytest.mark.parametrize(
+        ("args", "message"),
+        [
+            (("--episodes", "/nonexistent/episodes.json.gz", "--perfect-low-level"), "does not exist"),
+            (("--policy", "/nonexistent/policy_dir"), "does not exist"),
+            (("--perfect-low-level", "--vla", "hf"), "--vla hf needs --vla-model"),
+            (("--perfect-low-level", "--vla", "server"), "--vla server needs --vla-url"),
+            (("--perfect-low-level", "--query-period", "0"), "--query-period must be positive"),
+            (
+                (
+                    "--perfect-low-level",
+                    "--vla",
+                    "server",
+                    "--vla-url",
+                    "http://127.0.0.1:1",
+                    "--oracle-view",
+                    "camera",
+                ),
+                "--oracle-view applies to --vla oracle only",
+            ),
+        ],
+    )
+    def test_one_line_error(self, episode_file, args, message):
+        """Missing files and inconsistent options end in one stderr line naming the problem, exit code 2."""
+        if "--episodes" not in args:
+            args = ("--episodes", str(episode_file), *args)
+        result = navila("vln", *args)
+        assert result.returncode == 2, result.stderr[-2000:]
+        assert message in last_line(result) and "Traceback" not in result.stderr
+
+    def test_malformed_episode_file_names_episode_and_field(self, tmp_path):
+        """A malformed episode is reported with its id and field."""
+        path = tmp_path / "bad.json"
+        path.write_text(json.dumps({"episodes": [{"episode_id": 3, "scene_id": "procedural_00001"}]}))
+        result = navila("vln", "--episodes", str(path), "--perfect-low-level")
+        assert result.returncode == 2 and "episode 3" in last_line(result) and "'instruction'" in last_line(result)
+
+    def test_external_scene_is_refused(self, tmp_path, episode_file):
+        """Episodes of scenes that cannot be generated (e.g. Matterport ids) are a one-line error."""
+        data = {"episodes": [e.to_dict() | {"scene_id": "17DRP5sb8fy"} for e in load_episodes(episode_file)[:1]]}
+        path = tmp_path / "external.json"
+        path.write_text(json.dumps(data))
+        result = navila("vln", "--episodes", str(path), "--perfect-low-level")
+        assert result.returncode == 2 and "not a procedural scene" in last_line(result)
+
+    def test_low_level_is_required(self, episode_file):
+        """Neither --policy nor --perfect-low-level: argparse names the missing choice."""
+        result = navila("vln", "--episodes", str(episode_file))
+        assert result.returncode == 2 and "--policy" in result.stderr and "--perfect-low-level" in result.stderr

@@ -1,0 +1,58 @@
+"""CI acceptance of the shipped LiDAR policy: it walks at 0.5 m/s on flat ground (``navila evaluate``, CPU, few robots).
+
+The run is ``navila evaluate`` itself (its evaluation set, rollout and metrics) on ``NaVILA-Go2-Flat``: the LiDAR task
+(same 909-D input) on flat ground only, the cheapest scene on CPU.
+"""
+
+import json
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+pytestmark = pytest.mark.sim
+POLICY = Path(__file__).resolve().parents[2] / "policies" / "go2_rough_lidar"
+COMMAND = 0.5
+"""Commanded forward speed (m/s)."""
+MIN_SPEED = 0.4
+"""Mean forward speed (m/s) the policy must keep over the run, start included."""
+MAX_FALL_RATE = 0.05
+STEPS = 250
+"""Policy steps (5 simulated seconds)."""
+
+
+def test_lidar_policy_walks_at_half_a_meter_per_second(tmp_path):
+    """At 0.5 m/s on flat ground the shipped LiDAR policy keeps ≥ 0.4 m/s and falls in < 5% of the episodes."""
+    assert (POLICY / "deploy.yaml").is_file() and (POLICY / "policy.pt").is_file(), (
+        f"no exported policy in {POLICY}: ship one with 'navila export --out {POLICY.relative_to(POLICY.parents[1])}'"
+    )
+    out = tmp_path / "eval.json"
+    command = [
+        sys.executable,
+        "-m",
+        "navila_cli",
+        "evaluate",
+        "--policy",
+        str(POLICY),
+        "--task",
+        "NaVILA-Go2-Flat",
+        "--terrain",
+        "flat",
+        "--speeds",
+        str(COMMAND),
+        "--num_envs",
+        "8",
+        "--steps",
+        str(STEPS),
+        "--device",
+        "cpu",
+        "--out",
+        str(out),
+    ]
+    result = subprocess.run(command, capture_output=True, text=True, timeout=1800)
+    assert result.returncode == 0, result.stdout[-3000:] + result.stderr[-3000:]
+    flat = json.loads(out.read_text())["policies"][0]["terrains"]["flat"]
+    assert flat["env_steps"] == 8 * STEPS
+    assert flat["forward_speed"] >= MIN_SPEED, f"mean forward speed {flat['forward_speed']:.3f} m/s at {COMMAND} m/s"
+    assert flat["fall_rate"] < MAX_FALL_RATE, f"falls in {flat['fall_rate']:.1%} of episodes: {flat['terminations']}"
