@@ -1,19 +1,25 @@
 """Eval test support: a freshly initialised exported policy, and the subprocess body of the glass-contact test."""
 
+import dataclasses
 import json
 import sys
 from pathlib import Path
 
 import torch
-from navila_sim2real.reference_policy import reference_spec
+from navila_lab.deploy_spec import DeploySpec
+
+SHIPPED = Path(__file__).resolve().parents[2] / "policies"
 
 SPAWN_OFFSET = 0.8
 """Forward spawn offset (m): with sim_probe's wall 1.0 m ahead of the tile center, the head starts in the glass."""
 
 
 def write_fresh_policy(directory: Path, task: str = "NaVILA-Go2-Flat", seed: int = 0, **spec_overrides) -> Path:
-    """Export a freshly initialised MLP (small last layer: the robot holds its default pose) with its deploy.yaml."""
-    spec = reference_spec(task=task, **spec_overrides)
+    """Export a freshly initialised MLP (small last layer: the robot holds its default pose) with its deploy.yaml.
+
+    The contract is the shipped LiDAR policy's (really exported from the task), with ``spec_overrides`` applied.
+    """
+    spec = dataclasses.replace(DeploySpec.load(SHIPPED / "go2_rough_lidar"), task=task, **spec_overrides)
     directory.mkdir(parents=True, exist_ok=True)
     spec.save(directory)
     torch.manual_seed(seed)

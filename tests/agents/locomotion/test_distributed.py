@@ -5,7 +5,6 @@ import os
 import re
 import subprocess
 import sys
-from pathlib import Path
 
 import pytest
 import torch
@@ -14,7 +13,6 @@ from navila_agents.commands import train
 from navila_agents.locomotion import distributed
 from navila_lab.errors import UserError
 
-ROOT = Path(__file__).resolve().parents[2]
 TORCHRUN_VARS = ("RANK", "LOCAL_RANK", "WORLD_SIZE", "LOCAL_WORLD_SIZE")
 
 

@@ -12,7 +12,7 @@ from pathlib import Path
 import pytest
 
 pytestmark = pytest.mark.sim
-POLICY = Path(__file__).resolve().parents[2] / "policies" / "go2_rough_lidar"
+POLICY = Path(__file__).resolve().parents[3] / "policies" / "go2_rough_lidar"
 COMMAND = 0.5
 """Commanded forward speed (m/s)."""
 MIN_SPEED = 0.4
