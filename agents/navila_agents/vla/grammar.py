@@ -2,7 +2,8 @@
 
 The VLA answers in text such as "The next action is turn left 45 degrees."; :func:`parse_action` turns any answer into
 a :class:`Forward`, :class:`Turn` or :class:`Stop` snapped to the vocabulary, or an :class:`Invalid` result (never an
-exception). :class:`ActionDecoder` applies an :class:`InvalidPolicy` per env to the invalid answers.
+exception). A signed distance or angle that is zero or negative is invalid, never replaced by a default.
+:class:`ActionDecoder` applies an :class:`InvalidPolicy` per env to the invalid answers.
 """
 
 from __future__ import annotations
@@ -11,7 +12,7 @@ import logging
 import math
 import re
 from collections.abc import Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from enum import StrEnum
 
 logger = logging.getLogger(__name__)
@@ -72,6 +73,8 @@ class Invalid:
 
     text: str
     """The answer as received."""
+    reason: str = field(default="names no action", compare=False)
+    """Why it cannot be executed."""
 
 
 Action = Forward | Turn | Stop
@@ -90,7 +93,7 @@ _NUMBER_WORD_VALUES = {word: value for value, word in enumerate(_UNIT_WORDS)} | 
 _NUMBER_WORD = "|".join(sorted(_NUMBER_WORD_VALUES, key=len, reverse=True))
 _NUMBER_WORDS_RUN = re.compile(rf"\b(?:{_NUMBER_WORD}|hundred)(?:[\s-]+(?:{_NUMBER_WORD}|hundred))*\b")
 
-_NUMBER = r"(\d+(?:\.\d+)?)"
+_NUMBER = r"(-?\s?\d+(?:\.\d+)?)"
 _FILLER = r"(?:\s+(?:by|for|about|around|approximately))?"
 _FORWARD = re.compile(rf"\bforwards?\b{_FILLER}(?:\s*{_NUMBER}\s*(cm|centimet(?:er|re)s?|m|met(?:er|re)s?)?\b)?")
 _TURN_DIRECTION_FIRST = re.compile(
@@ -119,22 +122,32 @@ def _words_to_number(run: str) -> int:
 
 
 def normalize(text: str) -> str:
-    """Lower case, number words as digits, "°" as " degrees", whitespace collapsed."""
-    text = text.lower().replace("°", " degrees ")
+    """Lower case, number words as digits, "°" as " degrees", minus signs and words as "-", whitespace collapsed."""
+    text = text.lower().replace("°", " degrees ").replace("\u2212", "-")
+    text = re.sub(r"\b(?:minus|negative)\s+", "-", text)
     text = _NUMBER_WORDS_RUN.sub(lambda match: str(_words_to_number(match.group(0))), text)
     return re.sub(r"\s+", " ", text).strip()
 
 
-def _forward(match: re.Match) -> Forward:
+def _magnitude(number: str) -> float:
+    """Value of a matched number, sign included ("- 50" → −50)."""
+    return float(number.replace(" ", ""))
+
+
+def _forward(match: re.Match, text: str) -> Forward | Invalid:
     number, unit = match.group(1), match.group(2)
     if number is None:
         return Forward()
-    centimeters = float(number) * (100.0 if unit and unit.startswith("m") else 1.0)
+    centimeters = _magnitude(number) * (100.0 if unit and unit.startswith("m") else 1.0)
+    if centimeters <= 0:
+        return Invalid(text, f"forward distance {number.replace(' ', '')} is not positive")
     return Forward(snap(centimeters, FORWARD_CM))
 
 
-def _turn(direction: str, number: str | None) -> Turn:
-    degrees = TURN_DEG[0] if number is None else snap(float(number), TURN_DEG)
+def _turn(direction: str, number: str | None, text: str) -> Turn | Invalid:
+    if number is not None and _magnitude(number) <= 0:
+        return Invalid(text, f"turn angle {number.replace(' ', '')} is not positive")
+    degrees = TURN_DEG[0] if number is None else snap(_magnitude(number), TURN_DEG)
     return Turn(degrees if direction == "left" else -degrees)
 
 
@@ -143,22 +156,23 @@ def parse_action(text: str) -> ParseResult:
 
     Robust to case, punctuation, surrounding sentences, number words ("seventy five"), "degree"/"degrees"/"°" and
     distances in meters. Values snap to the nearest of :data:`FORWARD_CM` / :data:`TURN_DEG`; an action without a
-    number gets the smallest value (25 cm / 15 degrees).
+    number gets the smallest value (25 cm / 15 degrees); a zero or negative number makes the answer invalid (the
+    direction of a turn is its word, never a sign).
 
     Args:
         text: The answer, e.g. ``"The next action is turn left 45 degrees."``.
 
     Returns:
-        The action named first in the text, or :class:`Invalid` when it names none.
+        The action named first in the text, or :class:`Invalid` when it names none or its value is not positive.
     """
     normalized = normalize(text)
-    candidates: list[tuple[int, Action]] = []
+    candidates: list[tuple[int, ParseResult]] = []
     if match := _FORWARD.search(normalized):
-        candidates.append((match.start(), _forward(match)))
+        candidates.append((match.start(), _forward(match, text)))
     if match := _TURN_DIRECTION_FIRST.search(normalized):
-        candidates.append((match.start(), _turn(match.group(1), match.group(2))))
+        candidates.append((match.start(), _turn(match.group(1), match.group(2), text)))
     if match := _TURN_ANGLE_FIRST.search(normalized):
-        candidates.append((match.start(), _turn(match.group(2), match.group(1))))
+        candidates.append((match.start(), _turn(match.group(2), match.group(1), text)))
     if match := _STOP.search(normalized):
         candidates.append((match.start(), Stop()))
     if not candidates:
@@ -248,7 +262,7 @@ class ActionDecoder:
             return result
         self._invalid_streak[env_id] += 1
         action = self._resolve_invalid(env_id)
-        logger.warning("env %d: invalid VLA answer %r → %s", env_id, text, action or "hold and re-query")
+        logger.warning("env %d: invalid VLA answer %r (%s) → %s", env_id, text, result.reason, action or "re-query")
         return action
 
     def _resolve_invalid(self, env_id: int) -> Action | None:

@@ -70,6 +70,26 @@ class TestParseAction:
         """Text naming no action yields Invalid carrying the original text."""
         assert parse_action(text) == Invalid(text)
 
+    @pytest.mark.parametrize(
+        "text",
+        [
+            "move forward -50 cm",
+            "move forward - 50 cm",
+            "move forward \u221275 cm",
+            "move forward minus fifty centimeters",
+            "move forward 0 cm",
+            "move forward -0.5 m",
+            "turn left -45 degrees",
+            "turn right 0 degrees",
+            "turn -30 degrees to the left",
+            "The next action is turn left negative fifteen degrees.",
+        ],
+    )
+    def test_non_positive_values_are_invalid(self, text):
+        """A zero or negative distance or angle is Invalid (with the reason), never a default or a flipped action."""
+        result = parse_action(text)
+        assert result == Invalid(text) and "not positive" in result.reason
+
     @pytest.mark.parametrize("action", VOCABULARY)
     def test_format_round_trips(self, action):
         """Parsing the canonical text of any vocabulary action gives the action back."""
@@ -129,6 +149,11 @@ class TestActionDecoder:
         assert decoder.decode(["??"], [0]) == [None]
         decoder.decode(["move forward"], [0])
         assert decoder.decode(["??"], [0]) == [None]
+
+    def test_negative_value_requeries_then_stops(self):
+        """A negative distance is handled like any invalid answer: hold and re-query, then stop."""
+        decoder = ActionDecoder(1, InvalidPolicy.REQUERY, max_requeries=1)
+        assert [decoder.decode(["move forward -50 cm"], [0])[0] for _ in range(2)] == [None, Stop()]
 
     def test_stop_policy(self):
         """STOP ends the episode on the first invalid answer."""
