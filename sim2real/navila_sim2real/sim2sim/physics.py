@@ -19,6 +19,10 @@ SENSOR_GROUP_ROBOT = 3
 SERVO_MODE = 0x01
 RAY_CHUNK = 256
 """Rays per ``mj_multiRay`` call (~0.15 ms each)."""
+RAY_CUTOFF = mujoco.mjMAXVAL
+"""``mj_multiRay``'s cutoff prunes geoms by the distance from the ray origin to the geom's centre, so the L1 range
+there would drop the floor plane (centred at the world origin) once the robot is that far from it; ranges are
+checked on the hit distances instead."""
 
 
 @dataclass
@@ -140,7 +144,7 @@ class MujocoGo2:
         for start in range(0, count, RAY_CHUNK):  # mj_multiRay holds the GIL: short calls let other threads run
             end = min(start + RAY_CHUNK, count)
             rays, hits, lengths = vec[start:end].reshape(-1), geom[start:end], dist[start:end]
-            m, groups, cutoff = self.model, self._ray_groups, self.lidar.max_distance
-            mujoco.mj_multiRay(m, ray, origin, rays, groups, 1, -1, hits, lengths, None, end - start, cutoff)
+            m, groups = self.model, self._ray_groups
+            mujoco.mj_multiRay(m, ray, origin, rays, groups, 1, -1, hits, lengths, None, end - start, RAY_CUTOFF)
         hit = (geom >= 0) & (dist >= 0) & (dist <= self.lidar.max_distance)
         return self._ray_dirs[hit] * dist[hit, None]
