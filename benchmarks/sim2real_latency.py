@@ -65,14 +65,14 @@ def measure(policy_dir: Path, seconds: float) -> dict[str, str]:
         time.sleep(stand.duration + 0.3)
         press(sim, "A")
         time.sleep(0.5)
-        for queue in (run.robot.writer_periods, run.runner.policy_latencies, run.robot.height_map_latencies):
+        for queue in (run.robot.writer_periods, run.controller.policy_latencies, run.robot.height_map_latencies):
             queue.clear()
         sim.call("reset_stats")
         time.sleep(seconds)
         stats = sim.call("stats")
         periods = np.array(run.robot.writer_periods)
-        state, fault = run.runner.state, run.robot.safety.fault
-        policy, height = list(run.runner.policy_latencies), list(run.robot.height_map_latencies)
+        state, fault = run.controller.state, run.robot.safety.fault
+        policy, height = list(run.controller.policy_latencies), list(run.robot.height_map_latencies)
     if state != "POLICY":
         print(f"warning: the robot left POLICY during the measurement ({fault.value if fault else state})")
     return {

@@ -28,7 +28,7 @@ import numpy as np
 from navila_lab.assets.go2 import ACTUATOR_DELAY, PHYSICS_DT
 from navila_lab.errors import run_command
 from navila_lab.provenance import device_name, git_commit
-from navila_sim2real.heightmap import LIDAR_FRAME_ID, CloudHeightMap
+from navila_sim2real.cloud_height_map import LIDAR_FRAME_ID, CloudHeightMap
 from navila_sim2real.observation import ObservationBuilder
 from navila_sim2real.policy import load_policy_dir
 from navila_sim2real.sim2sim.physics import SERVO_MODE, MotorTargets, MujocoGo2

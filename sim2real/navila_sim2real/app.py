@@ -6,12 +6,12 @@ from dataclasses import dataclass
 from pathlib import Path
 from types import TracebackType
 
+from navila_sim2real.cloud_height_map import CloudHeightMap
 from navila_sim2real.command_sources import CommandSource, RemoteSticks
+from navila_sim2real.control_thread import ControlThread
 from navila_sim2real.fsm import StandCfg
-from navila_sim2real.heightmap import CloudHeightMap
 from navila_sim2real.policy import PolicyBundle, load_policy_dir
 from navila_sim2real.robot import Go2Robot, RobotConfig
-from navila_sim2real.runner import DeployRunner
 from navila_sim2real.safety import SafetyGuard, SafetyLimits
 
 
@@ -29,7 +29,7 @@ class Deployment:
     """A connected robot and its running controller; leaving the context stops both and leaves the robot damped."""
 
     robot: Go2Robot
-    runner: DeployRunner
+    controller: ControlThread
 
     def __enter__(self) -> Deployment:
         return self
@@ -37,7 +37,7 @@ class Deployment:
     def __exit__(
         self, kind: type[BaseException] | None, error: BaseException | None, trace: TracebackType | None
     ) -> None:
-        self.runner.stop()
+        self.controller.stop()
         self.robot.disconnect()
 
 
@@ -61,7 +61,7 @@ def deploy(
     commands = commands or RemoteSticks(bundle.spec.command_ranges)
     robot = make_robot(bundle, config, limits).connect()
     try:
-        return Deployment(robot, DeployRunner(robot, bundle, commands, stand).start())
+        return Deployment(robot, ControlThread(robot, bundle, commands, stand).start())
     except BaseException:
         robot.disconnect()
         raise

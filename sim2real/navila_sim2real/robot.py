@@ -23,11 +23,11 @@ from types import TracebackType
 import torch
 from unitree_sdk2py.core.channel import ChannelFactoryInitialize, ChannelPublisher, ChannelSubscriber
 
+from navila_sim2real.cloud_height_map import CloudHeightMap
 from navila_sim2real.codec import CloudCodec, LowCmdEncoder, LowStateCodec
 from navila_sim2real.dds import RawSubscriber
 from navila_sim2real.deps import check_cyclonedds, check_interface
 from navila_sim2real.errors import RobotError
-from navila_sim2real.heightmap import CloudHeightMap
 from navila_sim2real.loop import HELPER_PRIORITY, Rate, make_thread_realtime
 from navila_sim2real.messages import (
     TOPIC_CLOUD,

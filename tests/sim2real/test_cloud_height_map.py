@@ -2,8 +2,8 @@ import numpy as np
 import torch
 from navila_lab.assets.go2_constants import LIDAR_POS, LIDAR_QUAT_WXYZ
 from navila_lab.sensors.height_map import HeightMapSpec, height_map_from_points
+from navila_sim2real.cloud_height_map import CloudHeightMap
 from navila_sim2real.geometry import quat_to_matrix
-from navila_sim2real.heightmap import CloudHeightMap
 
 
 def ground_and_box_in_base() -> np.ndarray:

@@ -8,7 +8,6 @@ machine other processes decide them. Fault reaction (damping within 20 ms) is as
 
 import os
 import subprocess
-import sys
 import time
 import warnings
 
@@ -19,7 +18,7 @@ from navila_sim2real.command_sources import ConstantVelocity
 from navila_sim2real.fsm import StandCfg
 from navila_sim2real.robot import RobotConfig
 from navila_sim2real.safety import Fault
-from navila_sim2real.sim2sim.client import SimProcess
+from navila_sim2real.sim2sim.client import SimProcess, navila_command
 
 pytestmark = pytest.mark.dds
 
@@ -49,18 +48,18 @@ def press(sim, *keys, hold=0.1):
 
 def wait_for_state(deployment, name, timeout=2.0):
     end = time.monotonic() + timeout
-    while time.monotonic() < end and deployment.runner.state != name:
+    while time.monotonic() < end and deployment.controller.state != name:
         time.sleep(0.01)
-    return deployment.runner.state == name
+    return deployment.controller.state == name
 
 
 def arm(sim, deployment):
     """Bring the robot to POLICY from wherever it is (re-arming with Select after DAMP); False if it was refused."""
-    if deployment.runner.state == "DAMP":
+    if deployment.controller.state == "DAMP":
         press(sim, "SELECT")
         if not wait_for_state(deployment, "PASSIVE"):
             return False
-    if deployment.runner.state != "STAND":
+    if deployment.controller.state != "STAND":
         press(sim, "START")
         if not wait_for_state(deployment, "STAND"):
             return False
@@ -74,7 +73,7 @@ def measured_link(sim, deployment, window=2.0):
         return None, deployment.robot.safety.fault
     sim.call("reset_stats")
     time.sleep(window)
-    return sim.call("stats"), deployment.runner.state
+    return sim.call("stats"), deployment.controller.state
 
 
 class TestLink:
@@ -84,7 +83,7 @@ class TestLink:
         assert any(arm(sim, deployment) for _ in range(ATTEMPTS)), f"refused: {deployment.robot.safety.fault}"
         time.sleep(0.5)
         stats = sim.call("stats")
-        assert deployment.runner.state == "POLICY" and deployment.robot.safety.fault is None
+        assert deployment.controller.state == "POLICY" and deployment.robot.safety.fault is None
         assert stats["base_height"] > 0.22 and max(abs(a) for a in stats["rpy"][:2]) < 0.3
         assert stats["cloud_rate"] > 10
 
@@ -126,21 +125,19 @@ class TestLink:
         rogue.Close()
         stats = sim.call("stats")
         assert stats["crc_errors"] == 50
-        assert stats["base_height"] > 0.22 and deployment.runner.state == "POLICY"
+        assert stats["base_height"] > 0.22 and deployment.controller.state == "POLICY"
 
     def test_refuses_second_commander(self, sim, deployment, policy_dir):
         """A second 'navila deploy' on the same domain refuses to start while this one publishes rt/lowcmd."""
-        command = [sys.executable, "-m", "navila_cli", "deploy", "--iface", "lo", "--domain", "1", "--sim"]
-        result = subprocess.run(
-            command + ["--policy", str(policy_dir), "--duration", "1"], capture_output=True, text=True, timeout=120
-        )
+        command = navila_command("deploy", "--iface", "lo", "--domain", "1", "--sim", "--policy", str(policy_dir))
+        result = subprocess.run([*command, "--duration", "1"], capture_output=True, text=True, timeout=120)
         assert result.returncode == 2
         assert "another process publishes rt/lowcmd" in result.stderr
 
 
 def robot_side_stall(deployment):
     """Make the policy thread block for 0.5 s at its next POLICY step; returns the undo."""
-    ctx = deployment.runner.fsm.ctx
+    ctx = deployment.controller.fsm.ctx
     policy = ctx.policy
 
     def stalled(obs):

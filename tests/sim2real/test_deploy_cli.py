@@ -1,47 +1,48 @@
 import shutil
 
 import pytest
-from navila_cli import main
+from navila_lab.errors import UserError
+from navila_sim2real.commands.deploy import main
 from navila_sim2real.reference_policy import reference_spec
 
 
-def run(capsys, *args):
-    code = main(list(args))
-    out, err = capsys.readouterr()
-    return code, out, err
+def refused(*args: str) -> str:
+    """The one-line error 'navila deploy ARGS' stops with."""
+    with pytest.raises(UserError) as error:
+        main(list(args))
+    assert "\n" not in str(error.value)
+    return str(error.value)
 
 
 class TestDeployCli:
-    def test_wrong_interface(self, capsys, policy_dir):
+    def test_wrong_interface(self, policy_dir):
         """An interface this machine does not have is one line naming the ones it has."""
-        code, _, err = run(capsys, "deploy", "--iface", "nosuch0", "--policy", str(policy_dir))
-        assert code == 2 and err.count("\n") == 1 and "no network interface 'nosuch0'" in err and "lo" in err
+        message = refused("--iface", "nosuch0", "--policy", str(policy_dir))
+        assert "no network interface 'nosuch0'" in message and "lo" in message
 
-    def test_missing_policy_file(self, capsys, policy_dir, tmp_path):
+    def test_missing_policy_file(self, policy_dir, tmp_path):
         """A policy directory without policy.onnx is one line saying so."""
         target = tmp_path / "policy"
         shutil.copytree(policy_dir, target)
         (target / "policy.onnx").unlink()
-        code, _, err = run(capsys, "deploy", "--iface", "lo", "--policy", str(target))
-        assert code == 2 and err.count("\n") == 1 and "no policy.onnx" in err
+        assert "no policy.onnx" in refused("--iface", "lo", "--policy", str(target))
 
-    def test_joint_map_mismatch(self, capsys, policy_dir, tmp_path):
+    def test_joint_map_mismatch(self, policy_dir, tmp_path):
         """A deploy.yaml whose SDK order disagrees with its joint names is refused in one line."""
         target = tmp_path / "policy"
         shutil.copytree(policy_dir, target)
         order = reference_spec().sdk_joint_order
         order[3], order[4] = order[4], order[3]
         reference_spec(sdk_joint_order=order).save(target)
-        code, _, err = run(capsys, "deploy", "--iface", "lo", "--policy", str(target))
-        assert code == 2 and err.count("\n") == 1 and "joint map mismatch" in err
+        assert "joint map mismatch" in refused("--iface", "lo", "--policy", str(target))
 
     def test_dry_run_prints_commands_without_connecting(self, capsys, policy_dir, monkeypatch):
         """--dry-run goes PASSIVE → STAND → POLICY offline and prints safe commands for all 12 motors."""
         from navila_sim2real import robot
 
         monkeypatch.setattr(robot.Go2Robot, "connect", lambda self: pytest.fail("dry run connected"))
-        code, out, _ = run(capsys, "deploy", "--iface", "lo", "--policy", str(policy_dir), "--dry-run")
-        assert code == 0
+        assert main(["--iface", "lo", "--policy", str(policy_dir), "--dry-run"]) == 0
+        out = capsys.readouterr().out
         header = next(line for line in out.splitlines() if line.startswith("motor"))
         assert header.split()[1:] == ["PASSIVE", "STAND", "POLICY", "POLICY", "POLICY"]
         rows = [line for line in out.splitlines() if line.split()[0].endswith("_joint")]

@@ -16,7 +16,7 @@ from navila_lab.assets.go2_constants import SDK_JOINT_NAMES
 from navila_lab.deploy_spec import DeploySpec
 from navila_lab.sensors.height_map import height_map_from_points
 from navila_sim2real.geometry import quat_to_matrix, quat_to_rpy
-from navila_sim2real.heightmap import LIDAR_FRAME_ID, CloudHeightMap
+from navila_sim2real.cloud_height_map import LIDAR_FRAME_ID, CloudHeightMap
 from navila_sim2real.observation import ObservationBuilder, resolve_term
 from navila_sim2real.policy import PolicyBundle, load_policy_dir
 from navila_sim2real.state import LowState

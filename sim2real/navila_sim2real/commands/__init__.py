@@ -1,1 +1,1 @@
-"""``navila`` subcommands owned by the robot side: each module's ``main(argv) -> int``."""
+"""The ``navila`` subcommands owned by the robot side: ``deploy`` and ``sim2sim``, each a ``main(argv) -> int``."""

@@ -96,8 +96,8 @@ def run(args: argparse.Namespace, commands: CommandSource) -> int:
     with deployment:
         print("connected: PASSIVE. Start = stand, A = policy, L2+B = damp, Select = re-arm after DAMP, Ctrl-C = quit")
         while args.duration is None or time.monotonic() - start < args.duration:
-            if (deployment.runner.state, deployment.robot.safety.fault) != (state, fault):
-                state, fault = deployment.runner.state, deployment.robot.safety.fault
+            if (deployment.controller.state, deployment.robot.safety.fault) != (state, fault):
+                state, fault = deployment.controller.state, deployment.robot.safety.fault
                 print(f"state {state}" + (f" (fault: {fault.value})" if fault else ""), flush=True)
             if time.monotonic() - last_status > STATUS_PERIOD:
                 last_status = time.monotonic()
@@ -110,7 +110,7 @@ def run(args: argparse.Namespace, commands: CommandSource) -> int:
 def status_line(deployment: Deployment) -> str:
     """Summarize the writer rate and jitter and the policy latency."""
     periods = np.array(deployment.robot.writer_periods or [0.0]) * 1e3
-    latency = np.array(deployment.runner.policy_latencies or [0.0]) * 1e3
+    latency = np.array(deployment.controller.policy_latencies or [0.0]) * 1e3
     return (
         f"lowcmd {1e3 / max(periods.mean(), 1e-9):.0f} Hz (period p99 {np.percentile(periods, 99):.2f} ms), "
         f"policy step p99 {np.percentile(latency, 99):.2f} ms"

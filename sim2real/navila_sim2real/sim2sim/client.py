@@ -3,11 +3,25 @@
 from __future__ import annotations
 
 import json
+import shutil
 import subprocess
 import sys
+from pathlib import Path
 from types import TracebackType
 
 from navila_sim2real.errors import RobotError
+
+
+def navila_command(*args: str) -> list[str]:
+    """Command line of the ``navila`` console script of this interpreter's environment with ``args``.
+
+    Raises:
+        RobotError: The environment has no ``navila`` script (the project is not installed in it).
+    """
+    script = shutil.which("navila", path=str(Path(sys.executable).parent))
+    if script is None:
+        raise RobotError(f"no 'navila' command next to {sys.executable}: install the project (scripts/setup.sh)")
+    return [script, *args]
 
 
 class SimProcess:

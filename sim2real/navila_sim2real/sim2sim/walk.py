@@ -14,7 +14,6 @@ import json
 import re
 import signal
 import subprocess
-import sys
 import threading
 import time
 from collections.abc import Callable
@@ -28,7 +27,7 @@ from navila_sim2real.errors import RobotError
 from navila_sim2real.fsm import StandCfg
 from navila_sim2real.policy import load_policy_dir
 from navila_sim2real.safety import Fault
-from navila_sim2real.sim2sim.client import SimProcess
+from navila_sim2real.sim2sim.client import SimProcess, navila_command
 
 STATE_LINE = re.compile(r"^state (?P<state>[A-Z]+)(?: \(fault: (?P<fault>.*)\))?$")
 """A state change as ``navila deploy`` prints it."""
@@ -45,9 +44,11 @@ class DeployProcess:
 
     def __init__(self, policy_dir: str | Path, iface: str, domain: int, echo: Callable[[str], None] | None) -> None:
         """Start the deploy against the simulator on ``iface`` / ``domain``; ``echo`` gets every output line."""
-        command = [sys.executable, "-m", "navila_cli", "deploy", "--iface", iface, "--domain", str(domain)]
+        command = navila_command(
+            "deploy", "--iface", iface, "--domain", str(domain), "--sim", "--policy", str(policy_dir)
+        )
         self._process = subprocess.Popen(
-            [*command, "--sim", "--policy", str(policy_dir)],
+            command,
             stdout=subprocess.PIPE,
             stderr=subprocess.STDOUT,
             text=True,

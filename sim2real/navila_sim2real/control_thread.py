@@ -30,7 +30,7 @@ class RobotInterface(Protocol):
         ...
 
 
-class DeployRunner:
+class ControlThread:
     """Runs the FSM at the policy rate in its own thread; wakes at once when the safety layer latches a fault."""
 
     def __init__(
@@ -61,7 +61,7 @@ class DeployRunner:
             self.policy_latencies.append(time.monotonic() - obs.now)
         return command
 
-    def start(self) -> DeployRunner:
+    def start(self) -> ControlThread:
         """Start the control thread."""
         self._stop.clear()
         self._thread = threading.Thread(target=self._loop, name="policy", daemon=True)
