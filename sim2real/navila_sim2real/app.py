@@ -20,7 +20,7 @@ def make_robot(bundle: PolicyBundle, config: RobotConfig, limits: SafetyLimits |
     spec = bundle.spec
     height_map = None
     if spec.height_map is not None:
-        height_map = CloudHeightMap(spec.height_map, spec.lidar_pos, spec.lidar_quat_wxyz)
+        height_map = CloudHeightMap(spec.height_map, spec.lidar.pos, spec.lidar.quat_wxyz)
     return Go2Robot(config, SafetyGuard(limits or SafetyLimits.go2()), height_map)
 
 

@@ -1,8 +1,8 @@
 """``navila deploy --dry-run``: run the controller offline on a synthetic robot and show the first commands.
 
-Everything is built as for a real run (policy, observation builder, FSM, safety layer, LowCmd_ with CRC when the
-SDK is installed) but nothing is published: a scripted remote presses Start, then A once standing, on a robot that
-stays in the default pose with a flat height map.
+Everything is built as for a real run (policy, observation builder, cloud height map, FSM, safety layer, LowCmd_
+with CRC when the SDK is installed) but nothing is published: a scripted remote presses Start, then A once standing,
+on a robot that stays in the default pose on a flat floor its LiDAR sees.
 """
 
 from __future__ import annotations
@@ -14,6 +14,7 @@ from dataclasses import replace
 import numpy as np
 from navila_lab.assets.go2_constants import SDK_JOINT_NAMES
 
+from navila_sim2real.cloud_height_map import BASE_FRAME_IDS, CloudHeightMap, HeightMapReading
 from navila_sim2real.command_sources import CommandSource
 from navila_sim2real.fsm import ControlContext, Fsm, StandCfg
 from navila_sim2real.observation import ObservationBuilder
@@ -23,18 +24,30 @@ from navila_sim2real.safety import SafetyGuard, SafetyLimits
 from navila_sim2real.state import JointCommand, LowState, RobotObservation
 
 
+def floor_height_map(bundle: PolicyBundle) -> HeightMapReading:
+    """Return the height map of one sweep over a flat floor ``start_state.base_height`` below the base."""
+    spec = bundle.spec
+    if spec.height_map is None:
+        return HeightMapReading(None, None, None)
+    xs, ys = np.meshgrid(np.arange(-1.0, 2.0, 0.02), np.arange(-1.5, 1.5, 0.02))
+    floor = np.stack([xs.ravel(), ys.ravel(), np.full(xs.size, -spec.start_state.base_height)], axis=-1)
+    cloud = CloudHeightMap(spec.height_map, spec.lidar.pos, spec.lidar.quat_wxyz)
+    cloud.update(floor, BASE_FRAME_IDS[0], 0.0)
+    return cloud.latest()
+
+
 def synthetic_observations(bundle: PolicyBundle, stand: StandCfg) -> Iterator[RobotObservation]:
     """Healthy observations every policy period: Start at the first step, A once the stand ramp is done."""
     spec = bundle.spec
     q = np.asarray(spec.default_joint_pos)[spec.sdk_joint_order]
-    height_map = np.zeros(spec.height_map.shape) if spec.height_map is not None else None
+    height_map, _, map_fault = floor_height_map(bundle)
     start_step, walk_step = 1, 2 + int(np.ceil(stand.duration / spec.step_dt))
     step = 0
     while True:
         now = step * spec.step_dt
         keys = (Key.START,) if step == start_step else (Key.A,) if step == walk_step else ()
         low = LowState.at_rest(now, q, tick=step, remote=RemoteState.pressing(*keys))
-        yield RobotObservation(now, low, now, height_map, now)
+        yield RobotObservation(now, low, now, height_map, now if height_map is not None else None, map_fault)
         step += 1
 
 

@@ -50,8 +50,8 @@ class ControlContext:
 
     def policy_gains(self) -> tuple[np.ndarray, np.ndarray]:
         """Return the policy's PD gains in SDK order."""
-        spec = self.builder.spec
-        return self.builder.to_sdk_order(spec.stiffness), self.builder.to_sdk_order(spec.damping)
+        actuator = self.builder.spec.actuator
+        return self.builder.to_sdk_order(actuator.stiffness), self.builder.to_sdk_order(actuator.damping)
 
 
 class FsmState:
@@ -159,8 +159,17 @@ def _has_state(ctx: ControlContext, state: FsmState, obs: RobotObservation) -> b
 
 
 def _stood_up(ctx: ControlContext, state: FsmState, obs: RobotObservation) -> bool:
-    needs_map = ctx.builder.spec.height_map is not None
-    return state.progress(ctx, obs.now) >= 1.0 and (obs.height_map is not None or not needs_map)
+    """Check that the stand ramp is done and, for a LiDAR policy, a usable height map is in (else log why not)."""
+    if state.progress(ctx, obs.now) < 1.0:
+        log.info("A ignored: the stand ramp is not finished")
+        return False
+    if ctx.builder.spec.height_map is None:
+        return True
+    if obs.height_map is None or obs.height_map_fault is not None:
+        fault = obs.height_map_fault.value if obs.height_map_fault is not None else "no LiDAR sweep received yet"
+        log.warning("A refused: the policy reads the height map (%s)", fault)
+        return False
+    return True
 
 
 def _fault_cleared(ctx: ControlContext, state: FsmState, obs: RobotObservation) -> bool:

@@ -1,59 +1,56 @@
 """The actor observation rebuilt on the robot exactly as ``deploy.yaml`` describes it.
 
-Layout (as rsl_rl concatenates the actor's groups): the current proprioceptive frame, then the last
-``history_length`` frames oldest first, the current frame included as the last one (Isaac Lab appends a frame to an
-observation group's history before reading it), then the flattened height map (row-major, rows along the LiDAR x
-axis). Each term is clipped then scaled as its :class:`~navila_lab.deploy_spec.ObservationTerm` says (Isaac Lab's
-order). When the policy starts, the history is filled with copies of the first frame, as Isaac Lab's
-``CircularBuffer`` does after a reset.
+Each term of the contract's vocabulary (:data:`navila_lab.deploy_spec.OBSERVATION_TERMS`, the env's term names) is
+computed here from the robot's state; its width, scale, clip and the history layout are read from ``deploy.yaml``.
+Layout (as rsl_rl concatenates the actor's groups): the current frame, then the last ``history.length`` frames oldest
+first with the current one last (Isaac Lab appends a frame to a group's history before reading it), then the
+flattened height map. Each term is clipped then scaled (Isaac Lab's order). When the policy starts, the history
+holds copies of the first frame, as Isaac Lab's ``CircularBuffer`` does after a reset.
 """
 
 from __future__ import annotations
 
 from collections import deque
 from collections.abc import Callable
+from dataclasses import dataclass
 
 import numpy as np
 from navila_lab.deploy_spec import DeploySpec
 
-from navila_sim2real.geometry import projected_gravity
+from navila_sim2real.geometry import projected_gravity, quat_to_rpy
 from navila_sim2real.state import LowState
 
-_TERMS: dict[str, tuple[int, Callable[..., np.ndarray]]] = {
-    "base_ang_vel": (3, lambda low, cmd, q_rel, dq, action: low.gyro),
-    "projected_gravity": (3, lambda low, cmd, q_rel, dq, action: projected_gravity(low.quat)),
-    "base_rpy": (3, lambda low, cmd, q_rel, dq, action: low.rpy),
-    "velocity_commands": (3, lambda low, cmd, q_rel, dq, action: cmd),
-    "joint_pos_rel": (12, lambda low, cmd, q_rel, dq, action: q_rel),
-    "joint_vel_rel": (12, lambda low, cmd, q_rel, dq, action: dq),
-    "last_action": (12, lambda low, cmd, q_rel, dq, action: action),
+
+@dataclass(frozen=True)
+class TermInputs:
+    """What the terms are computed from, joint arrays in the policy's order."""
+
+    low: LowState
+    command: np.ndarray
+    joint_pos_rel: np.ndarray
+    joint_vel: np.ndarray
+    last_action: np.ndarray
+
+
+TERMS: dict[str, Callable[[TermInputs], np.ndarray]] = {
+    "base_ang_vel": lambda x: x.low.gyro,
+    "base_rpy": lambda x: quat_to_rpy(x.low.quat),
+    "projected_gravity": lambda x: projected_gravity(x.low.quat),
+    "velocity_commands": lambda x: x.command,
+    "joint_pos": lambda x: x.joint_pos_rel,
+    "joint_vel": lambda x: x.joint_vel,
+    "actions": lambda x: x.last_action,
 }
-"""Term name → (width, value of (low state, command, joint pos rel, joint vel, last action) in policy order)."""
-
-ALIASES: dict[str, str] = {
-    "rpy": "base_rpy",
-    "gravity": "projected_gravity",
-    "velocity_command": "velocity_commands",
-    "generated_commands": "velocity_commands",
-    "joint_pos": "joint_pos_rel",
-    "joint_vel": "joint_vel_rel",
-    "actions": "last_action",
-}
-"""Other names exporters use for the same quantities."""
-
-
-def resolve_term(name: str) -> str:
-    """Canonical term name; raises ``ValueError`` for a term the robot cannot compute."""
-    canonical = ALIASES.get(name, name)
-    if canonical not in _TERMS:
-        raise ValueError(f"observation term '{name}' is not available on the robot (known: {', '.join(_TERMS)})")
-    return canonical
+"""Each term of the vocabulary computed from the robot's state (meanings in ``deploy.yaml``)."""
 
 
 def check_terms(spec: DeploySpec) -> None:
-    """Raise ``ValueError`` with one line if a term is unknown or its width differs from the robot's."""
+    """Raise ``ValueError`` with one line unless the robot computes every term of ``spec`` at its width."""
+    sample = TermInputs(LowState.at_rest(0.0, np.zeros(12)), np.zeros(3), np.zeros(12), np.zeros(12), np.zeros(12))
     for term in spec.observations:
-        width = _TERMS[resolve_term(term.name)][0]
+        if term.name not in TERMS:
+            raise ValueError(f"observation term '{term.name}' is not computed on the robot (known: {', '.join(TERMS)})")
+        width = len(TERMS[term.name](sample))
         if term.dim != width:
             raise ValueError(f"observation term '{term.name}' has width {term.dim} in deploy.yaml, robot has {width}")
 
@@ -65,10 +62,10 @@ class ObservationBuilder:
         """Prepare for ``spec`` (validated with :func:`check_terms`)."""
         check_terms(spec)
         self.spec = spec
-        self._terms = [(_TERMS[resolve_term(t.name)][1], np.asarray(t.scale), t.clip) for t in spec.observations]
+        self._terms = [(TERMS[t.name], np.asarray(t.scale), t.clip) for t in spec.observations]
         self._sdk_order = np.asarray(spec.sdk_joint_order)
         self._default = np.asarray(spec.default_joint_pos, dtype=np.float64)
-        self._history: deque[np.ndarray] = deque(maxlen=spec.history_length)
+        self._history: deque[np.ndarray] = deque(maxlen=spec.history.length)
         self.last_action = np.zeros(len(spec.joint_names))
 
     def to_policy_order(self, sdk_values: np.ndarray) -> np.ndarray:
@@ -88,10 +85,11 @@ class ObservationBuilder:
 
     def frame(self, low: LowState, command: np.ndarray) -> np.ndarray:
         """Compute the current proprioceptive frame."""
-        inputs = (low, command, self.to_policy_order(low.q) - self._default, self.to_policy_order(low.dq))
+        q_rel = self.to_policy_order(low.q) - self._default
+        inputs = TermInputs(low, command, q_rel, self.to_policy_order(low.dq), self.last_action)
         parts = []
         for value, scale, clip in self._terms:
-            part = np.asarray(value(*inputs, self.last_action), dtype=np.float64)
+            part = np.asarray(value(inputs), dtype=np.float64)
             parts.append((np.clip(part, *clip) if clip is not None else part) * scale)
         return np.concatenate(parts)
 
@@ -100,7 +98,7 @@ class ObservationBuilder:
         if self.spec.height_map is not None and height_map is None:
             raise ValueError("the policy reads a height map but none has been received")
         current = self.frame(low, command)
-        self._history.extend([current] * (self.spec.history_length if not self._history else 1))
+        self._history.extend([current] * (self.spec.history.length if not self._history else 1))
         parts = [current, *self._history]
         if self.spec.height_map is not None:
             parts.append(np.asarray(height_map, dtype=np.float64).reshape(-1))

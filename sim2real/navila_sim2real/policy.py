@@ -8,11 +8,9 @@ from pathlib import Path
 import numpy as np
 import onnxruntime
 from navila_lab.assets.go2_constants import SDK_JOINT_NAMES, sim_to_sdk_indices
-from navila_lab.deploy_spec import DEPLOY_FILE, DeploySpec
+from navila_lab.deploy_spec import POLICY_ONNX, ContractError, DeploySpec, open_exported
 
 from navila_sim2real.observation import check_terms
-
-POLICY_FILE = "policy.onnx"
 
 
 class PolicyError(ValueError):
@@ -31,9 +29,6 @@ def check_joint_map(spec: DeploySpec) -> None:
                 f"joint map mismatch: SDK slot {slot} ({SDK_JOINT_NAMES[slot]}) maps to policy joint {have} "
                 f"'{spec.joint_names[have]}' in deploy.yaml, expected {want}"
             )
-    for name in ("default_joint_pos", "stiffness", "damping", "effort_limit"):
-        if len(getattr(spec, name)) != len(SDK_JOINT_NAMES):
-            raise PolicyError(f"deploy.yaml: {name} has {len(getattr(spec, name))} values, expected 12")
 
 
 class OnnxPolicy:
@@ -69,17 +64,11 @@ class PolicyBundle:
 
 def load_policy_dir(directory: str | Path) -> PolicyBundle:
     """Load ``deploy.yaml`` and ``policy.onnx`` from ``directory``; raises :class:`PolicyError` with one line."""
-    directory = Path(directory)
-    if not directory.is_dir():
-        raise PolicyError(f"policy directory {directory} does not exist")
-    for name in (DEPLOY_FILE, POLICY_FILE):
-        if not (directory / name).is_file():
-            raise PolicyError(f"no {name} in {directory}: export a policy with 'navila export' first")
     try:
-        spec = DeploySpec.load(directory)
-        check_terms(spec)
-    except ValueError as error:
+        exported = open_exported(directory, POLICY_ONNX)
+        check_terms(exported.spec)
+    except (ContractError, ValueError) as error:
         raise PolicyError(str(error)) from None
-    check_joint_map(spec)
-    policy = OnnxPolicy(directory / POLICY_FILE, spec.obs_dim, len(spec.joint_names))
-    return PolicyBundle(spec=spec, policy=policy, directory=directory)
+    check_joint_map(exported.spec)
+    policy = OnnxPolicy(exported.onnx, exported.spec.obs_dim, len(exported.spec.joint_names))
+    return PolicyBundle(spec=exported.spec, policy=policy, directory=exported.directory)

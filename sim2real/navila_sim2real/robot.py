@@ -23,7 +23,7 @@ from types import TracebackType
 import torch
 from unitree_sdk2py.core.channel import ChannelFactoryInitialize, ChannelPublisher, ChannelSubscriber
 
-from navila_sim2real.cloud_height_map import CloudHeightMap
+from navila_sim2real.cloud_height_map import CloudHeightMap, HeightMapReading
 from navila_sim2real.codec import CloudCodec, LowCmdEncoder, LowStateCodec
 from navila_sim2real.dds import RawSubscriber
 from navila_sim2real.deps import check_cyclonedds, check_interface
@@ -161,10 +161,10 @@ class Go2Robot:
 
     def get_observation(self) -> RobotObservation:
         """Snapshot of the latest state, remote heartbeat and height map."""
-        height_map, map_stamp = self.height_map.latest() if self.height_map is not None else (None, None)
+        reading = self.height_map.latest() if self.height_map is not None else HeightMapReading(None, None, None)
         with self._lock:
             low, remote_stamp = self._low, self._remote_stamp
-        return RobotObservation(time.monotonic(), low, remote_stamp, height_map, map_stamp)
+        return RobotObservation(time.monotonic(), low, remote_stamp, *reading)
 
     def send_action(self, command: JointCommand) -> None:
         """Make ``command`` the one the writer publishes (through the safety layer) from its next tick on."""
@@ -225,8 +225,8 @@ class Go2Robot:
             except queue.Empty:
                 continue
             points, frame_id = CloudCodec.decode(data)
-            if self.height_map.update(points, frame_id, stamp):
-                self.height_map_latencies.append(time.monotonic() - stamp)
+            self.height_map.update(points, frame_id, stamp)
+            self.height_map_latencies.append(time.monotonic() - stamp)
 
     def _write_loop(self, publisher: ChannelPublisher) -> None:
         make_thread_realtime()

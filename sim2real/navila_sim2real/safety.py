@@ -38,6 +38,10 @@ class Fault(StrEnum):
     REMOTE_SILENT = "remote silent (no rt/wirelesscontroller) for too long"
     POLICY_STALE = "the latest command is older than the limit (policy thread late)"
     HEIGHT_MAP_STALE = "height map older than the limit (no LiDAR sweep)"
+    LIDAR_FRAME = "LiDAR cloud in an unknown frame (expected utlidar_lidar or base)"
+    LIDAR_TOO_FEW_HITS = "too few LiDAR points on the ground in the height map's window (LiDAR blocked or blind)"
+    HEIGHT_MAP_EMPTY = "the height map is empty (no ground seen)"
+    HEIGHT_MAP_NON_FINITE = "NaN or inf in the LiDAR cloud or the height map"
     NO_FEASIBLE_TARGET = "joint state too far outside the limits for a torque-bounded target"
     CONTROLLER_ERROR = "the controller raised an error"
 
@@ -161,10 +165,11 @@ def detect_fault(
         return Fault.REMOTE_SILENT
     if obs.now - cmd.stamp > limits.command_timeout:
         return Fault.POLICY_STALE
-    if cmd.uses_height_map and (
-        obs.height_map_stamp is None or obs.now - obs.height_map_stamp > limits.height_map_timeout
-    ):
-        return Fault.HEIGHT_MAP_STALE
+    if cmd.uses_height_map:
+        if obs.height_map_fault is not None:
+            return obs.height_map_fault
+        if obs.height_map_stamp is None or obs.now - obs.height_map_stamp > limits.height_map_timeout:
+            return Fault.HEIGHT_MAP_STALE
     return None
 
 

@@ -3,10 +3,14 @@
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from typing import TYPE_CHECKING
 
 import numpy as np
 
 from navila_sim2real.remote import RemoteState
+
+if TYPE_CHECKING:
+    from navila_sim2real.safety import Fault
 
 NUM_MOTORS = 12
 """Leg motors driven by the policy: slots 0..11 of ``motor_cmd`` / ``motor_state``."""
@@ -71,6 +75,8 @@ class RobotObservation:
     """Latest fused height map (rows, cols), or None before the first sweep."""
     height_map_stamp: float | None = None
     """Receive time of the sweep that last updated :attr:`height_map`."""
+    height_map_fault: Fault | None = None
+    """Why the latest LiDAR sweep or the map it made cannot be used (frame, NaN, too few hits, empty), if so."""
 
 
 @dataclass(frozen=True)

@@ -1,19 +1,25 @@
-"""Healthy robot observations shared by the robot-side tests."""
+"""Shared by the robot-side tests: the shipped policies, healthy robot observations, edited policy copies."""
 
 from __future__ import annotations
 
+import shutil
 from dataclasses import replace
+from pathlib import Path
 
 import numpy as np
-from navila_lab.sensors.height_map import HeightMapSpec
-from navila_sim2real.reference_policy import reference_spec
+from navila_lab.deploy_spec import DeploySpec
 from navila_sim2real.state import LowState, RobotObservation
+
+POLICIES = Path(__file__).resolve().parents[2] / "policies"
+LIDAR_POLICY = POLICIES / "go2_rough_lidar"
+BLIND_POLICY = POLICIES / "go2_rough_blind"
+LIDAR_SPEC = DeploySpec.load(LIDAR_POLICY)
+"""The shipped LiDAR policy's contract (909 inputs, joints leg by leg: not the SDK's order)."""
 
 
 def standing_low_state(now: float, **overrides: object) -> LowState:
     """A healthy low state at the SDK-ordered default pose, received at ``now``."""
-    spec = reference_spec()
-    q = np.asarray(spec.default_joint_pos)[spec.sdk_joint_order]
+    q = np.asarray(LIDAR_SPEC.default_joint_pos)[LIDAR_SPEC.sdk_joint_order]
     return replace(LowState.at_rest(now, q, tick=1), **overrides)
 
 
@@ -23,6 +29,14 @@ def healthy_observation(now: float = 100.0, **low_overrides: object) -> RobotObs
         now=now,
         low=standing_low_state(now, **low_overrides),
         remote_stamp=now,
-        height_map=np.zeros(HeightMapSpec().shape),
+        height_map=np.full(LIDAR_SPEC.height_map.shape, 0.3),
         height_map_stamp=now,
     )
+
+
+def edited_policy(source: Path, target: Path, **spec_changes: object) -> Path:
+    """Copy the policy directory ``source`` to ``target`` with its contract's fields replaced by ``spec_changes``."""
+    shutil.copytree(source, target)
+    if spec_changes:
+        replace(DeploySpec.load(source), **spec_changes).save(target)
+    return target

@@ -1,9 +1,8 @@
-import shutil
-
 import pytest
+from navila_lab.deploy_spec import POLICY_ONNX
 from navila_lab.errors import UserError
 from navila_sim2real.commands.deploy import main
-from navila_sim2real.reference_policy import reference_spec
+from sim2real_support import LIDAR_SPEC, edited_policy
 
 
 def refused(*args: str) -> str:
@@ -22,18 +21,15 @@ class TestDeployCli:
 
     def test_missing_policy_file(self, policy_dir, tmp_path):
         """A policy directory without policy.onnx is one line saying so."""
-        target = tmp_path / "policy"
-        shutil.copytree(policy_dir, target)
-        (target / "policy.onnx").unlink()
+        target = edited_policy(policy_dir, tmp_path / "policy")
+        (target / POLICY_ONNX).unlink()
         assert "no policy.onnx" in refused("--iface", "lo", "--policy", str(target))
 
     def test_joint_map_mismatch(self, policy_dir, tmp_path):
         """A deploy.yaml whose SDK order disagrees with its joint names is refused in one line."""
-        target = tmp_path / "policy"
-        shutil.copytree(policy_dir, target)
-        order = reference_spec().sdk_joint_order
+        order = list(LIDAR_SPEC.sdk_joint_order)
         order[3], order[4] = order[4], order[3]
-        reference_spec(sdk_joint_order=order).save(target)
+        target = edited_policy(policy_dir, tmp_path / "policy", sdk_joint_order=order)
         assert "joint map mismatch" in refused("--iface", "lo", "--policy", str(target))
 
     def test_dry_run_prints_commands_without_connecting(self, capsys, policy_dir, monkeypatch):

@@ -59,6 +59,28 @@ class TestFsm:
         assert fsm.state.name == "POLICY"
         assert np.all(command.kp == 40.0) and np.all(command.kd == 1.0) and command.uses_height_map
 
+    @pytest.mark.parametrize(
+        "fault", [Fault.LIDAR_FRAME, Fault.LIDAR_TOO_FEW_HITS, Fault.HEIGHT_MAP_EMPTY, Fault.HEIGHT_MAP_NON_FINITE]
+    )
+    def test_policy_refused_on_degenerate_perception(self, fsm, fault):
+        """A stays in STAND while the latest sweep has a perception fault; once a good sweep is in, A starts POLICY."""
+        fsm.step(at(0.0))
+        fsm.step(at(0.02, Key.START))
+        fsm.step(at(1.1))
+        fsm.step(replace(at(1.12, Key.A), height_map_fault=fault))
+        assert fsm.state.name == "STAND"
+        fsm.step(at(1.14))
+        fsm.step(at(1.16, Key.A))
+        assert fsm.state.name == "POLICY"
+
+    def test_policy_refused_without_height_map(self, fsm):
+        """A LiDAR policy does not start before any sweep has arrived."""
+        fsm.step(at(0.0))
+        fsm.step(at(0.02, Key.START))
+        fsm.step(replace(at(1.1), height_map=None, height_map_stamp=None))
+        fsm.step(replace(at(1.12, Key.A), height_map=None, height_map_stamp=None))
+        assert fsm.state.name == "STAND"
+
     def test_start_needs_state(self, fsm):
         """Start without any low state keeps the robot passive."""
         fsm.step(replace(at(0.0), low=None))

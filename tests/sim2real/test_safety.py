@@ -69,6 +69,10 @@ class TestDetectFault:
             (lambda o: replace(o, remote_stamp=o.now - 3.01), Fault.REMOTE_SILENT),
             (lambda o: replace(o, remote_stamp=None), Fault.REMOTE_SILENT),
             (lambda o: replace(o, height_map_stamp=o.now - 0.151), Fault.HEIGHT_MAP_STALE),
+            (lambda o: replace(o, height_map_fault=Fault.LIDAR_FRAME), Fault.LIDAR_FRAME),
+            (lambda o: replace(o, height_map_fault=Fault.LIDAR_TOO_FEW_HITS), Fault.LIDAR_TOO_FEW_HITS),
+            (lambda o: replace(o, height_map_fault=Fault.HEIGHT_MAP_EMPTY), Fault.HEIGHT_MAP_EMPTY),
+            (lambda o: replace(o, height_map_fault=Fault.HEIGHT_MAP_NON_FINITE), Fault.HEIGHT_MAP_NON_FINITE),
         ],
     )
     def test_each_fault(self, change, fault):
@@ -79,8 +83,8 @@ class TestDetectFault:
         assert detect_fault(change(obs), cmd, np.zeros(12), LIMITS) is fault
 
     def test_stale_policy_output(self):
-        """A command older than 60 ms is a fault; a blind policy ignores the height map's age."""
-        obs = replace(healthy_observation(), height_map_stamp=None)
+        """A command older than 60 ms is a fault; a blind policy ignores the height map's age and faults."""
+        obs = replace(healthy_observation(), height_map_stamp=None, height_map_fault=Fault.HEIGHT_MAP_EMPTY)
         assert detect_fault(obs, active_command(obs.now - 0.059), None, LIMITS) is None
         assert detect_fault(obs, active_command(obs.now - 0.061), None, LIMITS) is Fault.POLICY_STALE
 

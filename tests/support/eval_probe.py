@@ -14,12 +14,11 @@ SPAWN_OFFSET = 0.8
 """Forward spawn offset (m): with sim_probe's wall 1.0 m ahead of the tile center, the head starts in the glass."""
 
 
-def write_fresh_policy(directory: Path, task: str = "NaVILA-Go2-Flat", seed: int = 0, **spec_overrides) -> Path:
-    """Export a freshly initialised MLP (small last layer: the robot holds its default pose) with its deploy.yaml.
-
-    The contract is the shipped LiDAR policy's (really exported from the task), with ``spec_overrides`` applied.
-    """
-    spec = dataclasses.replace(DeploySpec.load(SHIPPED / "go2_rough_lidar"), task=task, **spec_overrides)
+def write_fresh_policy(directory: Path, task: str = "NaVILA-Go2-Flat", seed: int = 0, blind: bool = False) -> Path:
+    """Export a freshly initialised MLP (small last layer: the robot holds its default pose) with the deploy.yaml of
+    the shipped LiDAR (or blind) policy, its task replaced by ``task``."""
+    shipped = DeploySpec.load(SHIPPED / ("go2_rough_blind" if blind else "go2_rough_lidar"))
+    spec = dataclasses.replace(shipped, task=task)
     directory.mkdir(parents=True, exist_ok=True)
     spec.save(directory)
     torch.manual_seed(seed)

@@ -4,6 +4,8 @@ actor's input exactly as the env computed it, and the exported policy and joint 
 A play task rolls out on CPU (``deploy_parity_probe.py``, one env restarted mid-rollout); ``navila export`` turns the
 probe's freshly initialised checkpoint into ``deploy.yaml`` + ``policy.onnx`` + ``policy.pt``; then the rollout is
 replayed through ``navila_sim2real`` (no Isaac Lab on that side) one env at a time, as the robot's policy thread does.
+The contract written from the task alone (no checkpoint) is the exported one, and the shipped policies' contracts
+are those of their tasks today.
 """
 
 from dataclasses import dataclass, replace
@@ -12,18 +14,26 @@ from pathlib import Path
 import numpy as np
 import pytest
 import torch
+import yaml
 from navila_lab.assets.go2_constants import SDK_JOINT_NAMES
-from navila_lab.deploy_spec import DeploySpec
+from navila_lab.deploy_spec import DEPLOY_FILE, OBSERVATION_TERMS, DeploySpec
 from navila_lab.sensors.height_map import height_map_from_points
-from navila_sim2real.geometry import quat_to_matrix, quat_to_rpy
 from navila_sim2real.cloud_height_map import LIDAR_FRAME_ID, CloudHeightMap
-from navila_sim2real.observation import ObservationBuilder, resolve_term
+from navila_sim2real.geometry import quat_to_matrix, quat_to_rpy
+from navila_sim2real.observation import ObservationBuilder
 from navila_sim2real.policy import PolicyBundle, load_policy_dir
 from navila_sim2real.state import LowState
 from test_sim import run
 
+
+def write_contract(task: str, out: Path) -> None:
+    """``navila_agents.locomotion.export.write_contract`` in a child process (it starts the simulation runtime)."""
+    run("-c", f"from navila_agents.locomotion.export import write_contract; write_contract({task!r}, {str(out)!r})")
+
+
 pytestmark = pytest.mark.sim
 PROBE = Path(__file__).with_name("deploy_parity_probe.py")
+POLICIES = Path(__file__).resolve().parents[2] / "policies"
 PLAY_TASK, TRAIN_TASK = "NaVILA-Go2-Flat-Play", "NaVILA-Go2-Flat"
 RESET_ENV, RESET_STEP = 1, 13
 """As in the probe: that env times out at that step."""
@@ -96,15 +106,18 @@ def replay(data: dict[str, np.ndarray], bundle: PolicyBundle) -> Replay:
         for step in range(steps):
             if data["done"][step, env]:  # a new episode: the robot (re)enters POLICY with an empty history
                 builder.reset()
-                cloud = CloudHeightMap(spec.height_map, spec.lidar_pos, spec.lidar_quat_wxyz)
+                cloud = CloudHeightMap(spec.height_map, spec.lidar.pos, spec.lidar.quat_wxyz)
             if data["sweep"][step, env]:
                 cloud.update(sweep_points(data, sweep_index[step], env), LIDAR_FRAME_ID, stamp=step * spec.step_dt)
             quat, gyro, rpy = imu_state(data["root_quat_w"][step, env], data["root_ang_vel_w"][step, env])
             low = replace(
                 LowState.at_rest(step * spec.step_dt, shell.to_sdk(data["joint_pos"][step, env])),
-                quat=quat, gyro=gyro, rpy=rpy, dq=shell.to_sdk(data["joint_vel"][step, env]),
+                quat=quat,
+                gyro=gyro,
+                rpy=rpy,
+                dq=shell.to_sdk(data["joint_vel"][step, env]),
             )
-            height_map, _ = cloud.latest()
+            height_map = cloud.latest().map
             if height_map is None:  # no sweep yet: the robot waits in STAND, the env would show an empty map
                 waiting[step, env] = True
                 height_map = np.zeros(spec.height_map.shape)
@@ -118,15 +131,26 @@ def replay(data: dict[str, np.ndarray], bundle: PolicyBundle) -> Replay:
 def rollout(tmp_path_factory) -> Replay:
     out = tmp_path_factory.mktemp("deploy_parity")
     run(str(PROBE), PLAY_TASK, str(out))
-    run("-m", "navila_cli", "export", "--task", TRAIN_TASK, "--checkpoint", str(out / "model_0.pt"),
-        "--out", str(out / "exported"), "--device", "cpu")
+    run(
+        "-m",
+        "navila_cli",
+        "export",
+        "--task",
+        TRAIN_TASK,
+        "--checkpoint",
+        str(out / "model_0.pt"),
+        "--out",
+        str(out / "exported"),
+        "--device",
+        "cpu",
+    )
     data = dict(np.load(out / "rollout.npz"))
     return replay(data, load_policy_dir(out / "exported"))
 
 
 def split(obs: np.ndarray, spec: DeploySpec) -> dict[str, np.ndarray]:
     """Current frame, history frames and height map of actor inputs (..., obs_dim)."""
-    width, frames = spec.proprio_dim, spec.history_length
+    width, frames = spec.proprio_dim, spec.history.length
     return {
         "frame": obs[..., :width],
         "history": obs[..., width : width * (1 + frames)].reshape(*obs.shape[:-1], frames, width),
@@ -139,11 +163,12 @@ class TestExportedContract:
         """deploy.yaml names the env's actor terms in order with their widths, unscaled, and the env's default pose."""
         spec, data = rollout.spec, rollout.data
         assert [term.name for term in spec.observations] == list(data["term_names"])
-        assert [resolve_term(term.name) for term in spec.observations] == [
-            "base_ang_vel", "base_rpy", "velocity_commands", "joint_pos_rel", "joint_vel_rel", "last_action"]
+        assert [term.meaning for term in spec.observations] == [
+            OBSERVATION_TERMS[n].meaning for n in data["term_names"]
+        ]
         assert [term.dim for term in spec.observations] == [3, 3, 3, 12, 12, 12]
         assert all(term.scale == 1.0 and term.clip is None for term in spec.observations)
-        assert spec.history_length == 9 and spec.obs_dim == data["obs"].shape[-1] == 909
+        assert spec.history.length == 9 and spec.obs_dim == data["obs"].shape[-1] == 909
         assert spec.joint_names == list(data["joint_names"])
         assert np.allclose(spec.default_joint_pos, data["default_joint_pos"][0])
         assert [spec.joint_names[i] for i in spec.sdk_joint_order] == list(SDK_JOINT_NAMES)
@@ -152,7 +177,22 @@ class TestExportedContract:
     def test_command_ranges_are_the_training_ones(self, rollout):
         """The remote's full stick deflection maps to the trained command range, not the play task's fixed command."""
         ranges = rollout.spec.command_ranges
-        assert ranges["lin_vel_x"] == [0.0, 1.0] and ranges["ang_vel_z"] == [-1.0, 1.0]
+        assert ranges["lin_vel_x"] == (0.0, 1.0) and ranges["ang_vel_z"] == (-1.0, 1.0)
+
+    def test_contract_from_the_task_alone_is_the_exported_one(self, rollout, tmp_path):
+        """write_contract (no checkpoint) writes the same deploy.yaml as navila export of a checkpoint."""
+        write_contract(TRAIN_TASK, tmp_path)
+        exported = rollout.bundle.directory / DEPLOY_FILE
+        assert yaml.safe_load((tmp_path / DEPLOY_FILE).read_text()) == yaml.safe_load(exported.read_text())
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("name", ["go2_rough_lidar", "go2_rough_blind"])
+def test_shipped_contract_is_the_tasks(tmp_path, name):
+    """Each shipped deploy.yaml is what its task exports today (regenerate with locomotion.export.write_contract)."""
+    shipped = DeploySpec.load(POLICIES / name)
+    write_contract(shipped.task, tmp_path)
+    assert DeploySpec.load(tmp_path) == shipped
 
 
 class TestObservationParity:
@@ -169,9 +209,16 @@ class TestObservationParity:
         data, spec = rollout.data, rollout.spec
         frame = split(data["obs"], spec)["frame"]
         quat, gyro, rpy = imu_state(data["root_quat_w"][5, 0], data["root_ang_vel_w"][5, 0])
-        expected = np.concatenate([
-            gyro, rpy, data["command"][5, 0], data["joint_pos"][5, 0] - spec.default_joint_pos, data["joint_vel"][5, 0],
-            data["action"][5, 0]])
+        expected = np.concatenate(
+            [
+                gyro,
+                rpy,
+                data["command"][5, 0],
+                data["joint_pos"][5, 0] - spec.default_joint_pos,
+                data["joint_vel"][5, 0],
+                data["action"][5, 0],
+            ]
+        )
         assert np.allclose(frame[5, 0], expected, atol=TOL)
         assert np.abs(frame[5, 0, 33:]).max() > 0.1, "the last action must be a real one"
 

@@ -44,6 +44,10 @@ from navila_sim2real.sim2sim.physics import MotorTargets, MujocoGo2
 REMOTE_PERIOD_TICKS = 10
 """``rt/wirelesscontroller`` is published every this many physics steps (50 Hz at 2 ms)."""
 CLOUD_FRAME_ID = "utlidar_lidar"
+CLOUD_MODES = ("normal", "no_hits", "sparse", "flat", "nan", "wrong_frame")
+"""Degraded LiDAR sweeps the simulator can publish (see :meth:`SimNode.cloud`)."""
+SPARSE_KEEP = 40
+"""In ``sparse`` mode one point in this many is published."""
 STATS_WINDOW = 10_000
 """Samples kept for round trips, command log and step lags (20 s at 500 Hz)."""
 TICK_SLOTS = 8192
@@ -60,6 +64,7 @@ class Injection:
     nan_state: bool = False
     lost: np.ndarray = field(default_factory=lambda: np.zeros(12, dtype=np.int64))
     temperature: np.ndarray = field(default_factory=lambda: np.full(12, 40, dtype=np.int64))
+    cloud: str = "normal"
 
 
 class SimNode:
@@ -125,6 +130,17 @@ class SimNode:
         (self.injection.paused.add if paused else self.injection.paused.discard)(topic)
         return {}
 
+    def cloud(self, mode: str) -> dict:
+        """Publish degraded LiDAR sweeps from now on (``normal``: the ray-cast ones again).
+
+        ``no_hits``: no points; ``sparse``: one point in :data:`SPARSE_KEEP`; ``flat``: every point moved into the
+        sensor's x-y plane (a map without a nonzero cell); ``nan``: NaN coordinates; ``wrong_frame``: stamped ``odom``.
+        """
+        if mode not in CLOUD_MODES:
+            raise ValueError(f"unknown cloud mode '{mode}' (choose from: {', '.join(CLOUD_MODES)})")
+        self.injection.cloud = mode
+        return {}
+
     def tilt(self, roll: float) -> dict:
         """Roll the base by ``roll`` radians."""
         with self._lock:
@@ -154,6 +170,7 @@ class SimNode:
         """Start new counting windows for rates, CRC errors and round trips."""
         self._stats_since = time.monotonic()
         self.lowcmd_count = self.lowstate_count = self.cloud_count = self.crc_errors = 0
+        self.cloud_min_points = np.iinfo(np.int64).max
         self.round_trips: deque[float] = deque(maxlen=STATS_WINDOW)
         self.commands: deque[tuple[float, bool]] = deque(maxlen=STATS_WINDOW)
         self.step_lags: deque[float] = deque(maxlen=STATS_WINDOW)
@@ -172,6 +189,7 @@ class SimNode:
             "lowcmd_rate": self.lowcmd_count / elapsed,
             "lowstate_rate": self.lowstate_count / elapsed,
             "cloud_rate": self.cloud_count / elapsed,
+            "cloud_min_points": int(self.cloud_min_points) if self.cloud_count else 0,
             "crc_errors": self.crc_errors,
             "rtt_p50_ms": float(np.percentile(trips, 50)),
             "rtt_p99_ms": float(np.percentile(trips, 99)),
@@ -257,19 +275,37 @@ class SimNode:
         while not self._stop.is_set():
             with self._lock:
                 qpos = self.physics.data.qpos.copy()
-            points = self.physics.lidar_points(qpos)
+            points, frame_id = degrade_cloud(self.physics.lidar_points(qpos), self.injection.cloud)
             if TOPIC_CLOUD not in self.injection.paused:
-                message = new_cloud(points[:0], CLOUD_FRAME_ID, 0.0)
-                message.serialize = functools.partial(CloudCodec.encode, points, CLOUD_FRAME_ID, time.time())
+                message = new_cloud(points[:0], frame_id, 0.0)
+                message.serialize = functools.partial(CloudCodec.encode, points, frame_id, time.time())
                 publisher.Write(message)
                 self.cloud_count += 1
+                self.cloud_min_points = min(self.cloud_min_points, len(points))
             rate.sleep(self._stop)
+
+
+def degrade_cloud(points: np.ndarray, mode: str) -> tuple[np.ndarray, str]:
+    """Return a sweep (P, 3) and its frame id as published in cloud ``mode`` (see :meth:`SimNode.cloud`)."""
+    match mode:
+        case "no_hits":
+            return points[:0], CLOUD_FRAME_ID
+        case "sparse":
+            return points[::SPARSE_KEEP], CLOUD_FRAME_ID
+        case "flat":
+            return points * [1.0, 1.0, 0.0], CLOUD_FRAME_ID
+        case "nan":
+            return np.where(np.arange(len(points))[:, None] % 2 == 0, np.nan, points), CLOUD_FRAME_ID
+        case "wrong_frame":
+            return points, "odom"
+    return points, CLOUD_FRAME_ID
 
 
 CONTROL_OPS = (
     "remote",
     "remote_alive",
     "pause",
+    "cloud",
     "tilt",
     "motor",
     "nan",

@@ -248,7 +248,7 @@ class TestEvalRuns:
 
     def test_observation_size_mismatch(self, tmp_path):
         """A blind-sized policy on the LiDAR task is a one-line error naming both sizes."""
-        policy = write_fresh_policy(tmp_path / "blind", height_map=None)
+        policy = write_fresh_policy(tmp_path / "blind", blind=True)
         result = navila(
             "evaluate",
             "--policy",

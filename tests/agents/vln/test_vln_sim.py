@@ -3,13 +3,14 @@
 import json
 import subprocess
 import sys
+from dataclasses import replace
 from pathlib import Path
 
 import numpy as np
 import pytest
 import torch
-from navila_lab.assets.go2_constants import JOINT_TYPES, default_joint_pos, sim_to_sdk_indices
-from navila_sim2real.reference_policy import reference_spec
+from navila_lab.assets.go2_constants import JOINT_TYPES
+from navila_lab.deploy_spec import DeploySpec
 from navila_tasks.vln.episodes import generate_episodes, save_episodes
 from navila_tasks.vln.scenes import generate_scene
 from vln_support import METRIC_FIELDS
@@ -18,6 +19,7 @@ pytestmark = pytest.mark.sim
 PROBE = Path(__file__).with_name("vln_sim_probe.py")
 SIM_JOINT_NAMES = [f"{leg}_{kind}_joint" for leg in ("FL", "FR", "RL", "RR") for kind in JOINT_TYPES]
 """The simulated Go2's joint order (what ``navila export`` writes)."""
+SHIPPED_LIDAR = Path(__file__).resolve().parents[3] / "policies" / "go2_rough_lidar"
 TERMINATION_TERMS = {"base_contact", "hip_contact", "head_contact", "calf_contact", "bad_orientation"}
 """The VLN task's termination terms that end an episode as a fall."""
 
@@ -65,12 +67,7 @@ def export_random_actor(directory: Path, weight_scale: float, bias: torch.Tensor
 
     ``weight_scale`` scales the output layer's random weights; ``bias``, if given, replaces its bias.
     """
-    spec = reference_spec(
-        task="NaVILA-Go2-VLN",
-        joint_names=SIM_JOINT_NAMES,
-        sdk_joint_order=sim_to_sdk_indices(SIM_JOINT_NAMES),
-        default_joint_pos=[default_joint_pos(name) for name in SIM_JOINT_NAMES],
-    )
+    spec = replace(DeploySpec.load(SHIPPED_LIDAR), task="NaVILA-Go2-VLN")
     spec.save(directory)
     torch.manual_seed(0)
     actor = torch.nn.Sequential(torch.nn.Linear(spec.obs_dim, 32), torch.nn.ELU(), torch.nn.Linear(32, 12))
