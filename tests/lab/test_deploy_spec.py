@@ -1,6 +1,9 @@
 """The deploy contract file: validated against its schema on load, every error one line naming the field."""
 
 import copy
+import json
+import subprocess
+import sys
 from dataclasses import replace
 from pathlib import Path
 
@@ -19,6 +22,7 @@ from navila_lab.deploy_spec import (
 from navila_lab.errors import UserError
 
 POLICIES = Path(__file__).resolve().parents[2] / "policies"
+WALKER = Path(__file__).with_name("contract_walker.py")
 LIDAR = POLICIES / "go2_rough_lidar"
 DATA = yaml.safe_load((LIDAR / DEPLOY_FILE).read_text())
 
@@ -148,3 +152,18 @@ class TestOpenExported:
         """A directory that does not exist is one line."""
         with pytest.raises(ContractError, match="does not exist"):
             open_exported(tmp_path / "nowhere", POLICY_ONNX)
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("name", ["go2_rough_lidar", "go2_rough_blind"])
+def test_second_implementation_walks_the_shipped_policy(name):
+    """contract_walker.py (plain MuJoCo + NumPy + ONNX Runtime, reading deploy.yaml only, no robot-side module
+    imported) walks the shipped policy at 0.5 m/s within 20% for 6 s without falling: the contract is complete."""
+    result = subprocess.run(
+        [sys.executable, str(WALKER), str(POLICIES / name), "0.5"], capture_output=True, text=True, timeout=300
+    )
+    assert result.returncode == 0, result.stderr[-3000:]
+    walk = json.loads(result.stdout.strip().splitlines()[-1])
+    print(walk)
+    assert walk["robot_side_modules"] == [] and not walk["fell"]
+    assert abs(walk["speed"] - 0.5) / 0.5 < 0.2, walk
