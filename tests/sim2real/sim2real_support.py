@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 import shutil
 from dataclasses import replace
 from pathlib import Path
@@ -13,6 +14,10 @@ from navila_sim2real.state import LowState, RobotObservation
 POLICIES = Path(__file__).resolve().parents[2] / "policies"
 LIDAR_POLICY = POLICIES / "go2_rough_lidar"
 BLIND_POLICY = POLICIES / "go2_rough_blind"
+DDS_DOMAIN = 10 + os.getpid() % 70
+"""A DDS domain (10-79) of this test run alone: another simulator on the machine's loopback (another engineer's
+tests, a CI run) would otherwise mix its low states and commands with this run's. The in-process loop tests use it;
+tests whose deploy runs as a child process add 70 or 140 (DDS domains go up to 232)."""
 LIDAR_SPEC = DeploySpec.load(LIDAR_POLICY)
 """The shipped LiDAR policy's contract (909 inputs, joints leg by leg: not the SDK's order)."""
 

@@ -6,12 +6,12 @@ time per attempt. A walk cut short by a timing fault (a late thread on this shar
 working, not the policy failing) or damped later than the deadline is run again, up to ``ATTEMPTS`` times.
 """
 
-import os
 from pathlib import Path
 
 import pytest
 from navila_sim2real.safety import Fault
 from navila_sim2real.sim2sim.walk import MAX_SPEED_ERROR, WalkResult, run_walk
+from sim2real_support import DDS_DOMAIN
 
 pytestmark = [pytest.mark.dds, pytest.mark.slow]
 POLICY = Path(__file__).resolve().parents[2] / "policies" / "go2_rough_lidar"
@@ -19,9 +19,6 @@ COMMAND = (0.5, 0.0, 0.0)
 WINDOW = 4.0
 """Seconds of simulated walking measured (after a 2 s warm-up)."""
 ATTEMPTS = 3
-DOMAIN = 100 + os.getpid() % 100
-"""A DDS domain of this test run alone: another simulator on the machine's loopback (the DDS loop tests on domain 1,
-a CI run of this test) would otherwise mix its low states and commands with this run's."""
 DAMPING_DEADLINE = 0.020
 """Seconds from the e-stop press to the first damping command at the robot (issue #5)."""
 
@@ -35,7 +32,7 @@ def test_lidar_policy_walks_and_stops_on_estop(sdk):
     """Forward speed within 20% of 0.5 m/s over the window; L2+B → DAMP within 20 ms, nothing but damping after."""
     assert (POLICY / "deploy.yaml").is_file(), f"no exported policy in {POLICY}"
     for _ in range(ATTEMPTS):
-        result = run_walk(POLICY, COMMAND, warmup=2.0, window=WINDOW, domain=DOMAIN)
+        result = run_walk(POLICY, COMMAND, warmup=2.0, window=WINDOW, domain=DDS_DOMAIN + 70)
         print(result.summary())
         if not missed_timing(result):
             break

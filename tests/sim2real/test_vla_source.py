@@ -1,10 +1,6 @@
 import numpy as np
-import pytest
-
-pytest.importorskip("navila_agents.vla")
-
-from navila_agents.vla.backends.base import VLABackend  # noqa: E402
-from navila_sim2real.vla import VlaVelocity  # noqa: E402
+from navila_agents.vla.backends.base import VLABackend
+from navila_sim2real.vla import VlaVelocity
 
 
 class ScriptedVla(VLABackend):

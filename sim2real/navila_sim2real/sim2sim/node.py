@@ -173,6 +173,7 @@ class SimNode:
         self.cloud_min_points = np.iinfo(np.int64).max
         self.round_trips: deque[float] = deque(maxlen=STATS_WINDOW)
         self.commands: deque[tuple[float, bool]] = deque(maxlen=STATS_WINDOW)
+        self.sweeps: deque[float] = deque(maxlen=STATS_WINDOW)
         self.step_lags: deque[float] = deque(maxlen=STATS_WINDOW)
         return {}
 
@@ -212,6 +213,10 @@ class SimNode:
         first = float(stamps[damped[0]]) if len(damped) else None
         active_after = first is not None and bool(np.any((stamps > first) & ~damping))
         return {"count": int(after.sum()), "first_damping": first, "active_after_damping": active_after}
+
+    def sweeps_since(self, t: float) -> dict:
+        """Publication times (monotonic) of the LiDAR sweeps published from ``t`` on."""
+        return {"times": [stamp for stamp in self.sweeps if stamp >= t]}
 
     # --- threads ---------------------------------------------------------------------------------------------------
 
@@ -280,6 +285,7 @@ class SimNode:
                 message = new_cloud(points[:0], frame_id, 0.0)
                 message.serialize = functools.partial(CloudCodec.encode, points, frame_id, time.time())
                 publisher.Write(message)
+                self.sweeps.append(time.monotonic())
                 self.cloud_count += 1
                 self.cloud_min_points = min(self.cloud_min_points, len(points))
             rate.sleep(self._stop)
@@ -313,6 +319,7 @@ CONTROL_OPS = (
     "reset_stats",
     "stats",
     "commands_since",
+    "sweeps_since",
 )
 """Methods of :class:`SimNode` callable through the control channel."""
 

@@ -53,7 +53,8 @@ class MujocoGo2:
         m = self.model
         joints = [m.joint(name) for name in SDK_JOINT_NAMES]
         self._qpos = np.array([j.qposadr[0] for j in joints])
-        self._qvel = np.array([j.dofadr[0] for j in joints])
+        self.joint_dofs = np.array([j.dofadr[0] for j in joints])
+        """Degree-of-freedom index of each joint, SDK order."""
         by_joint = {m.actuator_trnid[i, 0]: i for i in range(m.nu)}
         self._actuator = np.array([by_joint[j.id] for j in joints])
         self.tau_max = m.actuator_ctrlrange[self._actuator, 1].copy()
@@ -64,6 +65,8 @@ class MujocoGo2:
         robot = m.body_rootid != 0
         m.geom_group[robot[m.geom_bodyid]] = SENSOR_GROUP_ROBOT
         self._ray_groups = np.array([1 if g != SENSOR_GROUP_ROBOT else 0 for g in range(6)], dtype=np.uint8)
+        self.motor_strength = np.ones(12)
+        """Factor on each motor's PD torque before the torque limit (model error; 1 = nominal)."""
         self.applied = np.zeros(12)
         """Torques (N·m) applied at the last step."""
         self.odometry = np.zeros(3)
@@ -96,7 +99,7 @@ class MujocoGo2:
         """One physics step with the motors' PD torques (clipped to the torque limits) from ``targets``."""
         q, dq = self.joint_pos(), self.joint_vel()
         torque = targets.kp * (targets.q - q) + targets.kd * (targets.dq - dq) + targets.tau
-        torque = np.where(targets.mode == SERVO_MODE, torque, 0.0)
+        torque = np.where(targets.mode == SERVO_MODE, self.motor_strength * torque, 0.0)
         self.applied = np.clip(np.nan_to_num(torque), -self.tau_max, self.tau_max)
         self.data.ctrl[self._actuator] = self.applied
         mujoco.mj_step(self.model, self.data)
@@ -108,7 +111,7 @@ class MujocoGo2:
 
     def joint_vel(self) -> np.ndarray:
         """Return the joint velocities (rad/s)."""
-        return self.data.qvel[self._qvel].copy()
+        return self.data.qvel[self.joint_dofs].copy()
 
     def imu(self) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
         """IMU quaternion (w, x, y, z), gyroscope (rad/s), accelerometer (m/s²) and roll-pitch-yaw (rad)."""

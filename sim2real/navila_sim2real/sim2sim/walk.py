@@ -272,5 +272,13 @@ def _measure(result: WalkResult, start: dict, end: dict) -> None:
         result.velocity = moved[:2].round(4).tolist()
         result.yaw_rate = round(float(turned[1] - turned[0]) / result.window, 4)
     result.base_height = round(end["base_height"], 4)
-    keys = ("lowcmd_rate", "cloud_rate", "crc_errors", "rtt_p50_ms", "rtt_p99_ms", "step_lag_max_ms")
+    keys = (
+        "lowcmd_rate",
+        "cloud_rate",
+        "cloud_min_points",
+        "crc_errors",
+        "rtt_p50_ms",
+        "rtt_p99_ms",
+        "step_lag_max_ms",
+    )
     result.link = {key: end[key] for key in keys}
