@@ -227,7 +227,8 @@ def wait_for_fault(deployment, timeout):
 def test_fault_damps(sim, deployment, name):
     """Each fault alone, from POLICY: the safety layer latches that fault, damping reaches the robot with nothing
     active after it, and the FSM goes to DAMP. The reaction time (onset → first damping at the robot) is printed;
-    it must be ≤ 20 ms only with NAVILA_STRICT_TIMING=1 (dedicated hardware)."""
+    it must be ≤ 20 ms only with NAVILA_STRICT_TIMING=1 (dedicated hardware). A timeout's onset is taken as the
+    injection plus the timeout, so it reads negative by up to one message period (the last message came earlier)."""
     inject, onset, fault = FAULTS[name]
     got = None
     for _ in range(ATTEMPTS):
@@ -260,14 +261,21 @@ def test_fault_damps(sim, deployment, name):
 def test_degenerate_perception_refuses_policy(sim, deployment, name):
     """With the LiDAR degraded, A leaves the robot standing (STAND, not POLICY); once it is healthy again, A walks."""
     inject, _, _ = FAULTS[name]
-    if deployment.controller.state == "POLICY":
+    for _ in range(ATTEMPTS):
+        if not arm(sim, deployment):
+            continue
         press(sim, "START")
         assert wait_for_state(deployment, "STAND")
-    undo = inject(sim, deployment)
-    try:
-        assert not arm(sim, deployment), f"{name}: the policy started on a degenerate height map"
-        assert deployment.controller.state == "STAND"
-    finally:
-        undo()
-    time.sleep(0.5)  # the last num_sweeps sweeps are healthy again
-    assert any(arm(sim, deployment) for _ in range(ATTEMPTS)), f"refused: {deployment.robot.safety.fault}"
+        undo = inject(sim, deployment)
+        try:
+            refused = not arm(sim, deployment)
+            state, fault = deployment.controller.state, deployment.robot.safety.fault
+        finally:
+            undo()
+        if fault in TIMING_FAULTS:  # a late thread on this shared machine damped the stand: try again
+            continue
+        assert refused and state == "STAND", f"{name}: state {state} (fault {fault})"
+        time.sleep(0.5)  # the last num_sweeps sweeps are healthy again
+        assert any(arm(sim, deployment) for _ in range(ATTEMPTS)), f"refused: {deployment.robot.safety.fault}"
+        return
+    pytest.fail(f"{name}: timing faults in {ATTEMPTS} attempts")
