@@ -52,10 +52,9 @@ def walk(policy: Path, error: ModelError | None, args: argparse.Namespace) -> Lo
     physics = MujocoGo2()
     if error is not None:
         apply_model_error(physics, error)
-    extra_delay = error.extra_delay if error is not None else 0.0
-    return lockstep_walk(
-        load_policy_dir(policy), (args.speed, 0.0, 0.0), args.warmup, args.window, physics, extra_delay
-    )
+    bundle = load_policy_dir(policy)
+    delay = bundle.spec.actuator.delay + (error.extra_delay if error is not None else 0.0)
+    return lockstep_walk(bundle, (args.speed, 0.0, 0.0), args.warmup, args.window, physics, delay)
 
 
 def spread(values: np.ndarray, unit: str, digits: int = 3) -> str:

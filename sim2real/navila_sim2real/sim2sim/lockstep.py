@@ -2,7 +2,7 @@
 
 The robot side's observation builder, ONNX policy and cloud height map drive the MuJoCo Go2 directly, with no DDS,
 threads or clocks. A walk starts standing in the default pose (the MJCF's ``home`` key), runs the policy at
-``step_dt`` with each action reaching the motors' PD after the contract's actuator delay (plus any extra delay),
+``step_dt`` with each action reaching the motors' PD after the contract's actuator delay (or another),
 casts one LiDAR sweep every ``update_period`` into the robot side's
 :class:`~navila_sim2real.cloud_height_map.CloudHeightMap`, and measures MuJoCo's ground truth over a window after a
 warm-up. Model errors are a pure function of (ranges, rng): :func:`draw_model_error`; :func:`apply_model_error`
@@ -122,7 +122,7 @@ def lockstep_walk(
     warmup: float,
     window: float,
     physics: MujocoGo2 | None = None,
-    extra_delay: float = 0.0,
+    delay: float | None = None,
 ) -> LockstepWalk:
     """Walk ``bundle``'s policy at ``command`` from standing; measure the ``window`` s after ``warmup`` s.
 
@@ -132,7 +132,7 @@ def lockstep_walk(
         warmup: Seconds walked before the window.
         window: Seconds measured.
         physics: The model (default: the shipped MJCF), e.g. with a :class:`ModelError` applied.
-        extra_delay: Seconds added to the contract's actuator delay.
+        delay: Seconds from an action to the PD loop using it (default: the contract's actuator delay).
     """
     spec, physics = bundle.spec, physics or MujocoGo2()
     mujoco.mj_resetDataKeyframe(physics.model, physics.data, 0)
@@ -145,7 +145,7 @@ def lockstep_walk(
     pending = deque([(0, MotorTargets(servo, stand, zeros, kp, kd, zeros))])
     decimation = round(spec.step_dt / physics.dt)
     sweep_every = round(physics.lidar.update_period / physics.dt)
-    delay_steps = round((spec.actuator.delay + extra_delay) / physics.dt)
+    delay_steps = round((spec.actuator.delay if delay is None else delay) / physics.dt)
     start, end = round(warmup / physics.dt), round((warmup + window) / physics.dt)
     max_tilt, faults, hits = SafetyLimits.go2().max_tilt, 0, []
     odometry, heading, fell_step = None, [], None
