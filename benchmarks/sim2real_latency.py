@@ -1,6 +1,6 @@
 """Latency of the robot side against the sim2sim Go2 over DDS loopback; adds a row to the table of results/sim2real.md.
 
-Measures, with the robot in POLICY (a random policy of the reference dimensions unless --policy is given):
+Measures, with the robot in POLICY (the shipped LiDAR policy standing in place unless --policy is given):
 ``rt/lowcmd`` writer period (p50/p99) and its jitter from 2 ms, rate and CRC errors at the simulator,
 state→command round trip (p50/p99), policy step latency (observation + inference + targets), and height-map
 latency (cloud arrival → map ready).
@@ -11,36 +11,28 @@ Usage: python benchmarks/sim2real_latency.py [--seconds 10] [--policy DIR] [--no
 from __future__ import annotations
 
 import argparse
-import datetime
 import os
-import platform
 import sys
-import tempfile
 import time
 from pathlib import Path
 
 import numpy as np
 from navila_lab.errors import run_command
+from navila_lab.provenance import stamp
 from navila_sim2real.app import deploy
 from navila_sim2real.command_sources import ConstantVelocity
 from navila_sim2real.fsm import StandCfg
-from navila_sim2real.reference_policy import write_random_policy
 from navila_sim2real.robot import RobotConfig
 from navila_sim2real.sim2sim.client import SimProcess
 
-RESULTS = Path(__file__).resolve().parents[1] / "results" / "sim2real.md"
+ROOT = Path(__file__).resolve().parents[1]
+RESULTS = ROOT / "results" / "sim2real.md"
+POLICY = ROOT / "policies" / "go2_rough_lidar"
 HEADER = (
     "| date | device | load (1 min) | lowcmd Hz | CRC errors | writer period p50/p99 ms | jitter p50/p99 ms "
     "| round trip p50/p99 ms | policy step p50/p99 ms | height map p50/p99 ms |\n"
     "|---|---|---|---|---|---|---|---|---|---|\n"
 )
-
-
-def device() -> str:
-    """CPU model and core count of this machine."""
-    lines = Path("/proc/cpuinfo").read_text().splitlines()
-    model = next((line.split(":", 1)[1].strip() for line in lines if "model name" in line), platform.processor())
-    return f"{model}, {os.cpu_count()} cores"
 
 
 def percentiles(seconds: list[float] | np.ndarray) -> str:
@@ -102,19 +94,16 @@ def main(argv: list[str]) -> int:
     """Measure, print, and add a row to results/sim2real.md."""
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--seconds", type=float, default=10.0)
-    parser.add_argument("--policy", type=Path, default=None)
+    parser.add_argument("--policy", type=Path, default=POLICY)
     parser.add_argument("--no-append", action="store_true")
     args = parser.parse_args(argv)
-    with tempfile.TemporaryDirectory() as scratch:
-        policy_dir = args.policy or Path(scratch)
-        if args.policy is None:
-            write_random_policy(policy_dir)
-        row = measure(policy_dir, args.seconds)
+    provenance = stamp("cpu")
+    row = measure(args.policy, args.seconds)
     for key, value in row.items():
         print(f"{key:>14}: {value}")
     if not args.no_append:
-        date = datetime.datetime.now(datetime.UTC).strftime("%Y-%m-%d %H:%M UTC")
-        line = f"| {date} | {device()} | {os.getloadavg()[0]:.2f} | " + " | ".join(row.values()) + " |\n"
+        cells = [provenance["date"], f"{provenance['device']}, `{provenance['commit']}`", f"{os.getloadavg()[0]:.2f}"]
+        line = "| " + " | ".join([*cells, *row.values()]) + " |\n"
         add_row(line)
         print(f"added a row to {RESULTS}")
     return 0

@@ -26,6 +26,7 @@ from pathlib import Path
 
 import mujoco
 import numpy as np
+from navila_lab.errors import run_command
 from navila_lab.provenance import append_markdown, stamp
 from navila_sim2real.policy import load_policy_dir
 from navila_sim2real.sim2sim.lockstep import (
@@ -84,7 +85,7 @@ def summary(name: str, nominal: LockstepWalk, draws: list[LockstepWalk], speed: 
     ]
 
 
-def main() -> int:
+def main(argv: list[str]) -> int:
     """Walk the nominal model and the drawn ones for each policy; print and write the results."""
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--policies", type=Path, nargs="+", default=POLICIES)
@@ -94,7 +95,7 @@ def main() -> int:
     parser.add_argument("--warmup", type=float, default=2.0, help="seconds walked before the window")
     parser.add_argument("--window", type=float, default=8.0, help="seconds measured")
     parser.add_argument("--no-write", action="store_true", help="print only")
-    args = parser.parse_args()
+    args = parser.parse_args(argv)
     ranges, num_bodies = ModelErrorRanges(), len(robot_bodies(MujocoGo2()))
     errors = [draw_model_error(ranges, np.random.default_rng([args.seed, i]), num_bodies) for i in range(args.draws)]
     started, provenance = time.monotonic(), stamp("cpu")
@@ -143,4 +144,4 @@ def main() -> int:
 
 
 if __name__ == "__main__":
-    sys.exit(main())
+    sys.exit(run_command(main, sys.argv[1:], "benchmarks/sim2sim_robustness.py"))
