@@ -133,14 +133,14 @@ def main(argv: list[str]) -> int:
         draws = {name: [dataclasses.asdict(d) for d in run["draws"]] for name, run in runs.items()}
         record = {
             **provenance,
-            "args": {key: str(value) if isinstance(value, Path) else value for key, value in vars(args).items()},
+            "args": vars(args),
             "ranges": dataclasses.asdict(ranges),
             "models": [{key: np.asarray(v).tolist() for key, v in dataclasses.asdict(e).items()} for e in errors],
             "runs": {
                 name: {"nominal": dataclasses.asdict(runs[name]["nominal"]), "draws": draws[name]} for name in runs
             },
         }
-        RESULTS.with_suffix(".json").write_text(json.dumps(record, indent=1) + "\n")
+        RESULTS.with_suffix(".json").write_text(json.dumps(record, indent=1, default=str) + "\n")
         print(f"appended to {RESULTS}; every draw in {RESULTS.with_suffix('.json')}")
     return 0
 
