@@ -13,10 +13,8 @@ import warnings
 
 import numpy as np
 import pytest
-from navila_sim2real.app import deploy
 from navila_sim2real.command_sources import ConstantVelocity
 from navila_sim2real.fsm import StandCfg
-from navila_sim2real.robot import RobotConfig
 from navila_sim2real.safety import Fault
 from navila_sim2real.sim2sim.client import SimProcess, navila_command
 from sim2real_support import DDS_DOMAIN
@@ -35,6 +33,9 @@ def sim(sdk):
 
 @pytest.fixture(scope="module")
 def deployment(sim, policy_dir):
+    from navila_sim2real.app import deploy  # imports unitree_sdk2py: only once the sdk fixture let the test run
+    from navila_sim2real.robot import RobotConfig
+
     config = RobotConfig(iface="lo", domain=DDS_DOMAIN, release_sport_mode=False, tag_commands=True)
     commands = ConstantVelocity((0.0, 0.0, 0.0), {})  # stands in place: the faults, not the gait, are tested
     with deploy(policy_dir, config, commands, stand=STAND) as running:

@@ -32,7 +32,7 @@ class TestDeployCli:
         target = edited_policy(policy_dir, tmp_path / "policy", sdk_joint_order=order)
         assert "joint map mismatch" in refused("--iface", "lo", "--policy", str(target))
 
-    def test_dry_run_prints_commands_without_connecting(self, capsys, policy_dir, monkeypatch):
+    def test_dry_run_prints_commands_without_connecting(self, capsys, policy_dir, monkeypatch, sdk):
         """--dry-run goes PASSIVE → STAND → POLICY offline and prints safe commands for all 12 motors."""
         from navila_sim2real import robot
 
