@@ -38,8 +38,9 @@ ROOT = Path(__file__).resolve().parents[1]
 POLICIES = [ROOT / "policies" / "go2_rough_lidar", ROOT / "policies" / "go2_rough_blind"]
 HEADER = (
     "| policy | runs | forward speed m/s (mean, min–max) | speed error | lateral m/s | yaw rate rad/s "
-    "| fewest points in a sweep | e-stop → DAMP | damping after e-stop ms (max) | active after damping | passed |\n"
-    "|---|---:|---|---:|---:|---:|---:|---|---:|---|---:|"
+    "| distance from origin m | fewest points in a sweep | e-stop → DAMP | damping after e-stop ms (max) "
+    "| active after damping | passed |\n"
+    "|---|---:|---|---:|---:|---:|---:|---:|---|---:|---|---:|"
 )
 
 
@@ -54,6 +55,7 @@ def table_row(name: str, runs: list[WalkResult]) -> str:
         f"{np.mean([run.speed_error for run in runs]):.1%}",
         f"{np.mean([run.velocity[1] for run in runs]):+.3f}",
         f"{np.mean([run.yaw_rate for run in runs]):+.3f}",
+        f"{min(run.distance_from_origin for run in runs):.1f}",
         str(min(run.link.get("cloud_min_points", 0) for run in runs)),
         f"{sum(run.damped for run in runs)}/{len(runs)}",
         f"{max(latencies) * 1e3:.1f}" if latencies else "never",

@@ -184,6 +184,7 @@ class SimNode:
         with self._lock:
             velocity, rpy, odometry = self.physics.base_velocity(), self.physics.imu()[3], self.physics.odometry.copy()
             height, sim_time = float(self.physics.data.qpos[2]), self.physics.time
+            distance = float(np.linalg.norm(self.physics.data.qpos[:2]))
         return {
             "elapsed": elapsed,
             "lowcmd_count": self.lowcmd_count,
@@ -200,6 +201,7 @@ class SimNode:
             "base_velocity": velocity.tolist(),
             "odometry": odometry.tolist(),
             "base_height": height,
+            "distance_from_origin": distance,
             "rpy": rpy.tolist(),
             "sim_time": sim_time,
         }

@@ -127,6 +127,8 @@ class WalkResult:
     """Mean yaw rate (rad/s) over the window."""
     base_height: float = 0.0
     """Base height (m) at the end of the window."""
+    distance_from_origin: float = 0.0
+    """Horizontal distance (m) of the base from the world origin at the end of the window."""
     walk_fault: str | None = None
     """Why the robot left POLICY before the e-stop, if it did."""
     estop_states: list[list[str | None]] = field(default_factory=list)
@@ -177,7 +179,8 @@ class WalkResult:
         lines = [
             f"policy {self.policy}: command (vx, vy, wz) = {self.command} through the sticks {self.sticks}",
             f"walk: {vx:.3f} m/s forward (error {self.speed_error:.1%}), {vy:+.3f} m/s lateral, "
-            f"{self.yaw_rate:+.3f} rad/s yaw over {self.window:.2f} s of sim time, base at {self.base_height:.3f} m"
+            f"{self.yaw_rate:+.3f} rad/s yaw over {self.window:.2f} s of sim time, base at {self.base_height:.3f} m, "
+            f"{self.distance_from_origin:.1f} m from the origin"
             + (f"; left POLICY: {self.walk_fault}" if self.walk_fault else ""),
             f"e-stop (L2+B): deploy states {self.estop_states}, first damping {latency} after the press, "
             f"active commands after it: {after}, base speed 1 s later {self.speed_after_estop or 0.0:.2f} m/s",
@@ -272,6 +275,7 @@ def _measure(result: WalkResult, start: dict, end: dict) -> None:
         result.velocity = moved[:2].round(4).tolist()
         result.yaw_rate = round(float(turned[1] - turned[0]) / result.window, 4)
     result.base_height = round(end["base_height"], 4)
+    result.distance_from_origin = round(end["distance_from_origin"], 2)
     keys = (
         "lowcmd_rate",
         "cloud_rate",
