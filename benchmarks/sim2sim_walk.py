@@ -1,8 +1,8 @@
 """Sim2sim walk of exported policies: ``navila deploy`` against ``navila sim2sim`` over DDS loopback.
 
 For each policy and repeat, runs :func:`navila_sim2real.sim2sim.walk.run_walk`: the simulated remote walks the FSM
-PASSIVE → STAND → POLICY, holds the left stick at the commanded forward speed for at least 20 s (3 s warm-up + 17 s
-measured by default: about 10 m at 0.5 m/s, past where the LiDAR once went blind), the speed is measured from
+PASSIVE → STAND → POLICY, holds the left stick at the commanded forward speed for 25 s (3 s warm-up + 22 s
+measured by default: about 12 m at 0.5 m/s, past where the LiDAR once went blind), the speed is measured from
 MuJoCo's ground truth over the window, then L2+B must put the FSM in DAMP with only damping commands after. A LiDAR
 policy's height map must never empty: every sweep reaches the robot with points (``cloud_min_points``) and no
 perception fault cuts the walk. Prints each run, then a markdown table (with date, commit and machine) for
@@ -12,7 +12,7 @@ results/sim2real.md.
 (:mod:`navila_sim2real.sim2sim.lockstep`), as shipped and with Isaac Lab's actuator delay and contact solver: it
 separates model and solver differences from the link's timing.
 
-Usage: python benchmarks/sim2sim_walk.py [--policies DIR ...] [--speed 0.5] [--warmup 3] [--duration 17]
+Usage: python benchmarks/sim2sim_walk.py [--policies DIR ...] [--speed 0.5] [--warmup 3] [--duration 22]
        [--repeats 1] [--domain 1] [--lockstep]
 """
 
@@ -97,7 +97,7 @@ def main(argv: list[str]) -> int:
     parser.add_argument("--policies", type=Path, nargs="+", default=POLICIES)
     parser.add_argument("--speed", type=float, default=0.5, help="commanded forward speed (m/s)")
     parser.add_argument("--warmup", type=float, default=3.0, help="seconds walked before the window")
-    parser.add_argument("--duration", type=float, default=17.0, help="seconds of the measurement window")
+    parser.add_argument("--duration", type=float, default=22.0, help="seconds of the measurement window")
     parser.add_argument("--repeats", type=int, default=1)
     parser.add_argument("--domain", type=int, default=1, help="DDS domain (one no other simulator on lo uses)")
     parser.add_argument("--lockstep", action="store_true", help="also walk in lock step without DDS (model check)")
