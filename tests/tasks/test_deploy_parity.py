@@ -19,7 +19,7 @@ from navila_lab.assets.go2_constants import SDK_JOINT_NAMES
 from navila_lab.deploy_spec import DEPLOY_FILE, OBSERVATION_TERMS, DeploySpec
 from navila_lab.sensors.height_map import height_map_from_points
 from navila_sim2real.cloud_height_map import LIDAR_FRAME_ID, CloudHeightMap
-from navila_sim2real.geometry import quat_to_matrix, quat_to_rpy
+from navila_sim2real.geometry import projected_gravity, quat_to_matrix, quat_to_rpy
 from navila_sim2real.observation import ObservationBuilder
 from navila_sim2real.policy import PolicyBundle, load_policy_dir
 from navila_sim2real.state import LowState
@@ -205,20 +205,21 @@ class TestObservationParity:
             assert error.max() < TOL, f"{part} differs by {error.max():.2e} (step {step}, env {env_id})"
 
     def test_terms_follow_the_raw_robot_state(self, rollout):
-        """The env frame is gyro, IMU rpy, command, q − default, dq and the last action, joints in the policy order."""
+        """Each term of the env frame is its meaning computed from the raw robot state (gyro, IMU orientation as ZYX
+        roll-pitch-yaw or as gravity in the base frame, command, q − default, dq, last action), in the policy order."""
         data, spec = rollout.data, rollout.spec
         frame = split(data["obs"], spec)["frame"]
         quat, gyro, rpy = imu_state(data["root_quat_w"][5, 0], data["root_ang_vel_w"][5, 0])
-        expected = np.concatenate(
-            [
-                gyro,
-                rpy,
-                data["command"][5, 0],
-                data["joint_pos"][5, 0] - spec.default_joint_pos,
-                data["joint_vel"][5, 0],
-                data["action"][5, 0],
-            ]
-        )
+        raw = {
+            "base_ang_vel": gyro,
+            "base_rpy": rpy,
+            "projected_gravity": projected_gravity(quat),
+            "velocity_commands": data["command"][5, 0],
+            "joint_pos": data["joint_pos"][5, 0] - spec.default_joint_pos,
+            "joint_vel": data["joint_vel"][5, 0],
+            "actions": data["action"][5, 0],
+        }
+        expected = np.concatenate([raw[term.name] for term in spec.observations])
         assert np.allclose(frame[5, 0], expected, atol=TOL)
         assert np.abs(frame[5, 0, 33:]).max() > 0.1, "the last action must be a real one"
 
