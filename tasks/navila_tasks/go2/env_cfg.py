@@ -21,7 +21,7 @@ from navila_lab.assets.go2 import GO2_CFG
 from navila_lab.assets.go2_constants import STANDING_BASE_HEIGHT
 from navila_lab.sensors.lidar import L1_LIDAR_CFG, MaskedRayCasterCfg
 from navila_lab.terrains.config import NAVILA_TERRAINS_CFG
-from navila_lab.terrains.generator import GlassTerrainImporterCfg
+from navila_lab.terrains.generator import WallTerrainImporterCfg
 
 HISTORY_LENGTH = 9
 """Proprioceptive frames in the actor's history group."""
@@ -35,7 +35,7 @@ HISTORY_LENGTH = 9
 class Go2SceneCfg(MySceneCfg):
     """Go2 on the NaVILA terrain mix (local assets only); the LiDAR is added by the LiDAR variant."""
 
-    terrain = GlassTerrainImporterCfg(
+    terrain = WallTerrainImporterCfg(
         prim_path="/World/ground",
         terrain_type="generator",
         terrain_generator=NAVILA_TERRAINS_CFG,
