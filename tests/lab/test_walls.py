@@ -17,6 +17,22 @@ def pane(x: float, y: float, yaw: float = 0.0, length: float = 2.0, thickness: f
     return tag_wall(mesh.apply_transform(transform), GLASS)
 
 
+def gap_to_pane(start, direction, along, yaw: float, half_width: float = 0.15) -> torch.Tensor:
+    """(envs, len(along)) distance from the segment swept ``along`` each direction to the footprint of a 2 × 0.02 m pane
+    centered at the origin and turned by ``yaw`` (dense lanes)."""
+    across = torch.linspace(-half_width, half_width, 151)
+    normal = torch.stack((-direction[:, 1], direction[:, 0]), -1)
+    points = (
+        start[:, None, None]
+        + along[..., None, None] * direction[:, None, None]
+        + across[:, None] * normal[:, None, None]
+    )
+    local_x = points[..., 0] * math.cos(yaw) + points[..., 1] * math.sin(yaw)
+    local_y = points[..., 1] * math.cos(yaw) - points[..., 0] * math.sin(yaw)
+    outside = torch.stack(((local_x.abs() - 0.01).clamp(min=0), (local_y.abs() - 1.0).clamp(min=0)), -1)
+    return torch.linalg.norm(outside, dim=-1).min(-1).values
+
+
 class TestTags:
     def test_kind_round_trip(self):
         """Tagged meshes report their kind; untagged ones are ground; unknown kinds are refused."""
@@ -73,22 +89,10 @@ class TestWallMap:
             start = -0.9 * direction + torch.tensor(rng.uniform(-0.3, 0.3, (32, 2)), dtype=torch.float32)
             distance = walls.free_distance(start, direction, torch.full((32,), 0.15), lookahead, 0.15)
 
-            def gap(along: torch.Tensor) -> torch.Tensor:
-                """(envs, len(along)) distance of the segment swept ``along`` to the pane's footprint."""
-                across = torch.linspace(-0.15, 0.15, 151)
-                normal = torch.stack((-direction[:, 1], direction[:, 0]), -1)
-                points = start[:, None, None] + along[..., None, None] * direction[:, None, None]
-                points = points + across[:, None] * normal[:, None, None]
-                cos, sin = math.cos(yaw), math.sin(yaw)
-                local_x = points[..., 0] * cos + points[..., 1] * sin
-                local_y = points[..., 1] * cos - points[..., 0] * sin
-                outside = torch.stack(((local_x.abs() - 0.01).clamp(min=0), (local_y.abs() - 1.0).clamp(min=0)), -1)
-                return torch.linalg.norm(outside, dim=-1).min(-1).values
-
             dense = torch.arange(0.0, lookahead, 0.002)
-            touching = gap(dense) == 0.0
+            touching = gap_to_pane(start, direction, dense, float(yaw)) == 0.0
             exact = torch.where(touching.any(-1), dense[touching.float().argmax(-1)], torch.tensor(lookahead))
             assert touching.any(-1).sum() > 10, "most sweeps must meet the pane for the test to mean something"
             assert (distance <= exact + 0.5 * pitch + 1e-6).all()
             stopped = distance < lookahead
-            assert (gap(distance[:, None])[:, 0][stopped] <= band + 1e-6).all()
+            assert (gap_to_pane(start, direction, distance[:, None], float(yaw))[:, 0][stopped] <= band + 1e-6).all()
