@@ -15,7 +15,7 @@ import torch
 from navila_lab.assets.go2_constants import SDK_JOINT_NAMES
 from navila_lab.deploy_spec import DeploySpec
 from navila_lab.sensors.height_map import height_map_from_points
-from navila_sim2real.geometry import quat_to_matrix, quat_to_rpy
+from navila_sim2real.geometry import projected_gravity, quat_to_matrix, quat_to_rpy
 from navila_sim2real.heightmap import LIDAR_FRAME_ID, CloudHeightMap
 from navila_sim2real.observation import ObservationBuilder, resolve_term
 from navila_sim2real.policy import PolicyBundle, load_policy_dir
@@ -140,7 +140,7 @@ class TestExportedContract:
         spec, data = rollout.spec, rollout.data
         assert [term.name for term in spec.observations] == list(data["term_names"])
         assert [resolve_term(term.name) for term in spec.observations] == [
-            "base_ang_vel", "base_rpy", "velocity_commands", "joint_pos_rel", "joint_vel_rel", "last_action"]
+            "base_ang_vel", "projected_gravity", "velocity_commands", "joint_pos_rel", "joint_vel_rel", "last_action"]
         assert [term.dim for term in spec.observations] == [3, 3, 3, 12, 12, 12]
         assert all(term.scale == 1.0 and term.clip is None for term in spec.observations)
         assert spec.history_length == 9 and spec.obs_dim == data["obs"].shape[-1] == 909
@@ -165,12 +165,13 @@ class TestObservationParity:
             assert error.max() < TOL, f"{part} differs by {error.max():.2e} (step {step}, env {env_id})"
 
     def test_terms_follow_the_raw_robot_state(self, rollout):
-        """The env frame is gyro, IMU rpy, command, q − default, dq and the last action, joints in the policy order."""
+        """The env frame is gyro, gravity in the IMU frame (no heading), command, q − default, dq and the last action,
+        joints in the policy order."""
         data, spec = rollout.data, rollout.spec
         frame = split(data["obs"], spec)["frame"]
-        quat, gyro, rpy = imu_state(data["root_quat_w"][5, 0], data["root_ang_vel_w"][5, 0])
+        quat, gyro, _ = imu_state(data["root_quat_w"][5, 0], data["root_ang_vel_w"][5, 0])
         expected = np.concatenate([
-            gyro, rpy, data["command"][5, 0], data["joint_pos"][5, 0] - spec.default_joint_pos, data["joint_vel"][5, 0],
+            gyro, projected_gravity(quat), data["command"][5, 0], data["joint_pos"][5, 0] - spec.default_joint_pos, data["joint_vel"][5, 0],
             data["action"][5, 0]])
         assert np.allclose(frame[5, 0], expected, atol=TOL)
         assert np.abs(frame[5, 0, 33:]).max() > 0.1, "the last action must be a real one"

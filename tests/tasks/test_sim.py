@@ -32,7 +32,7 @@ class TestTasksStep:
         report = probe(task)
         shapes = report["shapes"]
         assert shapes["policy"] == [2, 45] and shapes["proprio_history"] == [2, 405]
-        assert shapes["critic"] == [2, 3 + 651]
+        assert shapes["critic"] == [2, 3 + 3 + 651], "base velocity, safe velocity target, height scan"
         assert ("height_map" in shapes) == (task != "NaVILA-Go2-Rough-Blind")
         assert report["finite"]
         # physics collides with the ground as one heightfield; the rough mix's glass panes and obstacle boxes are meshes
