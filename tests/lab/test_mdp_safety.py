@@ -6,8 +6,8 @@ from types import SimpleNamespace
 import pytest
 import torch
 import trimesh
-from isaaclab.managers import RewardTermCfg, SceneEntityCfg
-from navila_lab.mdp.curriculums import terrain_levels_free_path
+from isaaclab.managers import CurriculumTermCfg, RewardTermCfg, SceneEntityCfg
+from navila_lab.mdp.curriculums import terrain_levels_by_type, terrain_levels_free_path
 from navila_lab.mdp.safety import (
     BARRIER_GAIN,
     STOP_DISTANCE,
@@ -16,6 +16,8 @@ from navila_lab.mdp.safety import (
     track_safe_lin_vel_xy_exp,
     wall_contact,
 )
+from navila_lab.terrains.flat import FlatSlabTerrainCfg
+from navila_lab.terrains.generator import WallTerrainGeneratorCfg
 from navila_lab.terrains.walls import GLASS, WallMap, tag_wall
 
 WALL_X = 2.0
@@ -174,3 +176,22 @@ class TestFreePathCurriculum:
         )
         mean = terrain_levels_free_path(env, torch.tensor([0]))
         assert terrain.terrain_levels.tolist() == [level] and mean == level
+
+
+class TestLevelsByType:
+    def test_mean_level_of_each_sub_terrain_type(self):
+        """Levels are averaged over the robots whose column holds each type; columns map to types as generated."""
+        generator = WallTerrainGeneratorCfg(
+            num_cols=4,
+            sub_terrains={"flat": FlatSlabTerrainCfg(proportion=0.5), "glass": FlatSlabTerrainCfg(proportion=0.5)},
+        )
+        terrain = SimpleNamespace(
+            cfg=SimpleNamespace(terrain_generator=generator),
+            terrain_types=torch.tensor([0, 1, 2, 3, 3]),
+            terrain_levels=torch.tensor([1, 3, 4, 6, 8]),
+        )
+        env = SimpleNamespace(scene=SimpleNamespace(terrain=terrain), device="cpu")
+        term = terrain_levels_by_type(CurriculumTermCfg(func=terrain_levels_by_type), env)
+        levels = term(env, torch.tensor([0]))
+        assert list(levels) == ["flat", "glass"]
+        assert torch.isclose(levels["flat"], torch.tensor(2.0)) and torch.isclose(levels["glass"], torch.tensor(6.0))

@@ -242,7 +242,7 @@ def use_mujoco_warp(env_cfg: LocomotionVelocityRoughEnvCfg, njmax: int, nconmax:
 class Go2RoughBlindEnvCfg(LocomotionVelocityRoughEnvCfg):
     """Go2 on the NaVILA terrain mix with proprioception and history only."""
 
-    scene: Go2SceneCfg = Go2SceneCfg(num_envs=4096, env_spacing=2.5)
+    scene: Go2SceneCfg = Go2SceneCfg(num_envs=16384, env_spacing=2.5)
     observations: ObservationsCfg = ObservationsCfg()
     rewards: Go2RewardsCfg = Go2RewardsCfg()
     terminations: Go2TerminationsCfg = Go2TerminationsCfg()

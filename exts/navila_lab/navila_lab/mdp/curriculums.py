@@ -57,8 +57,8 @@ class terrain_levels_by_type(ManagerTermBase):
         self.type_of_column = torch.tensor([self.types.index(name) for name in names], device=env.device)
 
     def __call__(self, env: ManagerBasedRLEnv, env_ids: Sequence[int]) -> dict[str, torch.Tensor]:
-        """Mean level per sub-terrain type, over all robots."""
+        """Mean level per sub-terrain type, over all robots (one-hot sums: no host sync)."""
         terrain = env.scene.terrain
-        kind = self.type_of_column[terrain.terrain_types]
-        levels = terrain.terrain_levels.float()
-        return {name: levels[kind == index].mean() for index, name in enumerate(self.types)}
+        one_hot = torch.nn.functional.one_hot(self.type_of_column[terrain.terrain_types], len(self.types)).float()
+        means = (terrain.terrain_levels.float() @ one_hot) / one_hot.sum(dim=0)
+        return dict(zip(self.types, means.unbind(), strict=True))
