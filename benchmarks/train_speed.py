@@ -3,9 +3,9 @@
 Method: each task trains in its own subprocess (Isaac Lab allows one simulation per process), one after the other,
 on the same device with the same number of envs and the same budget: ``--seconds`` of wall time from the launch of
 the process (start-up, i.e. env creation and kernel compilation, included) or ``--iterations`` PPO iterations. Each
-task uses its own rsl_rl runner cfg (ours: ``agents/navila_agents/rsl_rl_cfg.py``; stock: Isaac Lab's) and rsl_rl's
-learning loop unchanged; after every iteration the worker reads rsl_rl's logger: time, collection and learning
-seconds, and the mean reward of the last 100 finished episodes.
+task uses its own rsl_rl runner cfg (ours: ``agents/navila_agents/rsl_rl_cfg.py``, TF32 learner; stock: Isaac Lab's)
+and the runner of ``navila train`` (rsl_rl's learning loop unchanged); after every iteration the worker reads rsl_rl's
+logger: time, collection and learning seconds, and the mean reward of the last 100 finished episodes.
 
 Printed and appended to ``results/train_speed.md`` (date, commit, device): env-steps/s over the iterations after the
 first (which holds the compilation), seconds per iteration split into collection and learning, the time to the end of
@@ -166,14 +166,14 @@ def train_worker(task: str, device: str, num_envs: int, deadline: float, iterati
     from isaaclab.app import launch_simulation
     from isaaclab.utils import to_dict
     from isaaclab_rl.rsl_rl import RslRlVecEnvWrapper
-    from rsl_rl.runners import OnPolicyRunner
+    from navila_tasks.runner import NavilaOnPolicyRunner
 
     env_cfg, agent_cfg = load_cfgs(task, device, num_envs, seed)
     records: list[dict] = []
     with launch_simulation(env_cfg, {"device": device}), tempfile.TemporaryDirectory() as log_dir:
         env = gym.make(task, cfg=env_cfg)
         try:
-            runner = OnPolicyRunner(
+            runner = NavilaOnPolicyRunner(
                 RslRlVecEnvWrapper(env, clip_actions=agent_cfg.clip_actions), to_dict(agent_cfg), log_dir, device
             )
             log = runner.logger.log
