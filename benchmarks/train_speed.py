@@ -13,7 +13,7 @@ the first iteration, the reward at fixed wall times, and the time each run takes
 first to its final reward (the two tasks' rewards have different terms and scales, so their curves are compared by
 when they flatten, not by value); the ratio is ours / stock env-steps/s. The curves go to ``results/train_speed.json``.
 
-    .venv/bin/python benchmarks/train_speed.py --device cuda --num_envs 16384 --seconds 900
+    navila bench train_speed --device cuda --num_envs 16384 --seconds 900
 """
 
 from __future__ import annotations
@@ -30,6 +30,7 @@ import time
 from collections.abc import Sequence
 from pathlib import Path
 
+from navila_benchmarks.step_timing import STOCK_TASKS, offline_stock_cfg
 from navila_lab.errors import UserError
 from navila_lab.provenance import append_markdown, stamp
 
@@ -144,7 +145,6 @@ def load_cfgs(task: str, device: str, num_envs: int, seed: int):  # noqa: ANN201
     import navila_tasks  # noqa: F401 (registers ours)
     from isaaclab_rl.rsl_rl import check_rsl_rl_version, handle_deprecated_rsl_rl_cfg
     from isaaclab_tasks.utils import resolve_task_config
-    from navila_tasks.bench import STOCK_TASKS, offline_stock_cfg
 
     env_cfg, agent_cfg = resolve_task_config(task, "rsl_rl_cfg_entry_point", overrides=[])
     if task in STOCK_TASKS:
@@ -166,7 +166,7 @@ def train_worker(task: str, device: str, num_envs: int, deadline: float, iterati
     from isaaclab.app import launch_simulation
     from isaaclab.utils import to_dict
     from isaaclab_rl.rsl_rl import RslRlVecEnvWrapper
-    from navila_tasks.runner import NavilaOnPolicyRunner
+    from navila_agents.locomotion.ppo_runner import NavilaOnPolicyRunner
 
     env_cfg, agent_cfg = load_cfgs(task, device, num_envs, seed)
     records: list[dict] = []
@@ -208,8 +208,11 @@ def run_task(task: str, args: argparse.Namespace) -> Run:
     launched = time.time()
     deadline = launched + args.seconds if args.seconds else math.inf
     iterations = args.iterations or 10**6
-    command = [sys.executable, __file__, "--worker", task, "--device", args.device, "--num_envs", str(args.num_envs),
-               "--deadline", str(deadline), "--iterations", str(iterations), "--seed", str(args.seed)]  # fmt: skip
+    command = [
+        sys.executable, "-m", "navila_benchmarks.train_speed", "--worker", task, "--device", args.device,
+        "--num_envs", str(args.num_envs), "--deadline", str(deadline), "--iterations", str(iterations),
+        "--seed", str(args.seed),
+    ]  # fmt: skip
     print(f"[train_speed] {task}: training for {args.seconds or args.iterations} {'s' if args.seconds else 'it'}")
     result = subprocess.run(command, capture_output=True, text=True)
     lines = result.stdout.strip().splitlines()

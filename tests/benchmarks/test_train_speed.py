@@ -3,9 +3,8 @@
 import math
 
 import pytest
-from benchmark_support import load_benchmark, run_benchmark
-
-train_speed = load_benchmark("train_speed")
+from bench_script import navila_bench
+from navila_benchmarks import train_speed
 
 
 def run(task: str = "ours", rewards=(None, -2.0, 4.0, 9.0, 10.0, 10.0), first: float = 60.0, step: float = 2.0):
@@ -52,5 +51,5 @@ class TestReport:
 def test_a_budget_is_required():
     """Without --seconds or --iterations (or with both) the command stops with one line and exit code 2."""
     for args in ((), ("--seconds", "10", "--iterations", "5")):
-        result = run_benchmark("train_speed", *args)
+        result = navila_bench("train_speed", *args)
         assert result.returncode == 2 and "give one budget" in result.stderr

@@ -13,7 +13,7 @@ import pytest
 from test_sim import run
 
 pytestmark = [pytest.mark.sim, pytest.mark.slow]
-PROBE = Path(__file__).with_name("wall_probe.py")
+PROBE = Path(__file__).parents[1] / "support" / "wall_probe.py"
 
 
 @pytest.fixture(scope="module")

@@ -13,10 +13,10 @@ import numpy as np
 import torch
 import trimesh
 from isaaclab_newton.physics import NewtonManager
+from navila_agents.locomotion import runtime
 from navila_lab.terrains.flat import FlatSlabTerrainCfg, flat_slab_terrain
 from navila_lab.terrains.generator import WallTerrainGeneratorCfg
 from navila_lab.terrains.walls import GLASS, OBSTACLES, tag_wall
-from navila_tasks import runtime
 
 TASK = "NaVILA-Go2-Rough-Lidar-Play"
 FACE = 0.87
