@@ -13,7 +13,9 @@ from isaaclab.utils.string import resolve_matching_names
 from navila_lab.mdp.locomotion_metrics import (
     CONTACT_THRESHOLD,
     EvalTotals,
+    each_partner,
     joint_power,
+    non_foot_contact,
     obstacle_contact,
     onsets,
     touching,
@@ -22,12 +24,15 @@ from navila_lab.mdp.locomotion_metrics import (
 
 if TYPE_CHECKING:
     from isaaclab.envs import ManagerBasedRLEnv
+    from isaaclab.sensors import ContactSensor
 
 RECORDER_NAME = "eval_metrics"
 TERRAIN_SENSOR = "eval_terrain_contacts"
-"""Scene name of the contact sensor filtered on the terrain's shapes."""
+"""Scene name of the contact sensor filtered on the terrain's shapes (ground and obstacle boxes)."""
 GLASS_SENSOR = "eval_glass_contacts"
 """Scene name of the contact sensor filtered on the glass panes."""
+WALL_SENSOR = "eval_wall_contacts"
+"""Scene name of the contact sensor filtered on the walls (obstacle boxes and glass panes)."""
 
 
 class EvalMetricsRecorder(RecorderTerm):
@@ -43,15 +48,18 @@ class EvalMetricsRecorder(RecorderTerm):
         self.robot = env.scene[cfg.asset_name]
         self.terrain_contacts = env.scene[TERRAIN_SENSOR]
         self.glass_contacts = env.scene.sensors.get(GLASS_SENSOR)
+        self.wall_contacts = env.scene.sensors.get(WALL_SENSOR)
         self.totals: EvalTotals | None = None
         """The run's totals, created at the first step (the termination terms are known by then)."""
         num_envs, device = env.num_envs, env.device
         self._fresh = torch.ones(num_envs, dtype=torch.bool, device=device)
         self._hitting = torch.zeros(num_envs, dtype=torch.bool, device=device)
         self._on_glass = torch.zeros_like(self._hitting)
+        self._collided = torch.zeros_like(self._hitting)
         self._counted_end = torch.zeros_like(self._hitting)
         self._last_xy = torch.zeros(num_envs, 2, device=device)
         self._is_foot = torch.zeros(0, dtype=torch.bool, device=device)
+        self._wall_is_foot = self._is_foot
 
     @property
     def counting(self) -> torch.Tensor:
@@ -69,12 +77,19 @@ class EvalMetricsRecorder(RecorderTerm):
         levels = getattr(self._env.scene.terrain, "terrain_levels", None)
         return torch.zeros_like(self._last_xy[:, 0], dtype=torch.float64) if levels is None else levels.double()
 
+    def _feet(self, sensor: ContactSensor) -> torch.Tensor:
+        """Which of the sensor's bodies are feet."""
+        feet, _ = resolve_matching_names(self.cfg.foot_names, sensor.sensor_names)
+        is_foot = torch.zeros(len(sensor.sensor_names), dtype=torch.bool, device=self._env.device)
+        is_foot[feet] = True
+        return is_foot
+
     def _start(self) -> None:
         terminations = self._env.termination_manager
         self.totals = EvalTotals.zeros(self._env.num_envs, terminations.active_terms, self._env.device)
-        feet, _ = resolve_matching_names(self.cfg.foot_names, self.terrain_contacts.sensor_names)
-        self._is_foot = torch.zeros(len(self.terrain_contacts.sensor_names), dtype=torch.bool, device=self._env.device)
-        self._is_foot[feet] = True
+        self._is_foot = self._feet(self.terrain_contacts)
+        if self.wall_contacts is not None:
+            self._wall_is_foot = self._feet(self.wall_contacts)
 
     def record_post_step(self) -> tuple[None, None]:
         """Add this step's quantities of the counting envs; their state is the one that ended the step."""
@@ -99,15 +114,20 @@ class EvalMetricsRecorder(RecorderTerm):
         totals.distance += torch.linalg.norm(xy - self._last_xy, dim=-1) * weight
         self._last_xy.copy_(xy)
 
-        forces = self.terrain_contacts.data.normal_force_matrix_w_history.torch[..., 0, :]
+        forces = each_partner(self.terrain_contacts.data.normal_force_matrix_w_history.torch)
         hitting = obstacle_contact(forces, self._is_foot, self.cfg.threshold)
         totals.obstacle_contacts += onsets(hitting, self._hitting) & counting
         self._hitting = hitting
         if self.glass_contacts is not None:
-            glass_forces = self.glass_contacts.data.normal_force_matrix_w_history.torch[..., 0, :]
+            glass_forces = each_partner(self.glass_contacts.data.normal_force_matrix_w_history.torch)
             on_glass = touching(glass_forces, self.cfg.threshold)
             totals.glass_contacts += onsets(on_glass, self._on_glass) & counting
             self._on_glass = on_glass
+        if self.wall_contacts is not None:
+            wall_forces = each_partner(self.wall_contacts.data.normal_force_matrix_w_history.torch)
+            collided = non_foot_contact(wall_forces, self._wall_is_foot, self.cfg.threshold) & counting
+            totals.collisions += collided & ~self._collided
+            self._collided |= collided
 
         terminations = self._env.termination_manager
         totals.falls += terminations.terminated & counting
@@ -125,6 +145,7 @@ class EvalMetricsRecorder(RecorderTerm):
         self._fresh[ids] = True
         self._hitting[ids] = False
         self._on_glass[ids] = False
+        self._collided[ids] = False
         if self.totals is not None:
             ended = self._counted_end[ids]
             self.totals.level_end[ids] = torch.where(ended, self._levels()[ids], self.totals.level_end[ids])
