@@ -5,7 +5,7 @@ by :func:`make_eval_cfg`: the terrain grid keeps one curriculum column per selec
 forward speed of the set for the whole run (:class:`~navila_lab.mdp.commands.FixedVelocityCommand`), and a recorder
 term (:class:`~navila_lab.mdp.recorders.EvalMetricsRecorder`) accumulates :mod:`navila_lab.mdp.locomotion_metrics`
 after each step, before resets clear the sensors. Three contact sensors filter the robot's contacts by partner shape:
-the terrain (ground and obstacle boxes), the glass panes, and the walls (boxes and panes, for the collision rate).
+the ground, the obstacle boxes and the glass panes (the collision rate counts non-foot contacts with the last two).
 Every seed of the set is a separate run (terrain layout, spawns, noise); the report gives the mean over seeds and
 their spread.
 """
@@ -28,9 +28,9 @@ from navila_lab.mdp.commands import FixedVelocityCommandCfg
 from navila_lab.mdp.locomotion_metrics import SPEED_BINS
 from navila_lab.mdp.recorders import (
     GLASS_SENSOR,
+    OBSTACLE_SENSOR,
     RECORDER_NAME,
     TERRAIN_SENSOR,
-    WALL_SENSOR,
     EvalMetricsRecorder,
     EvalMetricsRecorderCfg,
     EvalRecorderManagerCfg,
@@ -114,16 +114,14 @@ def make_eval_cfg(env_cfg: ManagerBasedRLEnvCfg, eval_set: EvalSet, seed: int, m
     contacts = ContactSensorCfg(
         prim_path="{ENV_REGEX_NS}/Robot/.*", history_length=env_cfg.decimation, update_period=env_cfg.sim.dt
     )
-    obstacles = [f"{terrain_prim}/{OBSTACLES}/.*"] if "obstacles" in wanted else []
-    glass = [f"{terrain_prim}/{GLASS}/.*"] if "glass" in wanted else []
-    sensors = {
-        TERRAIN_SENSOR: [f"{terrain_prim}/terrain/.*", *obstacles],
-        GLASS_SENSOR: glass,
-        WALL_SENSOR: obstacles + glass,
+    partners = {
+        TERRAIN_SENSOR: f"{terrain_prim}/terrain/.*",
+        OBSTACLE_SENSOR: f"{terrain_prim}/{OBSTACLES}/.*" if "obstacles" in wanted else None,
+        GLASS_SENSOR: f"{terrain_prim}/{GLASS}/.*" if "glass" in wanted else None,
     }
-    for name, partners in sensors.items():
-        if partners:
-            setattr(env_cfg.scene, name, replace(contacts, filter_shape_prim_expr=partners))
+    for name, shapes in partners.items():
+        if shapes is not None:
+            setattr(env_cfg.scene, name, replace(contacts, filter_shape_prim_expr=[shapes]))
     env_cfg.recorders = EvalRecorderManagerCfg(eval_metrics=EvalMetricsRecorderCfg(max_episodes=max_episodes))
     return sub_terrain_of_column(generator)
 

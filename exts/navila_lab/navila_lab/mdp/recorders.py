@@ -28,17 +28,19 @@ if TYPE_CHECKING:
 
 RECORDER_NAME = "eval_metrics"
 TERRAIN_SENSOR = "eval_terrain_contacts"
-"""Scene name of the contact sensor filtered on the terrain's shapes (ground and obstacle boxes)."""
+"""Scene name of the contact sensor filtered on the ground's shapes."""
+OBSTACLE_SENSOR = "eval_obstacle_contacts"
+"""Scene name of the contact sensor filtered on the obstacle boxes."""
 GLASS_SENSOR = "eval_glass_contacts"
 """Scene name of the contact sensor filtered on the glass panes."""
-WALL_SENSOR = "eval_wall_contacts"
-"""Scene name of the contact sensor filtered on the walls (obstacle boxes and glass panes)."""
 
 
 class EvalMetricsRecorder(RecorderTerm):
     """Accumulates per-env :class:`~navila_lab.mdp.locomotion_metrics.EvalTotals` after each step, before resets.
 
     Steps and episodes count while an env has ended fewer than ``cfg.max_episodes`` episodes (always without it).
+    Its three contact sensors filter disjoint partners: Newton keeps one sensor per (bodies, partners) pair, so two
+    Isaac Lab sensors with the same filter would share it and one of them would read nothing.
     """
 
     cfg: EvalMetricsRecorderCfg
@@ -47,8 +49,8 @@ class EvalMetricsRecorder(RecorderTerm):
         super().__init__(cfg, env)
         self.robot = env.scene[cfg.asset_name]
         self.terrain_contacts = env.scene[TERRAIN_SENSOR]
+        self.obstacle_contacts = env.scene.sensors.get(OBSTACLE_SENSOR)
         self.glass_contacts = env.scene.sensors.get(GLASS_SENSOR)
-        self.wall_contacts = env.scene.sensors.get(WALL_SENSOR)
         self.totals: EvalTotals | None = None
         """The run's totals, created at the first step (the termination terms are known by then)."""
         num_envs, device = env.num_envs, env.device
@@ -59,7 +61,6 @@ class EvalMetricsRecorder(RecorderTerm):
         self._counted_end = torch.zeros_like(self._hitting)
         self._last_xy = torch.zeros(num_envs, 2, device=device)
         self._is_foot = torch.zeros(0, dtype=torch.bool, device=device)
-        self._wall_is_foot = self._is_foot
 
     @property
     def counting(self) -> torch.Tensor:
@@ -78,18 +79,20 @@ class EvalMetricsRecorder(RecorderTerm):
         return torch.zeros_like(self._last_xy[:, 0], dtype=torch.float64) if levels is None else levels.double()
 
     def _feet(self, sensor: ContactSensor) -> torch.Tensor:
-        """Which of the sensor's bodies are feet."""
+        """Which of the sensor's bodies are feet (the eval's sensors all sense the same bodies, in one order)."""
         feet, _ = resolve_matching_names(self.cfg.foot_names, sensor.sensor_names)
         is_foot = torch.zeros(len(sensor.sensor_names), dtype=torch.bool, device=self._env.device)
         is_foot[feet] = True
         return is_foot
 
+    def _forces(self, sensor: ContactSensor | None) -> torch.Tensor | None:
+        """The sensor's normal forces of the last env step, one slot per sub-step and partner (None: no sensor)."""
+        return None if sensor is None else each_partner(sensor.data.normal_force_matrix_w_history.torch)
+
     def _start(self) -> None:
         terminations = self._env.termination_manager
         self.totals = EvalTotals.zeros(self._env.num_envs, terminations.active_terms, self._env.device)
         self._is_foot = self._feet(self.terrain_contacts)
-        if self.wall_contacts is not None:
-            self._wall_is_foot = self._feet(self.wall_contacts)
 
     def record_post_step(self) -> tuple[None, None]:
         """Add this step's quantities of the counting envs; their state is the one that ended the step."""
@@ -114,20 +117,23 @@ class EvalMetricsRecorder(RecorderTerm):
         totals.distance += torch.linalg.norm(xy - self._last_xy, dim=-1) * weight
         self._last_xy.copy_(xy)
 
-        forces = each_partner(self.terrain_contacts.data.normal_force_matrix_w_history.torch)
-        hitting = obstacle_contact(forces, self._is_foot, self.cfg.threshold)
+        threshold, nothing = self.cfg.threshold, torch.zeros_like(self._hitting)
+        ground, obstacles, glass = map(
+            self._forces, (self.terrain_contacts, self.obstacle_contacts, self.glass_contacts)
+        )
+        hitting = obstacle_contact(ground, self._is_foot, threshold)
+        on_glass, collided = nothing, nothing
+        if obstacles is not None:
+            hitting = hitting | obstacle_contact(obstacles, self._is_foot, threshold)
+            collided = collided | non_foot_contact(obstacles, self._is_foot, threshold)
+        if glass is not None:
+            on_glass = touching(glass, threshold)
+            collided = collided | non_foot_contact(glass, self._is_foot, threshold)
         totals.obstacle_contacts += onsets(hitting, self._hitting) & counting
-        self._hitting = hitting
-        if self.glass_contacts is not None:
-            glass_forces = each_partner(self.glass_contacts.data.normal_force_matrix_w_history.torch)
-            on_glass = touching(glass_forces, self.cfg.threshold)
-            totals.glass_contacts += onsets(on_glass, self._on_glass) & counting
-            self._on_glass = on_glass
-        if self.wall_contacts is not None:
-            wall_forces = each_partner(self.wall_contacts.data.normal_force_matrix_w_history.torch)
-            collided = non_foot_contact(wall_forces, self._wall_is_foot, self.cfg.threshold) & counting
-            totals.collisions += collided & ~self._collided
-            self._collided |= collided
+        totals.glass_contacts += onsets(on_glass, self._on_glass) & counting
+        totals.collisions += collided & ~self._collided & counting
+        self._hitting, self._on_glass = hitting, on_glass
+        self._collided |= collided & counting
 
         terminations = self._env.termination_manager
         totals.falls += terminations.terminated & counting
