@@ -4,13 +4,14 @@
 # usage: scripts/gpu_train_chunk.sh SECONDS RUN_NAME TASK [TASK ...]
 #   e.g. scripts/gpu_train_chunk.sh 540 safe NaVILA-Go2-Rough-Lidar      # then the same line again to resume
 #
-# Trains every TASK under logs/gpu/<experiment>/RUN_NAME-<task> (one process each, CUDA, the cfg's envs: 16384),
-# resuming a run whose directory already holds a checkpoint, until the recipe's ITERATIONS in total (default: the
-# runner cfg's 450, i.e. ~15 min of one H200 for one task alone; two tasks at once share the GPU and each runs
-# slower). After SECONDS each trainer gets SIGINT and saves its current iteration. The latest checkpoint of each run
-# (older ones stay on the machine), its TensorBoard events (one file per chunk) and cfgs are packed as
-# $OUT/runs.tar.part-* in 15 MiB pieces (the device tool brings back at most 16 MiB per file), next to one log tail
-# per task: with two tasks, 3 pieces (a checkpoint with its optimizer state is ~19 MB) and 2 logs.
+# Trains every TASK under logs/gpu/<experiment>/RUN_NAME-<task> (one process each, the cfg's envs: 16384; task i on
+# GPU i modulo the GPUs present, so on a 2-GPU machine two tasks each train alone on theirs), resuming a run whose
+# directory already holds a checkpoint, until the recipe's ITERATIONS in total (default: the runner cfg's 450, i.e.
+# ~15 min of one H200 for one task alone; two tasks sharing one GPU each run slower). After SECONDS each trainer
+# gets SIGINT and saves its current iteration. The latest checkpoint of each run (older ones stay on the machine),
+# its TensorBoard events (one file per chunk) and cfgs are packed as $OUT/runs.tar.part-* in 15 MiB pieces (the
+# device tool brings back at most 16 MiB per file), next to one log tail per task: with two tasks, 3 pieces (a
+# checkpoint with its optimizer state is ~19 MB) and 2 logs.
 # To resume on a fresh machine, unpack the pieces here and carry logs/gpu/<experiment>/RUN_NAME-<task>.
 set -uo pipefail
 shopt -s nullglob
@@ -22,8 +23,13 @@ iterations=${ITERATIONS:-450}
 out=${OUT:-outputs/gpu}
 mkdir -p "$out"
 
+gpus=$(nvidia-smi -L 2>/dev/null | wc -l)
+[ "$gpus" -ge 1 ] || gpus=1
 pids=()
+index=0
 for task in "$@"; do
+  device="cuda:$((index % gpus))"
+  index=$((index + 1))
   run="$run_name-$(echo "$task" | tr 'A-Z' 'a-z')"
   resume=()
   done_it=-1
@@ -37,8 +43,8 @@ for task in "$@"; do
     echo "[chunk] $run: already at iteration $done_it of $iterations"
     continue
   fi
-  echo "[chunk] $run: $left iterations left (last checkpoint: $done_it)"
-  timeout -s INT "$seconds" navila train --task "$task" --device cuda --max_iterations "$left" \
+  echo "[chunk] $run on $device: $left iterations left (last checkpoint: $done_it)"
+  timeout -s INT "$seconds" navila train --task "$task" --device "$device" --max_iterations "$left" \
     --log_dir logs/gpu --run_name "$run" "${resume[@]}" >"$out/$run.log" 2>&1 &
   pids+=($!)
 done
