@@ -1,4 +1,4 @@
-"""rsl_rl PPO runner configs of the Go2 tasks: the reference network and PPO (docs/reference.md §2), sized for wall time.
+"""rsl_rl PPO runner configs of the Go2 tasks: the reference network and PPO (docs/reference.md §2) sized for time.
 
 Rudin et al. ("Learning to Walk in Minutes Using Massively Parallel Deep Reinforcement Learning", CoRL 2021) find
 that, for a fixed wall time, more robots with larger batches train faster as long as each robot still collects ~24

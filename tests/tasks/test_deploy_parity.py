@@ -170,9 +170,10 @@ class TestObservationParity:
         data, spec = rollout.data, rollout.spec
         frame = split(data["obs"], spec)["frame"]
         quat, gyro, _ = imu_state(data["root_quat_w"][5, 0], data["root_ang_vel_w"][5, 0])
-        expected = np.concatenate([
-            gyro, projected_gravity(quat), data["command"][5, 0], data["joint_pos"][5, 0] - spec.default_joint_pos, data["joint_vel"][5, 0],
-            data["action"][5, 0]])
+        joint_pos, joint_vel = data["joint_pos"][5, 0] - spec.default_joint_pos, data["joint_vel"][5, 0]
+        expected = np.concatenate(
+            [gyro, projected_gravity(quat), data["command"][5, 0], joint_pos, joint_vel, data["action"][5, 0]]
+        )
         assert np.allclose(frame[5, 0], expected, atol=TOL)
         assert np.abs(frame[5, 0, 33:]).max() > 0.1, "the last action must be a real one"
 
