@@ -39,9 +39,24 @@ def main(task: str, out_dir: str) -> None:
     agent_cfg.device = "cpu"
     corrupted = [name for name in ACTOR_GROUPS if getattr(env_cfg.observations, name).enable_corruption]
     assert not corrupted, f"play task keeps observation noise on in {corrupted}"
-    records: dict[str, list] = {key: [] for key in (
-        "obs", "joint_pos", "joint_vel", "root_quat_w", "root_ang_vel_w", "command", "done", "action", "targets",
-        "sweep", "sweep_hits_w", "sweep_body_pos_w", "sweep_body_quat_w")}
+    records: dict[str, list] = {
+        key: []
+        for key in (
+            "obs",
+            "joint_pos",
+            "joint_vel",
+            "root_quat_w",
+            "root_ang_vel_w",
+            "command",
+            "done",
+            "action",
+            "targets",
+            "sweep",
+            "sweep_hits_w",
+            "sweep_body_pos_w",
+            "sweep_body_quat_w",
+        )
+    }
     generator = torch.Generator().manual_seed(0)
     with runtime.open_env(task, env_cfg) as env:
         unwrapped = env.unwrapped

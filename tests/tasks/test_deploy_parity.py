@@ -102,7 +102,10 @@ def replay(data: dict[str, np.ndarray], bundle: PolicyBundle) -> Replay:
             quat, gyro, rpy = imu_state(data["root_quat_w"][step, env], data["root_ang_vel_w"][step, env])
             low = replace(
                 LowState.at_rest(step * spec.step_dt, shell.to_sdk(data["joint_pos"][step, env])),
-                quat=quat, gyro=gyro, rpy=rpy, dq=shell.to_sdk(data["joint_vel"][step, env]),
+                quat=quat,
+                gyro=gyro,
+                rpy=rpy,
+                dq=shell.to_sdk(data["joint_vel"][step, env]),
             )
             height_map, _ = cloud.latest()
             if height_map is None:  # no sweep yet: the robot waits in STAND, the env would show an empty map
@@ -118,8 +121,19 @@ def replay(data: dict[str, np.ndarray], bundle: PolicyBundle) -> Replay:
 def rollout(tmp_path_factory) -> Replay:
     out = tmp_path_factory.mktemp("deploy_parity")
     run(str(PROBE), PLAY_TASK, str(out))
-    run("-m", "navila_cli", "export", "--task", TRAIN_TASK, "--checkpoint", str(out / "model_0.pt"),
-        "--out", str(out / "exported"), "--device", "cpu")
+    run(
+        "-m",
+        "navila_cli",
+        "export",
+        "--task",
+        TRAIN_TASK,
+        "--checkpoint",
+        str(out / "model_0.pt"),
+        "--out",
+        str(out / "exported"),
+        "--device",
+        "cpu",
+    )
     data = dict(np.load(out / "rollout.npz"))
     return replay(data, load_policy_dir(out / "exported"))
 
@@ -140,7 +154,13 @@ class TestExportedContract:
         spec, data = rollout.spec, rollout.data
         assert [term.name for term in spec.observations] == list(data["term_names"])
         assert [resolve_term(term.name) for term in spec.observations] == [
-            "base_ang_vel", "projected_gravity", "velocity_commands", "joint_pos_rel", "joint_vel_rel", "last_action"]
+            "base_ang_vel",
+            "projected_gravity",
+            "velocity_commands",
+            "joint_pos_rel",
+            "joint_vel_rel",
+            "last_action",
+        ]
         assert [term.dim for term in spec.observations] == [3, 3, 3, 12, 12, 12]
         assert all(term.scale == 1.0 and term.clip is None for term in spec.observations)
         assert spec.history_length == 9 and spec.obs_dim == data["obs"].shape[-1] == 909
