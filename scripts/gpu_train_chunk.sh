@@ -1,39 +1,62 @@
 #!/usr/bin/env bash
-# One chunk of GPU training for the shipped policies (how policies/ was trained on the lent H100; see results/locomotion.md).
+# One resumable chunk of GPU training for the shipped policies (one device call of at most 10 minutes).
 #
 # usage: scripts/gpu_train_chunk.sh SECONDS RUN_NAME TASK [TASK ...]
+#   e.g. scripts/gpu_train_chunk.sh 540 safe NaVILA-Go2-Rough-Lidar      # then the same line again to resume
 #
-# Trains every TASK at once (one process each, 4096 envs, CUDA) under logs/gpu/<experiment>/RUN_NAME-<task>, resuming the
-# run when its directory already holds a checkpoint. After SECONDS each trainer gets SIGINT, on which `navila train`
-# saves the current iteration. The runs' latest checkpoints (older ones stay on the machine), tensorboard events and cfgs are then packed as
-# $OUT/runs.tar.part-* (15 MB pieces: the device tool brings back files of at most 16 MiB).
+# Trains every TASK under logs/gpu/<experiment>/RUN_NAME-<task> (one process each, the cfg's envs: 16384; task i on
+# GPU i modulo the GPUs present, so on a 2-GPU machine two tasks each train alone on theirs), resuming a run whose
+# directory already holds a checkpoint, until the recipe's ITERATIONS in total (default: the runner cfg's 450, i.e.
+# ~15 min of one H200 for one task alone; two tasks sharing one GPU each run slower). After SECONDS each trainer
+# gets SIGINT and saves its current iteration. The latest checkpoint of each run (older ones stay on the machine),
+# its TensorBoard events (one file per chunk) and cfgs are packed as $OUT/runs.tar.part-* in 15 MiB pieces (the
+# device tool brings back at most 16 MiB per file), next to one log tail per task: with two tasks, 3 pieces (a
+# checkpoint with its optimizer state is ~19 MB) and 2 logs.
+# To resume on a fresh machine, unpack the pieces here and carry logs/gpu/<experiment>/RUN_NAME-<task>.
 set -uo pipefail
+shopt -s nullglob
 
 seconds=${1:?seconds}
 run_name=${2:?run name}
 shift 2
+iterations=${ITERATIONS:-450}
 out=${OUT:-outputs/gpu}
 mkdir -p "$out"
 
+gpus=$(nvidia-smi -L 2>/dev/null | wc -l)
+[ "$gpus" -ge 1 ] || gpus=1
 pids=()
+index=0
 for task in "$@"; do
+  device="cuda:$((index % gpus))"
+  index=$((index + 1))
   run="$run_name-$(echo "$task" | tr 'A-Z' 'a-z')"
   resume=()
+  done_it=-1
   previous=$(ls -d logs/gpu/*/"$run" 2>/dev/null | head -n 1)
   if [ -n "$previous" ] && ls "$previous"/model_*.pt >/dev/null 2>&1; then
     resume=(--resume "$previous")
+    done_it=$(ls "$previous"/model_*.pt | sed -E 's/.*model_([0-9]+)\.pt/\1/' | sort -n | tail -n 1)
   fi
-  timeout -s INT "$seconds" navila train --task "$task" --device cuda --max_iterations 5000 \
+  left=$((iterations - done_it - 1))
+  if [ "$left" -le 0 ]; then
+    echo "[chunk] $run: already at iteration $done_it of $iterations"
+    continue
+  fi
+  echo "[chunk] $run on $device: $left iterations left (last checkpoint: $done_it)"
+  timeout -s INT "$seconds" navila train --task "$task" --device "$device" --max_iterations "$left" \
     --log_dir logs/gpu --run_name "$run" "${resume[@]}" >"$out/$run.log" 2>&1 &
   pids+=($!)
 done
 for pid in "${pids[@]}"; do wait "$pid"; done
 
-# bring back the latest checkpoint of each run (older ones stay on the machine for time-to-walk evaluations)
+# bring back the latest checkpoint of each run, its events and cfgs
 keep=()
 for dir in logs/gpu/*/"$run_name"-*; do
   keep+=("$dir/params" $(ls "$dir"/events.out.* 2>/dev/null) $(ls -v "$dir"/model_*.pt 2>/dev/null | tail -n 1))
 done
 tar cf - "${keep[@]}" | split -b 15M - "$out/runs.tar.part-"
 for log in "$out"/*.log; do tail -c 3000 "$log" >"$log.tail" && mv "$log.tail" "$log"; done
+count=$(ls "$out" | wc -l)
+[ "$count" -le 8 ] || echo "[chunk] warning: $count files in $out, the device tool brings back at most 8"
 ls -la "$out"

@@ -1,9 +1,9 @@
-"""Newton collides with the ground as a heightfield rasterized from the terrain mesh that the LiDAR casts against.
+"""Newton collides with the ground as a heightfield rasterized from the ground mesh that the LiDAR casts against, and
+with the walls (obstacle boxes, glass panes) as their own meshes.
 
 Two tiles of each column of the NaVILA mix are generated, Isaac Lab's rasterization (``Heightfield.create_from_mesh``
 at the generator's horizontal scale) is applied to the ground mesh, and the two surfaces are compared at random points
-inside the cells: equal everywhere except within one cell of an obstacle's wall, where the mesh is vertical (Isaac
-Lab's ``slope_threshold`` moves vertices) and the heightfield ramps over 0.1 m.
+inside the cells: equal everywhere, obstacle tiles included, since their boxes are walls and not ground.
 """
 
 import newton
@@ -12,7 +12,8 @@ import pytest
 import warp as wp
 from isaaclab.utils import replace
 from navila_lab.terrains.config import NAVILA_TERRAINS_CFG, sub_terrain_of_column
-from navila_lab.terrains.generator import GlassTerrainGenerator
+from navila_lab.terrains.generator import WallTerrainGenerator
+from navila_lab.terrains.walls import GLASS, OBSTACLES
 
 
 @wp.kernel
@@ -43,21 +44,23 @@ def mesh_heights(mesh: wp.Mesh, xy: np.ndarray, top: float) -> np.ndarray:
 
 @pytest.fixture(scope="module")
 def terrain() -> tuple:
-    """Two curriculum rows of the NaVILA mix (6 columns), its ground as a warp mesh, and Newton's heightfield of it."""
+    """Two curriculum rows of the NaVILA mix (6 columns), its ground as a warp mesh, Newton's heightfield of it, and the
+    generator (its walls)."""
     cfg = replace(NAVILA_TERRAINS_CFG, num_rows=2, num_cols=6, border_width=1.0, seed=0, curriculum=True)
-    ground = GlassTerrainGenerator(cfg, device="cpu").terrain_mesh
+    generator = WallTerrainGenerator(cfg, device="cpu")
+    ground = generator.terrain_mesh
     mesh = wp.Mesh(
         points=wp.array(np.asarray(ground.vertices, dtype=np.float32), dtype=wp.vec3, device="cpu"),
         indices=wp.array(np.asarray(ground.faces, dtype=np.int32).flatten(), dtype=wp.int32, device="cpu"),
     )
     hfield, xform = newton.Heightfield.create_from_mesh(mesh, cfg.horizontal_scale)
-    return cfg, ground, mesh, hfield, np.asarray(wp.transform_get_translation(xform))
+    return cfg, ground, mesh, hfield, np.asarray(wp.transform_get_translation(xform)), generator
 
 
 @pytest.fixture(scope="module")
 def surfaces(terrain) -> dict[str, np.ndarray]:
     """|mesh − heightfield| height at random points of each column (per sub-terrain name)."""
-    cfg, ground, mesh, hfield, center = terrain
+    cfg, ground, mesh, hfield, center, _ = terrain
     rng = np.random.default_rng(0)
     origin = -0.5 * np.array([cfg.size[0] * cfg.num_rows, cfg.size[1] * cfg.num_cols])
     top = float(ground.vertices[:, 2].max()) + 1.0
@@ -77,7 +80,7 @@ def test_ground_is_one_heightfield_at_the_tiles_resolution():
 def test_ground_mesh_has_no_holes(terrain):
     """A downward ray at every heightfield sample hits the ground: where one falls through, Newton's rasterization
     leaves a pit at the mesh's lowest height (obstacle walls on a tile's edge used to open such cracks)."""
-    cfg, ground, mesh, _, _ = terrain
+    cfg, ground, mesh, _, _, _ = terrain
     (x_min, y_min, _), (x_max, y_max, z_max) = ground.bounds
     step = cfg.horizontal_scale
     x, y = np.meshgrid(np.arange(x_min, x_max + 0.5 * step, step), np.arange(y_min, y_max + 0.5 * step, step))
@@ -85,14 +88,23 @@ def test_ground_mesh_has_no_holes(terrain):
     assert np.isfinite(heights).all(), f"{np.isnan(heights).sum()} samples fall through the ground mesh"
 
 
-@pytest.mark.parametrize("name", ["flat", "random_rough", "hf_pyramid_slope", "glass"])
+@pytest.mark.parametrize("name", ["flat", "random_rough", "hf_pyramid_slope", "obstacles", "glass"])
 def test_heightfield_is_the_mesh_surface(surfaces, name):
-    """Flat, rough, sloped and glass tiles (their ground): the heightfield is the mesh surface (same triangles)."""
+    """Every tile's ground, obstacle tiles included: the heightfield is the mesh surface (same triangles)."""
     assert surfaces[name].max() < 1e-4
 
 
-def test_obstacle_walls_differ_only_next_to_the_walls(surfaces):
-    """Obstacle tiles: the surfaces differ only where a vertical wall became a 0.1 m ramp (a few % of the area)."""
-    gap = surfaces["obstacles"]
-    assert gap.max() > 0.1, "the tiles must have walls for the test to mean something"
-    assert (gap > 1e-4).mean() < 0.1
+def test_walls_stand_on_their_tiles_apart_from_the_ground(terrain):
+    """Obstacle boxes and glass panes are separate meshes on their own columns' tiles, standing on the ground."""
+    cfg, ground, _, _, _, generator = terrain
+    columns = sub_terrain_of_column(cfg)
+    origin_y = -0.5 * cfg.size[1] * cfg.num_cols
+    for kind, name in ((OBSTACLES, "obstacles"), (GLASS, "glass")):
+        walls = generator.walls[kind]
+        assert len(walls) >= 2 * cfg.num_rows, f"no {kind} walls"
+        tiles = {int((wall.centroid[1] - origin_y) // cfg.size[1]) for wall in walls}
+        assert {columns[col] for col in tiles} == {name}
+        assert all(abs(wall.bounds[0, 2]) < 1e-6 and wall.bounds[1, 2] >= 0.3 for wall in walls)
+    obstacle_col = columns.index("obstacles")
+    on_obstacle_tiles = (ground.vertices[:, 1] - origin_y) // cfg.size[1] == obstacle_col
+    assert ground.vertices[on_obstacle_tiles, 2].max() < 1e-6, "no obstacle stands in the obstacle tiles' ground"

@@ -16,8 +16,8 @@ from navila_agents.locomotion import runtime
 from navila_lab.mdp import lidar_points
 from navila_lab.sensors.height_map import HeightMapSpec, height_map_from_points
 from navila_lab.terrains.flat import FlatSlabTerrainCfg, flat_slab_terrain
-from navila_lab.terrains.generator import GlassTerrainGeneratorCfg
-from navila_lab.terrains.glass import GLASS_TAG
+from navila_lab.terrains.generator import WallTerrainGeneratorCfg
+from navila_lab.terrains.walls import GLASS, OBSTACLES, tag_wall
 
 WALL_DISTANCE = 1.0
 """Distance (m) from the spawn point to the glass wall ahead of the robot in the known scene."""
@@ -28,13 +28,12 @@ def wall_terrain(difficulty, cfg):
     meshes, origin = flat_slab_terrain(difficulty, cfg)
     wall = trimesh.creation.box((0.02, 3.0, 1.0))
     wall.apply_translation((origin[0] + WALL_DISTANCE, origin[1], 0.5))
-    wall.metadata[GLASS_TAG] = True
-    return [*meshes, wall], origin
+    return [*meshes, tag_wall(wall, GLASS)], origin
 
 
 def known_scene(env_cfg) -> None:
     """Two tiles, robot 0 facing a glass wall, robot 1 on open ground; no spawn randomization."""
-    env_cfg.scene.terrain.terrain_generator = GlassTerrainGeneratorCfg(
+    env_cfg.scene.terrain.terrain_generator = WallTerrainGeneratorCfg(
         size=(8.0, 8.0),
         border_width=2.0,
         num_rows=1,
@@ -66,7 +65,7 @@ def newton_twin(cfg) -> RayCasterCfg:
 
 
 def pen_terrain(difficulty, cfg, glass: bool):
-    """Flat tile with four walls around its center (glass panels 1 m high, or 0.25 m obstacles of the ground mesh)."""
+    """Flat tile with four walls around its center (glass panels 1 m high, or 0.25 m obstacle walls)."""
     meshes, origin = flat_slab_terrain(difficulty, cfg)
     height = 1.0 if glass else 0.25
     for angle in np.arange(4) * 0.5 * np.pi:
@@ -75,14 +74,13 @@ def pen_terrain(difficulty, cfg, glass: bool):
         wall.apply_translation(
             (origin[0] + PEN_DISTANCE * np.cos(angle), origin[1] + PEN_DISTANCE * np.sin(angle), 0.5 * height)
         )
-        wall.metadata[GLASS_TAG] = glass
-        meshes.append(wall)
+        meshes.append(tag_wall(wall, GLASS if glass else OBSTACLES))
     return meshes, origin
 
 
 def pen_scene(env_cfg) -> None:
     """One tile per robot: a glass pen, an obstacle pen, rough ground and discrete obstacles; spawns near the center."""
-    env_cfg.scene.terrain.terrain_generator = GlassTerrainGeneratorCfg(
+    env_cfg.scene.terrain.terrain_generator = WallTerrainGeneratorCfg(
         size=(6.0, 6.0),
         border_width=1.0,
         num_rows=1,

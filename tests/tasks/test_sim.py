@@ -32,11 +32,12 @@ class TestTasksStep:
         report = probe(task)
         shapes = report["shapes"]
         assert shapes["policy"] == [2, 45] and shapes["proprio_history"] == [2, 405]
-        assert shapes["critic"] == [2, 3 + 651]
+        assert shapes["critic"] == [2, 3 + 3 + 651], "base velocity, safe velocity target, height scan"
         assert ("height_map" in shapes) == (task != "NaVILA-Go2-Rough-Blind")
         assert report["finite"]
-        # physics collides with the ground as one heightfield; the glass panels of the rough mix stay a mesh
-        assert report["static_shape_types"] == (["HFIELD"] if task == "NaVILA-Go2-Flat" else ["HFIELD", "MESH"])
+        # physics collides with the ground as one heightfield; the rough mix's glass panes and obstacle boxes are meshes
+        walls = [] if task == "NaVILA-Go2-Flat" else ["MESH", "MESH"]
+        assert report["static_shape_types"] == ["HFIELD", *walls]
         assert min(report["base_height"]) > 0.2, "the robots stand on the heightfield"
         # commands: 10% standing, and 10% of the others turning in place (the VLA's turn actions)
         assert 0.05 < report["standing_share"] < 0.15

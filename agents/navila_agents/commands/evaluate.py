@@ -1,7 +1,8 @@
 """``navila evaluate``: locomotion metrics of a policy (or two, side by side) per terrain type and commanded speed.
 
 The task defaults to the exported policy's (deploy.yaml), else NaVILA-Go2-Rough-Lidar; the seed defaults to 0, the
-number of envs to 2 per (terrain column, speed) on CPU and 64 on CUDA.
+number of envs to 2 per (terrain column, speed) on CPU and 64 on CUDA. With ``--seeds A B C`` every seed is a run of
+its own and the table and results file give the mean over seeds and its spread (sample standard deviation).
 """
 
 from __future__ import annotations
@@ -36,6 +37,9 @@ def parse_args(argv: list[str]) -> argparse.Namespace:
     length = parser.add_mutually_exclusive_group()
     length.add_argument("--steps", type=int, default=None, help="policy steps to run (50 per simulated second)")
     length.add_argument("--episodes", type=int, default=1, help="episodes per env (default: 1)")
+    parser.add_argument(
+        "--seeds", type=int, nargs="+", default=None, help="one run per seed, reported as mean and spread (over --seed)"
+    )
     parser.add_argument("--out", default="eval.json", help="results file (default: eval.json)")
     return parser.parse_args(argv)
 
@@ -58,6 +62,9 @@ def eval_set_of(args: argparse.Namespace) -> EvalSet:
     for name, value in (("--steps", args.steps), ("--episodes", args.episodes), ("--num_envs", args.num_envs)):
         if value is not None and value < 1:
             raise runtime.UserError(f"{name} must be positive, got {value}")
+    seeds = tuple(args.seeds) if args.seeds else (args.seed,)
+    if len(set(seeds)) != len(seeds):
+        raise runtime.UserError(f"--seeds lists a seed twice: {' '.join(map(str, seeds))}")
     return EvalSet(
         terrains=terrains,
         speeds=speeds,
@@ -65,7 +72,7 @@ def eval_set_of(args: argparse.Namespace) -> EvalSet:
         num_envs=args.num_envs,
         steps=args.steps,
         episodes=args.episodes,
-        seed=args.seed,
+        seeds=seeds,
         device=args.device,
         overrides=tuple(args.overrides),
     )

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import math
+import statistics
 from collections.abc import Callable, Sequence
 from dataclasses import fields
 from typing import TYPE_CHECKING
@@ -51,6 +52,7 @@ def aggregate(totals: EvalTotals, mask: torch.Tensor) -> dict:
         "distance_per_episode": _ratio(total["distance"], episodes),
         "obstacle_contacts_per_episode": _ratio(total["obstacle_contacts"], episodes),
         "glass_contacts_per_episode": _ratio(total["glass_contacts"], episodes),
+        "collision_rate": _ratio(total["collisions"], episodes),
         "terrain_level": {"start": _ratio(total["level_start"], envs), "end": _ratio(total["level_end"], envs)},
     }
 
@@ -69,6 +71,31 @@ def summarize(totals: EvalTotals, terrain_of_env: Sequence[str], speed_of_env: t
     return summary
 
 
+COUNTS = ("envs", "episodes", "env_steps")
+"""Summary entries that count things: summed over seeds, without a spread."""
+
+
+def combine_seeds(summaries: Sequence[dict]) -> tuple[dict, dict | None]:
+    """Mean over seeds of the summaries' rates and per-step means (counts summed), and their spread.
+
+    The spread is the sample standard deviation across seeds, None for a single seed; an entry is None where any
+    seed's is.
+    """
+
+    def combine(values: list, key: str | None) -> tuple:
+        if isinstance(values[0], dict):
+            pairs = {name: combine([value[name] for value in values], name) for name in values[0]}
+            return {name: pair[0] for name, pair in pairs.items()}, {name: pair[1] for name, pair in pairs.items()}
+        if key in COUNTS:
+            return sum(values), None
+        if any(value is None for value in values):
+            return None, None
+        return statistics.fmean(values), statistics.stdev(values) if len(values) > 1 else None
+
+    mean, spread = combine(list(summaries), None)
+    return mean, spread if len(summaries) > 1 else None
+
+
 def _number(value: float | None, digits: int = 2, scale: float = 1.0) -> str:
     return "—" if value is None or math.isnan(value) else f"{value * scale:.{digits}f}"
 
@@ -85,6 +112,7 @@ ROWS: tuple[tuple[str, Cell], ...] = (
     ("envs", lambda e: str(e["envs"])),
     ("episodes", lambda e: str(e["episodes"])),
     ("falls (%)", lambda e: _number(e["fall_rate"], 1, 100.0)),
+    ("collisions (% of episodes)", lambda e: _number(e["collision_rate"], 1, 100.0)),
     ("forward speed (m/s)", lambda e: _number(e["forward_speed"])),
     ("lin. vel. error (m/s)", lambda e: _number(e["lin_vel_error"])),
     ("yaw rate error (rad/s)", lambda e: _number(e["yaw_vel_error"])),
@@ -98,12 +126,17 @@ ROWS: tuple[tuple[str, Cell], ...] = (
 
 
 def results_table(results: Sequence[dict]) -> Table:
-    """A rich table: one column per terrain type, one row per metric; cells read ``A / B`` for two policies."""
+    """A rich table: one column per terrain type, one row per metric; cells read ``A / B`` for two policies.
+
+    Over several seeds a cell reads ``mean ± sd`` (sample standard deviation across seeds) where the entry has one.
+    """
     from rich.table import Table
 
     terrains = list(dict.fromkeys(terrain for result in results for terrain in result["terrains"]))
     names = " / ".join(result["name"] for result in results)
-    table = Table(title=f"navila evaluate: {names}", title_justify="left")
+    seeds = len(results[0].get("seeds", [None]))
+    runs = f"{results[0].get('num_envs', '?')} envs × {seeds} seed{'s' if seeds > 1 else ''}"
+    table = Table(title=f"navila evaluate: {names} ({runs})", title_justify="left")
     table.add_column("metric")
     for terrain in terrains:
         table.add_column(terrain, justify="right")
@@ -129,4 +162,9 @@ def _speed_cell(speed: str, key: str) -> Cell:
 
 def _cell(result: dict, terrain: str, cell: Cell) -> str:
     entry = result["terrains"].get(terrain)
-    return "—" if entry is None else cell(entry)
+    if entry is None:
+        return "—"
+    spread = (result.get("spread") or {}).get(terrain)
+    deviation = "—" if spread is None else cell(spread)
+    without = ("—", "None", "—→—")  # no spread: counts (envs, episodes) and entries missing from a seed
+    return cell(entry) if deviation in without else f"{cell(entry)} ± {deviation}"

@@ -4,8 +4,10 @@ The evaluation set is the task's play configuration (no noise, no randomization,
 by :func:`make_eval_cfg`: the terrain grid keeps one curriculum column per selected sub-terrain, every env keeps one
 forward speed of the set for the whole run (:class:`~navila_lab.mdp.commands.FixedVelocityCommand`), and a recorder
 term (:class:`~navila_lab.mdp.recorders.EvalMetricsRecorder`) accumulates :mod:`navila_lab.mdp.locomotion_metrics`
-after each step, before resets clear the sensors. Two contact sensors filter the robot's contacts by partner shape:
-the terrain mesh and the glass prim.
+after each step, before resets clear the sensors. Three contact sensors filter the robot's contacts by partner shape:
+the ground, the obstacle boxes and the glass panes (the collision rate counts non-foot contacts with the last two).
+Every seed of the set is a separate run (terrain layout, spawns, noise); the report gives the mean over seeds and
+their spread.
 """
 
 from __future__ import annotations
@@ -25,21 +27,21 @@ from isaaclab.utils import replace
 from navila_lab.mdp.commands import FixedVelocityCommandCfg
 from navila_lab.mdp.locomotion_metrics import SPEED_BINS
 from navila_lab.mdp.recorders import (
+    GLASS_SENSOR,
+    OBSTACLE_SENSOR,
     RECORDER_NAME,
+    TERRAIN_SENSOR,
     EvalMetricsRecorder,
     EvalMetricsRecorderCfg,
     EvalRecorderManagerCfg,
 )
 from navila_lab.provenance import git_commit
 from navila_lab.terrains.config import sub_terrain_of_column
-from navila_lab.terrains.generator import GLASS_PRIM_NAME
+from navila_lab.terrains.walls import GLASS, OBSTACLES
 from tqdm import trange
 
 from navila_agents.locomotion import runtime
-from navila_agents.locomotion.eval_report import (
-    summarize,
-    terrain_group,
-)
+from navila_agents.locomotion.eval_report import combine_seeds, summarize, terrain_group
 from navila_agents.locomotion.policy import PolicySource, load_policy
 
 if TYPE_CHECKING:
@@ -75,14 +77,15 @@ class EvalSet:
     steps: int | None = None
     """Policy steps; None: run ``episodes`` episodes per env."""
     episodes: int = 1
-    seed: int = 0
+    seeds: tuple[int, ...] = (0,)
+    """One run per seed (terrain layout, spawns, noise); the report gives their mean and spread."""
     device: str = "auto"
     overrides: tuple[str, ...] = ()
     """Hydra overrides of the env cfg (applied before the eval edits)."""
 
 
-def make_eval_cfg(env_cfg: ManagerBasedRLEnvCfg, eval_set: EvalSet, max_episodes: int | None) -> list[str]:
-    """Edit a play env cfg into the evaluation set; returns the sub-terrain of each terrain column."""
+def make_eval_cfg(env_cfg: ManagerBasedRLEnvCfg, eval_set: EvalSet, seed: int, max_episodes: int | None) -> list[str]:
+    """Edit a play env cfg into the evaluation set's run of ``seed``; returns the sub-terrain of each terrain column."""
     generator = env_cfg.scene.terrain.terrain_generator
     available = list(dict.fromkeys(terrain_group(name) for name in generator.sub_terrains))
     wanted = available if "all" in eval_set.terrains else eval_set.terrains
@@ -96,7 +99,7 @@ def make_eval_cfg(env_cfg: ManagerBasedRLEnvCfg, eval_set: EvalSet, max_episodes
     }
     generator.num_cols = len(generator.sub_terrains)
     generator.curriculum = True  # one sub-terrain per column, rows of increasing difficulty
-    generator.seed = eval_set.seed
+    generator.seed = seed
     previous = env_cfg.commands.base_velocity
     env_cfg.commands.base_velocity = FixedVelocityCommandCfg(
         asset_name=previous.asset_name,
@@ -111,10 +114,14 @@ def make_eval_cfg(env_cfg: ManagerBasedRLEnvCfg, eval_set: EvalSet, max_episodes
     contacts = ContactSensorCfg(
         prim_path="{ENV_REGEX_NS}/Robot/.*", history_length=env_cfg.decimation, update_period=env_cfg.sim.dt
     )
-    env_cfg.scene.eval_terrain_contacts = replace(contacts, filter_shape_prim_expr=[f"{terrain_prim}/terrain/.*"])
-    if "glass" in wanted:
-        glass = f"{terrain_prim}/{GLASS_PRIM_NAME}/.*"
-        env_cfg.scene.eval_glass_contacts = replace(contacts, filter_shape_prim_expr=[glass])
+    partners = {
+        TERRAIN_SENSOR: f"{terrain_prim}/terrain/.*",
+        OBSTACLE_SENSOR: f"{terrain_prim}/{OBSTACLES}/.*" if "obstacles" in wanted else None,
+        GLASS_SENSOR: f"{terrain_prim}/{GLASS}/.*" if "glass" in wanted else None,
+    }
+    for name, shapes in partners.items():
+        if shapes is not None:
+            setattr(env_cfg.scene, name, replace(contacts, filter_shape_prim_expr=[shapes]))
     env_cfg.recorders = EvalRecorderManagerCfg(eval_metrics=EvalMetricsRecorderCfg(max_episodes=max_episodes))
     return sub_terrain_of_column(generator)
 
@@ -136,37 +143,54 @@ def roll_out(env: gym.Env, policy: Callable, steps: int, label: str) -> EvalMetr
     return recorder
 
 
-def evaluate(source: PolicySource, eval_set: EvalSet, edit_cfg: Callable[[object], None] | None = None) -> dict:
-    """Run one policy on the evaluation set; returns its summary per terrain type and speed.
-
-    ``edit_cfg`` edits the task's play env cfg before the evaluation edits (e.g. a hand-made terrain).
-    """
+def evaluate_seed(
+    source: PolicySource, eval_set: EvalSet, seed: int, edit_cfg: Callable[[object], None] | None = None
+) -> dict:
+    """Run one policy on the evaluation set's run of ``seed``: its summary per terrain type and speed, env count."""
     env_cfg, agent_cfg = runtime.load_cfgs(source.task, list(eval_set.overrides), play=True)
     if edit_cfg is not None:
         edit_cfg(env_cfg)
     max_episodes = None if eval_set.steps is not None else eval_set.episodes
-    columns = make_eval_cfg(env_cfg, eval_set, max_episodes)
+    columns = make_eval_cfg(env_cfg, eval_set, seed, max_episodes)
     device = runtime.resolve_device(eval_set.device)
     num_envs = eval_set.num_envs or len(columns) * len(eval_set.speeds) * ENVS_PER_CELL[device.split(":")[0]]
-    runtime.configure(env_cfg, agent_cfg, argparse.Namespace(device=device, num_envs=num_envs, seed=eval_set.seed))
+    runtime.configure(env_cfg, agent_cfg, argparse.Namespace(device=device, num_envs=num_envs, seed=seed))
     with runtime.open_env(source.task, env_cfg) as env:
         wrapped, policy = load_policy(source, env, agent_cfg)
         unwrapped = env.unwrapped
         steps = eval_set.steps or eval_set.episodes * int(unwrapped.max_episode_length)
-        recorder = roll_out(wrapped, policy, steps, source.name)
+        recorder = roll_out(wrapped, policy, steps, f"{source.name} seed {seed}")
         terrain_of_env = [terrain_group(columns[column]) for column in unwrapped.scene.terrain.terrain_types.tolist()]
         speed_of_env = unwrapped.command_manager.get_term("base_velocity").fixed_command[:, 0]
-        summary = summarize(recorder.totals, terrain_of_env, speed_of_env)
         return {
-            "name": source.name,
-            "policy": source.path,
-            "kind": "checkpoint" if source.checkpoint else "exported",
-            "checkpoint": source.checkpoint,
-            "task": source.task,
             "num_envs": unwrapped.num_envs,
             "num_levels": env_cfg.scene.terrain.terrain_generator.num_rows,
-            "terrains": summary,
+            "terrains": summarize(recorder.totals, terrain_of_env, speed_of_env),
         }
+
+
+def evaluate(source: PolicySource, eval_set: EvalSet, edit_cfg: Callable[[object], None] | None = None) -> dict:
+    """Run one policy on every seed of the evaluation set; returns its per-seed summaries, their mean and spread.
+
+    ``terrains`` holds the mean over seeds (counts summed), ``spread`` the sample standard deviation across seeds
+    (None for one seed), ``per_seed`` each run's summary. ``edit_cfg`` edits the task's play env cfg before the
+    evaluation edits (e.g. a hand-made terrain).
+    """
+    runs = [evaluate_seed(source, eval_set, seed, edit_cfg) for seed in eval_set.seeds]
+    mean, spread = combine_seeds([run["terrains"] for run in runs])
+    return {
+        "name": source.name,
+        "policy": source.path,
+        "kind": "checkpoint" if source.checkpoint else "exported",
+        "checkpoint": source.checkpoint,
+        "task": source.task,
+        "num_envs": runs[0]["num_envs"],
+        "num_levels": runs[0]["num_levels"],
+        "seeds": list(eval_set.seeds),
+        "terrains": mean,
+        "spread": spread,
+        "per_seed": [run["terrains"] for run in runs],
+    }
 
 
 def report(results: list[dict], eval_set: EvalSet) -> dict:

@@ -40,10 +40,17 @@ class NavilaOnPolicyRunner(OnPolicyRunner):
 
     Training in resumed chunks (e.g. ≤ 10-minute GPU calls) then does not restart every robot on a random level.
 
+    The learner's float32 matmul precision is the cfg's ``float32_matmul_precision`` (PyTorch's default "highest"
+    when absent): "high" runs CUDA matmuls on TF32 tensor cores.
+
     It also sets data-parallel CPU ranks up with gloo: rsl_rl 5.5's ``_configure_multi_gpu`` (the one place that sets
     up torch.distributed) hard-codes NCCL and a ``cuda:<LOCAL_RANK>`` device. On CUDA, and for a single process, that
     is rsl_rl's own; broadcast, gradient all-reduce and rank-0 logging stay rsl_rl's.
     """
+
+    def __init__(self, env, train_cfg: dict, log_dir: str | None = None, device: str = "cpu") -> None:  # noqa: ANN001
+        torch.set_float32_matmul_precision(train_cfg.get("float32_matmul_precision", "highest"))
+        super().__init__(env, train_cfg, log_dir, device)
 
     def save(self, path: str, infos: dict | None = None) -> None:
         """rsl_rl's checkpoint, with the terrain curriculum under ``infos["terrain"]``."""

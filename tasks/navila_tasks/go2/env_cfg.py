@@ -1,18 +1,23 @@
 """Go2 velocity-tracking tasks: blind base, LiDAR variant, flat variant and their ``_PLAY`` versions.
 
-Reference configuration: NaVILA's locomotion policy (docs/reference.md §2), on top of Isaac Lab's velocity task.
+Reference configuration: NaVILA's locomotion policy (docs/reference.md §2), on top of Isaac Lab's velocity task, with
+the glass-safe objective of :mod:`navila_lab.mdp.safety` (the velocity is tracked against a safe target the critic
+sees, non-foot contacts with walls end the episode) and the free-path curriculum of :mod:`navila_lab.mdp.curriculums`.
+The actor observes projected gravity, not absolute yaw: nothing in its input needs a heading reference.
 """
 
 from __future__ import annotations
 
 import isaaclab.sim as sim_utils
 import navila_lab.mdp as mdp
+from isaaclab.managers import CurriculumTermCfg as CurrTerm
 from isaaclab.managers import EventTermCfg as EventTerm
 from isaaclab.managers import ObservationGroupCfg as ObsGroup
 from isaaclab.managers import ObservationTermCfg as ObsTerm
 from isaaclab.managers import RewardTermCfg as RewTerm
 from isaaclab.managers import SceneEntityCfg
 from isaaclab.managers import TerminationTermCfg as DoneTerm
+from isaaclab.sensors import ContactSensorCfg
 from isaaclab.sensors.ray_caster import patterns
 from isaaclab.utils import configclass, replace
 from isaaclab.utils.noise import UniformNoiseCfg as Unoise
@@ -21,10 +26,13 @@ from navila_lab.assets.go2 import GO2_CFG
 from navila_lab.assets.go2_constants import STANDING_BASE_HEIGHT
 from navila_lab.sensors.lidar import L1_LIDAR_CFG, MaskedRayCasterCfg
 from navila_lab.terrains.config import NAVILA_TERRAINS_CFG
-from navila_lab.terrains.generator import GlassTerrainImporterCfg
+from navila_lab.terrains.generator import WallTerrainImporterCfg
+from navila_lab.terrains.walls import WALL_KINDS
 
 HISTORY_LENGTH = 9
 """Proprioceptive frames in the actor's history group."""
+NON_FOOT_BODIES = ["base", "Head.*", ".*_hip", ".*_thigh", ".*_calf"]
+"""Every Go2 body but the feet."""
 
 ##
 # Scene
@@ -35,7 +43,7 @@ HISTORY_LENGTH = 9
 class Go2SceneCfg(MySceneCfg):
     """Go2 on the NaVILA terrain mix (local assets only); the LiDAR is added by the LiDAR variant."""
 
-    terrain = GlassTerrainImporterCfg(
+    terrain = WallTerrainImporterCfg(
         prim_path="/World/ground",
         terrain_type="generator",
         terrain_generator=NAVILA_TERRAINS_CFG,
@@ -60,6 +68,10 @@ class Go2SceneCfg(MySceneCfg):
         mesh_prim_paths=["/World/ground"],
         debug_vis=False,
     )
+    wall_contacts = ContactSensorCfg(
+        prim_path="{ENV_REGEX_NS}/Robot/.*", filter_shape_prim_expr=[f"/World/ground/({'|'.join(WALL_KINDS)})/.*"]
+    )
+    """Contact forces of every robot body with the walls (obstacle boxes, glass panes)."""
     lidar = None
     sky_light = None
 
@@ -78,13 +90,13 @@ class ObservationsCfg:
         """One 45-D proprioceptive frame, noisy."""
 
         base_ang_vel = ObsTerm(func=mdp.base_ang_vel, noise=Unoise(n_min=-0.2, n_max=0.2))
-        base_rpy = ObsTerm(func=mdp.base_rpy, noise=Unoise(n_min=-0.1, n_max=0.1))
+        projected_gravity = ObsTerm(func=mdp.projected_gravity, noise=Unoise(n_min=-0.05, n_max=0.05))
         velocity_commands = ObsTerm(func=mdp.generated_commands, params={"command_name": "base_velocity"})
         joint_pos = ObsTerm(func=mdp.joint_pos_rel, noise=Unoise(n_min=-0.01, n_max=0.01))
         joint_vel = ObsTerm(func=mdp.joint_vel_rel, noise=Unoise(n_min=-1.5, n_max=1.5))
         actions = ObsTerm(func=mdp.last_action)
 
-        def __post_init__(self):
+        def __post_init__(self) -> None:
             self.enable_corruption = True
             self.concatenate_terms = True
 
@@ -92,7 +104,7 @@ class ObservationsCfg:
     class ProprioHistoryCfg(ProprioCfg):
         """The last :data:`HISTORY_LENGTH` proprioceptive frames, oldest first, frame by frame."""
 
-        def __post_init__(self):
+        def __post_init__(self) -> None:
             super().__post_init__()
             self.history_length = HISTORY_LENGTH
             self.flatten_history_dim = True
@@ -100,12 +112,15 @@ class ObservationsCfg:
 
     @configclass
     class CriticCfg(ObsGroup):
-        """Privileged terms for the critic: true base velocity and a 3.0 × 2.0 m height scan."""
+        """Privileged terms for the critic: true base velocity, the safe velocity target, a 3.0 × 2.0 m height scan."""
 
         base_lin_vel = ObsTerm(func=mdp.base_lin_vel)
-        height_scan = ObsTerm(func=mdp.height_scan, params={"sensor_cfg": SceneEntityCfg("height_scanner")}, clip=(-1.0, 1.0))
+        safe_velocity_command = ObsTerm(func=mdp.safe_velocity_command, params={"command_name": "base_velocity"})
+        height_scan = ObsTerm(
+            func=mdp.height_scan, params={"sensor_cfg": SceneEntityCfg("height_scanner")}, clip=(-1.0, 1.0)
+        )
 
-        def __post_init__(self):
+        def __post_init__(self) -> None:
             self.enable_corruption = False
             self.concatenate_terms = True
 
@@ -119,7 +134,7 @@ class ObservationsCfg:
             noise=Unoise(n_min=-0.02, n_max=0.02),
         )
 
-        def __post_init__(self):
+        def __post_init__(self) -> None:
             self.enable_corruption = True
             self.concatenate_terms = True
 
@@ -131,11 +146,21 @@ class ObservationsCfg:
 
 @configclass
 class Go2RewardsCfg(RewardsCfg):
-    """NaVILA's reward terms on top of Isaac Lab's velocity rewards; weights are set in the env cfg."""
+    """NaVILA's reward terms on top of Isaac Lab's velocity rewards; weights are set in the env cfg.
 
+    The planar velocity is tracked against the safe target (:func:`~navila_lab.mdp.safety.safe_velocity_command`)
+    instead of the raw command, and a robot stands still when that target is zero.
+    """
+
+    track_lin_vel_xy_exp = None
+    track_safe_lin_vel_xy_exp = RewTerm(
+        func=mdp.track_safe_lin_vel_xy_exp, weight=1.5, params={"command_name": "base_velocity", "std": 0.5}
+    )
     termination_penalty = RewTerm(func=mdp.is_terminated, weight=-200.0)
     hip_deviation = RewTerm(
-        func=mdp.joint_deviation_l1, weight=-0.4, params={"asset_cfg": SceneEntityCfg("robot", joint_names=".*_hip_joint")}
+        func=mdp.joint_deviation_l1,
+        weight=-0.4,
+        params={"asset_cfg": SceneEntityCfg("robot", joint_names=".*_hip_joint")},
     )
     thigh_calf_deviation = RewTerm(
         func=mdp.joint_deviation_l1,
@@ -147,7 +172,9 @@ class Go2RewardsCfg(RewardsCfg):
         weight=-5.0,
         params={"target_height": STANDING_BASE_HEIGHT, "sensor_cfg": SceneEntityCfg("height_scanner")},
     )
-    stand_still = RewTerm(func=mdp.stand_still_joint_deviation_l1, weight=-1.0, params={"command_name": "base_velocity"})
+    stand_still_at_safe_target_l1 = RewTerm(
+        func=mdp.stand_still_at_safe_target_l1, weight=-1.0, params={"command_name": "base_velocity"}
+    )
     action_smoothness_l2 = RewTerm(func=mdp.action_smoothness_l2, weight=-0.02)
     joint_power_l1 = RewTerm(func=mdp.joint_power_l1, weight=-2e-5)
     feet_slide = RewTerm(
@@ -177,14 +204,25 @@ def _illegal_contact(body_names: str) -> DoneTerm:
 
 @configclass
 class Go2TerminationsCfg:
-    """Time-out, contacts of base/hip/head/calf with anything, and tilt beyond 1 rad."""
+    """Time-out, contacts of base/hip/head/calf with anything, of any body but a foot with a wall, tilt beyond 1 rad."""
 
     time_out = DoneTerm(func=mdp.time_out, time_out=True)
     base_contact = _illegal_contact("base")
     hip_contact = _illegal_contact(".*_hip")
     head_contact = _illegal_contact("Head.*")
     calf_contact = _illegal_contact(".*_calf")
+    wall_contact = DoneTerm(
+        func=mdp.wall_contact, params={"sensor_cfg": SceneEntityCfg("wall_contacts", body_names=NON_FOOT_BODIES)}
+    )
     bad_orientation = DoneTerm(func=mdp.bad_orientation, params={"limit_angle": 1.0})
+
+
+@configclass
+class Go2CurriculumCfg:
+    """Terrain levels by progress along free paths, and their curve per sub-terrain type (logged)."""
+
+    terrain_levels = CurrTerm(func=mdp.terrain_levels_free_path)
+    terrain_levels_by_type = CurrTerm(func=mdp.terrain_levels_by_type)
 
 
 ##
@@ -204,13 +242,16 @@ def use_mujoco_warp(env_cfg: LocomotionVelocityRoughEnvCfg, njmax: int, nconmax:
 class Go2RoughBlindEnvCfg(LocomotionVelocityRoughEnvCfg):
     """Go2 on the NaVILA terrain mix with proprioception and history only."""
 
-    scene: Go2SceneCfg = Go2SceneCfg(num_envs=4096, env_spacing=2.5)
+    scene: Go2SceneCfg = Go2SceneCfg(num_envs=16384, env_spacing=2.5)
     observations: ObservationsCfg = ObservationsCfg()
     rewards: Go2RewardsCfg = Go2RewardsCfg()
     terminations: Go2TerminationsCfg = Go2TerminationsCfg()
+    curriculum: Go2CurriculumCfg = Go2CurriculumCfg()
 
-    def __post_init__(self):
+    def __post_init__(self) -> None:
         super().__post_init__()
+        self.scene.wall_contacts.update_period = self.sim.dt
+        self.scene.wall_contacts.history_length = self.decimation
         # MuJoCo-Warp buffers sized to the measured demand on the heightfield ground: at most 88 constraint rows per
         # world and 15 contacts per world on average (results/physics_budget.md) instead of the rough preset's 1000, 300
         use_mujoco_warp(self, njmax=128, nconmax=20)
@@ -225,11 +266,12 @@ class Go2RoughBlindEnvCfg(LocomotionVelocityRoughEnvCfg):
             rel_standing_envs=0.1,
             rel_turning_envs=0.1,
             debug_vis=False,  # its arrow markers are cloud assets
-            ranges=mdp.TurnInPlaceVelocityCommandCfg.Ranges(lin_vel_x=(0.0, 1.0), lin_vel_y=(0.0, 0.0), ang_vel_z=(-1.0, 1.0)),
+            ranges=mdp.TurnInPlaceVelocityCommandCfg.Ranges(
+                lin_vel_x=(0.0, 1.0), lin_vel_y=(0.0, 0.0), ang_vel_z=(-1.0, 1.0)
+            ),
         )
         # reward weights of the reference
         rewards = self.rewards
-        rewards.track_lin_vel_xy_exp.weight = 1.5
         rewards.track_ang_vel_z_exp.weight = 1.5
         rewards.lin_vel_z_l2.weight = -2.0
         rewards.ang_vel_xy_l2.weight = -0.05
@@ -260,7 +302,7 @@ class Go2RoughBlindEnvCfg(LocomotionVelocityRoughEnvCfg):
             },
         )
 
-    def play_mode(self):
+    def play_mode(self) -> None:
         """Few robots, no noise or randomization, a fixed 0.5 m/s forward command."""
         super().play_mode()
         self.scene.num_envs = min(self.scene.num_envs, 16)
@@ -278,7 +320,7 @@ class Go2RoughBlindEnvCfg(LocomotionVelocityRoughEnvCfg):
 class Go2RoughLidarEnvCfg(Go2RoughBlindEnvCfg):
     """Blind task plus the L1 LiDAR and its 17 × 27 height map in the actor's input."""
 
-    def __post_init__(self):
+    def __post_init__(self) -> None:
         super().__post_init__()
         self.scene.lidar = L1_LIDAR_CFG
         self.observations.height_map = ObservationsCfg.HeightMapCfg()
@@ -288,14 +330,17 @@ class Go2RoughLidarEnvCfg(Go2RoughBlindEnvCfg):
 class Go2FlatEnvCfg(Go2RoughLidarEnvCfg):
     """LiDAR task on flat ground only (no terrain curriculum)."""
 
-    def __post_init__(self):
+    def __post_init__(self) -> None:
         super().__post_init__()
         generator = self.scene.terrain.terrain_generator
         generator.sub_terrains = {"flat": generator.sub_terrains["flat"]}
         generator.num_rows, generator.num_cols = 4, 4
         generator.curriculum = False
         self.scene.terrain.max_init_terrain_level = None
+        self.scene.wall_contacts = None
+        self.terminations.wall_contact = None
         self.curriculum.terrain_levels = None
+        self.curriculum.terrain_levels_by_type = None
         use_mujoco_warp(self, njmax=65, nconmax=35)
 
 
@@ -303,7 +348,7 @@ class Go2FlatEnvCfg(Go2RoughLidarEnvCfg):
 class Go2RoughBlindEnvCfg_PLAY(Go2RoughBlindEnvCfg):
     """Play version of :class:`Go2RoughBlindEnvCfg`."""
 
-    def __post_init__(self):
+    def __post_init__(self) -> None:
         super().__post_init__()
         self.play_mode()
 
@@ -312,7 +357,7 @@ class Go2RoughBlindEnvCfg_PLAY(Go2RoughBlindEnvCfg):
 class Go2RoughLidarEnvCfg_PLAY(Go2RoughLidarEnvCfg):
     """Play version of :class:`Go2RoughLidarEnvCfg`."""
 
-    def __post_init__(self):
+    def __post_init__(self) -> None:
         super().__post_init__()
         self.play_mode()
 
@@ -321,6 +366,6 @@ class Go2RoughLidarEnvCfg_PLAY(Go2RoughLidarEnvCfg):
 class Go2FlatEnvCfg_PLAY(Go2FlatEnvCfg):
     """Play version of :class:`Go2FlatEnvCfg`."""
 
-    def __post_init__(self):
+    def __post_init__(self) -> None:
         super().__post_init__()
         self.play_mode()

@@ -87,6 +87,10 @@ class Go2VlnEnvCfg(Go2RoughLidarEnvCfg_PLAY):
         self.scene.num_envs = 32
         self.scene.terrain = None
         self.curriculum.terrain_levels = None
+        # the scenes' walls are not terrain walls: their contacts are the glass/obstacle sensors above
+        self.scene.wall_contacts = None
+        self.terminations.wall_contact = None
+        self.curriculum.terrain_levels_by_type = None
         self.commands.base_velocity = mdp.EpisodeVelocityCommandCfg()
         self.scene.height_scanner = warp_mesh_ray_caster(self.scene.height_scanner)
         self.events.reset_base = EventTerm(func=mdp.reset_root_to_episode_start, mode="reset")

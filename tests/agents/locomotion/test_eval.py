@@ -9,10 +9,12 @@ from pathlib import Path
 import pytest
 import torch
 from eval_probe import write_fresh_policy
-from navila_agents.locomotion.eval_report import results_table, summarize, terrain_group
+from navila_agents.locomotion.eval_report import combine_seeds, results_table, summarize, terrain_group
 from navila_lab.mdp.locomotion_metrics import (
     EvalTotals,
+    each_partner,
     joint_power,
+    non_foot_contact,
     obstacle_contact,
     onsets,
     speed_slots,
@@ -71,6 +73,19 @@ class TestStepQuantities:
         """Non-foot contacts and feet pushed sideways by steep faces are obstacle hits; feet on ground or slopes not."""
         assert obstacle_contact(forces(calf, foot), FEET).tolist() == [hit]
 
+    def test_non_foot_contact(self):
+        """Any body but a foot touching a wall is a collision, feet never are, light touches neither."""
+        assert non_foot_contact(forces(calf=(3.0, 0.0, 0.0), at=2), FEET).tolist() == [True]
+        assert non_foot_contact(forces(foot=(50.0, 0.0, 0.0)), FEET).tolist() == [False]
+        assert non_foot_contact(forces(calf=(0.5, 0.0, 0.0)), FEET).tolist() == [False]
+
+    def test_each_partner_keeps_every_filter_partner(self):
+        """A force on the second of two partners (e.g. glass after the obstacles) reaches the per-body tests."""
+        matrix = torch.zeros(1, 4, 2, 2, 3)  # envs, sub-steps, bodies (calf, foot), partners, xyz
+        matrix[0, 1, 0, 1] = torch.tensor([4.0, 0.0, 0.0])
+        flat = each_partner(matrix)
+        assert flat.shape == (1, 8, 2, 3) and non_foot_contact(flat, FEET).tolist() == [True]
+
     def test_onsets(self):
         """A contact counts once, at the step it begins."""
         now = torch.tensor([True, True, False, False])
@@ -102,6 +117,7 @@ def synthetic_totals() -> EvalTotals:
     totals.lin_vel_error[:] = torch.tensor([5.0, 10.0, 20.0, 0.0])
     totals.distance[:] = torch.tensor([0.1, 9.0, 2.0, 0.0])
     totals.glass_contacts[:] = torch.tensor([0.0, 0.0, 3.0, 0.0])
+    totals.collisions[:] = torch.tensor([0.0, 0.0, 1.0, 0.0])
     totals.level_start[:] = torch.tensor([0.0, 2.0, 4.0, 1.0])
     totals.level_end[:] = torch.tensor([1.0, 3.0, 3.0, 1.0])
     return totals
@@ -122,6 +138,7 @@ class TestSummary:
         glass, every = summary["glass"], summary["all"]
         assert glass["fall_rate"] == pytest.approx(0.5) and glass["terminations"]["head_contact"] == pytest.approx(0.5)
         assert glass["glass_contacts_per_episode"] == pytest.approx(1.5)
+        assert glass["collision_rate"] == pytest.approx(0.5) and summary["flat"]["collision_rate"] == 0.0
         assert every["fall_rate"] == pytest.approx(0.25) and every["env_steps"] == 250
         assert every["forward_speed"] == pytest.approx(55.0 / 250.0)
         assert summary["flat"]["distance_per_episode"] == pytest.approx(4.55)
@@ -145,6 +162,42 @@ class TestSummary:
         assert [cell.strip() for cell in falls.split("│")[2:5]] == ["0.0 / 0.0", "50.0 / —", "25.0 / 25.0"]
 
 
+class TestSeeds:
+    def test_mean_and_spread_over_seeds(self):
+        """Rates and means are averaged over seeds with their sample standard deviation; counts are summed; an entry
+        missing in one seed (no steps) stays None; one seed has no spread."""
+        speeds = torch.tensor([0.0, 0.5, 0.0, 0.5])
+        first = summarize(synthetic_totals(), ["flat", "flat", "glass", "glass"], speeds)
+        totals = synthetic_totals()
+        totals.falls[2] = 0.0
+        second = summarize(totals, ["flat", "flat", "glass", "glass"], speeds)
+        mean, spread = combine_seeds([first, second])
+        assert mean["glass"]["fall_rate"] == pytest.approx(0.25) and spread["glass"]["fall_rate"] == pytest.approx(
+            math.sqrt(0.125)
+        )
+        assert mean["all"]["episodes"] == 8 and spread["all"]["episodes"] is None
+        assert mean["glass"]["by_speed"]["0.50"]["lin_vel_error"] is None
+        assert combine_seeds([first]) == (first, None)
+
+    def test_table_reads_mean_and_spread(self):
+        """Over seeds a rate cell reads 'mean ± sd' and the title names envs and seeds; counts have no spread."""
+        speeds = torch.tensor([0.0, 0.5, 0.0, 0.5])
+        first = summarize(synthetic_totals(), ["flat", "flat", "glass", "glass"], speeds)
+        totals = synthetic_totals()
+        totals.falls[2] = 0.0
+        mean, spread = combine_seeds([first, summarize(totals, ["flat", "flat", "glass", "glass"], speeds)])
+        console = Console(width=200, record=True)
+        console.print(
+            results_table([{"name": "A", "terrains": mean, "spread": spread, "seeds": [0, 1], "num_envs": 4}])
+        )
+        text = console.export_text()
+        assert "(4 envs × 2 seeds)" in text
+        falls = next(line for line in text.splitlines() if line.startswith("│ falls"))
+        assert [cell.strip() for cell in falls.split("│")[2:5]] == ["0.0 ± 0.0", "25.0 ± 35.4", "12.5 ± 17.7"]
+        episodes = next(line for line in text.splitlines() if line.startswith("│ episodes"))
+        assert "±" not in episodes
+
+
 class TestCliErrors:
     @pytest.mark.parametrize(
         ("args", "message"),
@@ -154,6 +207,7 @@ class TestCliErrors:
             (("--policy", "{tmp}"), "holds neither an exported policy"),
             (("--policy", "{tmp}", "--steps", "0"), "--steps must be positive"),
             (("--policy", "{tmp}", "--speeds", "fast"), "--speeds must be comma-separated numbers"),
+            (("--policy", "{tmp}", "--seeds", "0", "1", "0"), "--seeds lists a seed twice: 0 1 0"),
             (("--compare", "{fresh}", "/nonexistent/b"), "policy '/nonexistent/b' does not exist"),
             (("--policy", "{fresh}", "--terrain", "glass"), "this task has no 'glass' terrain (it has: flat)"),
         ],
@@ -203,7 +257,9 @@ class TestEvalRuns:
         assert result.returncode == 0, result.stdout[-3000:] + result.stderr[-3000:]
         assert "lin. vel. error" in result.stdout and " / " in result.stdout
         report = json.loads(out.read_text())
-        assert report["format_version"] == 1 and report["eval_set"]["seed"] == 3 and report["device"].startswith("cpu")
+        assert (
+            report["format_version"] == 1 and report["eval_set"]["seeds"] == [3] and report["device"].startswith("cpu")
+        )
         first, second = report["policies"]
         assert first["terrains"] == second["terrains"], "same seed, same set: the runs must agree exactly"
         assert first["kind"] == "exported" and first["task"] == "NaVILA-Go2-Flat" and first["num_envs"] == 4
@@ -245,6 +301,8 @@ class TestEvalRuns:
         assert glass["glass_contacts_per_episode"] == pytest.approx(1.0) and glass["fall_rate"] == pytest.approx(1.0)
         assert glass["obstacle_contacts_per_episode"] == 0.0
         assert flat["glass_contacts_per_episode"] == 0.0 and flat["fall_rate"] == 0.0
+        # NaVILA Table V's collision rate: every glass episode has a non-foot contact with a wall, no flat one has
+        assert glass["collision_rate"] == pytest.approx(1.0) and flat["collision_rate"] == 0.0
 
     def test_observation_size_mismatch(self, tmp_path):
         """A blind-sized policy on the LiDAR task is a one-line error naming both sizes."""

@@ -11,7 +11,7 @@ from navila_lab.sensors.height_map import HeightMapSpec
 
 WIDTHS = {
     "base_ang_vel": 3,
-    "base_rpy": 3,
+    "projected_gravity": 3,
     "velocity_commands": 3,
     "joint_pos": 12,
     "joint_vel": 12,

@@ -8,9 +8,12 @@ from isaaclab_tasks.core.velocity.mdp import (  # noqa: F401
 )
 
 from navila_lab.mdp.commands import TurnInPlaceVelocityCommand, TurnInPlaceVelocityCommandCfg  # noqa: F401
-from navila_lab.mdp.observations import base_rpy, lidar_height_map, lidar_points  # noqa: F401
-from navila_lab.mdp.rewards import (  # noqa: F401
-    action_smoothness_l2,
-    joint_power_l1,
-    stand_still_joint_deviation_l1,
+from navila_lab.mdp.curriculums import terrain_levels_by_type, terrain_levels_free_path  # noqa: F401
+from navila_lab.mdp.observations import lidar_height_map, lidar_points  # noqa: F401
+from navila_lab.mdp.rewards import action_smoothness_l2, joint_power_l1  # noqa: F401
+from navila_lab.mdp.safety import (  # noqa: F401
+    safe_velocity_command,
+    stand_still_at_safe_target_l1,
+    track_safe_lin_vel_xy_exp,
+    wall_contact,
 )

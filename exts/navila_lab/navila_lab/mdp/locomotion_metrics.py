@@ -47,6 +47,21 @@ def obstacle_contact(
     return (in_contact & (~is_foot | steep)).flatten(1).any(dim=1)
 
 
+def non_foot_contact(
+    normal_forces: torch.Tensor, is_foot: torch.Tensor, threshold: float = CONTACT_THRESHOLD
+) -> torch.Tensor:
+    """Whether a body other than a foot touches the partner in any sub-step; forces are (envs, history, bodies, 3)."""
+    return ((torch.linalg.norm(normal_forces, dim=-1) > threshold) & ~is_foot).flatten(1).any(dim=1)
+
+
+def each_partner(force_matrix: torch.Tensor) -> torch.Tensor:
+    """A filtered sensor's (envs, history, bodies, partners, 3) forces as (envs, history · partners, bodies, 3).
+
+    One slot per sub-step and partner, so the per-body tests above look at every partner the filter matched.
+    """
+    return force_matrix.transpose(2, 3).flatten(1, 2)
+
+
 def onsets(now: torch.Tensor, before: torch.Tensor) -> torch.Tensor:
     """Contacts that begin this step (touching now, not at the previous step of the episode)."""
     return now & ~before
@@ -87,6 +102,9 @@ class EvalTotals:
     """Onsets of obstacle contacts (see :func:`obstacle_contact`)."""
     glass_contacts: torch.Tensor
     """Onsets of contacts of any body with glass."""
+    collisions: torch.Tensor
+    """Counted episodes with a contact of a non-foot body with a wall (obstacle box or glass pane): the numerator of
+    NaVILA's collision rate (Table V)."""
     level_start: torch.Tensor
     """Terrain level of the first counted episode."""
     level_end: torch.Tensor

@@ -8,17 +8,12 @@ from typing import TYPE_CHECKING
 
 import torch
 from isaaclab.managers import ManagerTermBase, ObservationTermCfg, SceneEntityCfg
-from isaaclab.utils.math import euler_xyz_from_quat, quat_apply, quat_apply_inverse, quat_mul, wrap_to_pi
+from isaaclab.utils.math import quat_apply, quat_apply_inverse, quat_mul
 
 from navila_lab.sensors.height_map import HeightMapSpec, SweepHistory, height_map_from_points
 
 if TYPE_CHECKING:
     from isaaclab.envs import ManagerBasedEnv
-
-
-def base_rpy(env: ManagerBasedEnv, asset_cfg: SceneEntityCfg = SceneEntityCfg("robot")) -> torch.Tensor:
-    """Roll, pitch and yaw (rad, in (−π, π]) of the base in the world frame."""
-    return wrap_to_pi(torch.stack(euler_xyz_from_quat(env.scene[asset_cfg.name].data.root_quat_w.torch), dim=-1))
 
 
 @functools.cache

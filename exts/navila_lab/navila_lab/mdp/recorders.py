@@ -13,7 +13,9 @@ from isaaclab.utils.string import resolve_matching_names
 from navila_lab.mdp.locomotion_metrics import (
     CONTACT_THRESHOLD,
     EvalTotals,
+    each_partner,
     joint_power,
+    non_foot_contact,
     obstacle_contact,
     onsets,
     touching,
@@ -22,10 +24,13 @@ from navila_lab.mdp.locomotion_metrics import (
 
 if TYPE_CHECKING:
     from isaaclab.envs import ManagerBasedRLEnv
+    from isaaclab.sensors import ContactSensor
 
 RECORDER_NAME = "eval_metrics"
 TERRAIN_SENSOR = "eval_terrain_contacts"
-"""Scene name of the contact sensor filtered on the terrain's shapes."""
+"""Scene name of the contact sensor filtered on the ground's shapes."""
+OBSTACLE_SENSOR = "eval_obstacle_contacts"
+"""Scene name of the contact sensor filtered on the obstacle boxes."""
 GLASS_SENSOR = "eval_glass_contacts"
 """Scene name of the contact sensor filtered on the glass panes."""
 
@@ -34,6 +39,8 @@ class EvalMetricsRecorder(RecorderTerm):
     """Accumulates per-env :class:`~navila_lab.mdp.locomotion_metrics.EvalTotals` after each step, before resets.
 
     Steps and episodes count while an env has ended fewer than ``cfg.max_episodes`` episodes (always without it).
+    Its three contact sensors filter disjoint partners: Newton keeps one sensor per (bodies, partners) pair, so two
+    Isaac Lab sensors with the same filter would share it and one of them would read nothing.
     """
 
     cfg: EvalMetricsRecorderCfg
@@ -42,6 +49,7 @@ class EvalMetricsRecorder(RecorderTerm):
         super().__init__(cfg, env)
         self.robot = env.scene[cfg.asset_name]
         self.terrain_contacts = env.scene[TERRAIN_SENSOR]
+        self.obstacle_contacts = env.scene.sensors.get(OBSTACLE_SENSOR)
         self.glass_contacts = env.scene.sensors.get(GLASS_SENSOR)
         self.totals: EvalTotals | None = None
         """The run's totals, created at the first step (the termination terms are known by then)."""
@@ -49,6 +57,7 @@ class EvalMetricsRecorder(RecorderTerm):
         self._fresh = torch.ones(num_envs, dtype=torch.bool, device=device)
         self._hitting = torch.zeros(num_envs, dtype=torch.bool, device=device)
         self._on_glass = torch.zeros_like(self._hitting)
+        self._collided = torch.zeros_like(self._hitting)
         self._counted_end = torch.zeros_like(self._hitting)
         self._last_xy = torch.zeros(num_envs, 2, device=device)
         self._is_foot = torch.zeros(0, dtype=torch.bool, device=device)
@@ -69,12 +78,21 @@ class EvalMetricsRecorder(RecorderTerm):
         levels = getattr(self._env.scene.terrain, "terrain_levels", None)
         return torch.zeros_like(self._last_xy[:, 0], dtype=torch.float64) if levels is None else levels.double()
 
+    def _feet(self, sensor: ContactSensor) -> torch.Tensor:
+        """Which of the sensor's bodies are feet (the eval's sensors all sense the same bodies, in one order)."""
+        feet, _ = resolve_matching_names(self.cfg.foot_names, sensor.sensor_names)
+        is_foot = torch.zeros(len(sensor.sensor_names), dtype=torch.bool, device=self._env.device)
+        is_foot[feet] = True
+        return is_foot
+
+    def _forces(self, sensor: ContactSensor | None) -> torch.Tensor | None:
+        """The sensor's normal forces of the last env step, one slot per sub-step and partner (None: no sensor)."""
+        return None if sensor is None else each_partner(sensor.data.normal_force_matrix_w_history.torch)
+
     def _start(self) -> None:
         terminations = self._env.termination_manager
         self.totals = EvalTotals.zeros(self._env.num_envs, terminations.active_terms, self._env.device)
-        feet, _ = resolve_matching_names(self.cfg.foot_names, self.terrain_contacts.sensor_names)
-        self._is_foot = torch.zeros(len(self.terrain_contacts.sensor_names), dtype=torch.bool, device=self._env.device)
-        self._is_foot[feet] = True
+        self._is_foot = self._feet(self.terrain_contacts)
 
     def record_post_step(self) -> tuple[None, None]:
         """Add this step's quantities of the counting envs; their state is the one that ended the step."""
@@ -99,15 +117,23 @@ class EvalMetricsRecorder(RecorderTerm):
         totals.distance += torch.linalg.norm(xy - self._last_xy, dim=-1) * weight
         self._last_xy.copy_(xy)
 
-        forces = self.terrain_contacts.data.normal_force_matrix_w_history.torch[..., 0, :]
-        hitting = obstacle_contact(forces, self._is_foot, self.cfg.threshold)
+        threshold, nothing = self.cfg.threshold, torch.zeros_like(self._hitting)
+        ground, obstacles, glass = map(
+            self._forces, (self.terrain_contacts, self.obstacle_contacts, self.glass_contacts)
+        )
+        hitting = obstacle_contact(ground, self._is_foot, threshold)
+        on_glass, collided = nothing, nothing
+        if obstacles is not None:
+            hitting = hitting | obstacle_contact(obstacles, self._is_foot, threshold)
+            collided = collided | non_foot_contact(obstacles, self._is_foot, threshold)
+        if glass is not None:
+            on_glass = touching(glass, threshold)
+            collided = collided | non_foot_contact(glass, self._is_foot, threshold)
         totals.obstacle_contacts += onsets(hitting, self._hitting) & counting
-        self._hitting = hitting
-        if self.glass_contacts is not None:
-            glass_forces = self.glass_contacts.data.normal_force_matrix_w_history.torch[..., 0, :]
-            on_glass = touching(glass_forces, self.cfg.threshold)
-            totals.glass_contacts += onsets(on_glass, self._on_glass) & counting
-            self._on_glass = on_glass
+        totals.glass_contacts += onsets(on_glass, self._on_glass) & counting
+        totals.collisions += collided & ~self._collided & counting
+        self._hitting, self._on_glass = hitting, on_glass
+        self._collided |= collided & counting
 
         terminations = self._env.termination_manager
         totals.falls += terminations.terminated & counting
@@ -125,6 +151,7 @@ class EvalMetricsRecorder(RecorderTerm):
         self._fresh[ids] = True
         self._hitting[ids] = False
         self._on_glass[ids] = False
+        self._collided[ids] = False
         if self.totals is not None:
             ended = self._counted_end[ids]
             self.totals.level_end[ids] = torch.where(ended, self._levels()[ids], self.totals.level_end[ids])

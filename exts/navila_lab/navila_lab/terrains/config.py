@@ -7,10 +7,11 @@ import numpy as np
 from isaaclab.terrains import TerrainGeneratorCfg
 
 from navila_lab.terrains.flat import FlatSlabTerrainCfg
-from navila_lab.terrains.generator import GlassTerrainGeneratorCfg
+from navila_lab.terrains.generator import WallTerrainGeneratorCfg
 from navila_lab.terrains.glass import GlassPanelsTerrainCfg
+from navila_lab.terrains.obstacles import BoxObstaclesTerrainCfg
 
-NAVILA_TERRAINS_CFG = GlassTerrainGeneratorCfg(
+NAVILA_TERRAINS_CFG = WallTerrainGeneratorCfg(
     size=(8.0, 8.0),
     border_width=20.0,
     num_rows=10,
@@ -30,14 +31,12 @@ NAVILA_TERRAINS_CFG = GlassTerrainGeneratorCfg(
         "hf_pyramid_slope_inv": terrain_gen.HfInvertedPyramidSlopedTerrainCfg(
             proportion=0.05, slope_range=(0.0, 0.4), platform_width=2.0, border_width=0.25, convert_to_heightfield=True
         ),
-        "obstacles": terrain_gen.HfDiscreteObstaclesTerrainCfg(
+        "obstacles": BoxObstaclesTerrainCfg(
             proportion=0.2,
             num_obstacles=10,
-            obstacle_height_mode="fixed",
-            obstacle_height_range=(0.3, 2.0),
-            obstacle_width_range=(0.4, 1.0),
+            height_range=(0.3, 2.0),
+            width_range=(0.4, 1.0),
             platform_width=1.5,
-            border_width=0.1,  # a ground ring at the tile's edge: walls moved onto the edge leave cracks
             convert_to_heightfield=True,
         ),
         "glass": GlassPanelsTerrainCfg(proportion=0.2, convert_to_heightfield=True),
@@ -46,9 +45,9 @@ NAVILA_TERRAINS_CFG = GlassTerrainGeneratorCfg(
 """Reference mix of NaVILA's locomotion training (docs/reference.md §2) plus glass panels.
 
 Physics collides against the ground as a Newton heightfield sampled at the tiles' own 0.1 m grid (every sub-terrain
-sets ``convert_to_heightfield``): the same surface as the mesh except that an obstacle's vertical wall becomes a
-0.1 m wide ramp, at a fraction of the mesh's collision cost (``results/bench.md``). The glass stays a mesh, and the
-LiDAR and height scanner cast against the meshes.
+sets ``convert_to_heightfield``), the same surface as the ground mesh at a fraction of its collision cost
+(``results/bench.md``). Obstacle boxes and glass panes are walls (:mod:`navila_lab.terrains.walls`): triangle-mesh
+colliders with vertical faces, where the LiDAR and the height scanner, which cast against every mesh, see them.
 """
 
 TERRAIN_TYPES: tuple[str, ...] = tuple(NAVILA_TERRAINS_CFG.sub_terrains)

@@ -9,7 +9,7 @@ from isaaclab.utils import configclass
 
 
 def flat_slab_terrain(difficulty: float, cfg: FlatSlabTerrainCfg) -> tuple[list[trimesh.Trimesh], np.ndarray]:
-    """A box of the tile's size whose top face is the ground at z = 0."""
+    """Return a box of the tile's size whose top face is the ground at z = 0, and the tile center."""
     slab = trimesh.creation.box((cfg.size[0], cfg.size[1], cfg.thickness))
     slab.apply_translation((0.5 * cfg.size[0], 0.5 * cfg.size[1], -0.5 * cfg.thickness))
     return [slab], np.array([0.5 * cfg.size[0], 0.5 * cfg.size[1], 0.0])

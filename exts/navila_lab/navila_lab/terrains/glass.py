@@ -1,4 +1,4 @@
-"""Glass sub-terrain: thin vertical panels across the robot's way, marked so they can be told apart later."""
+"""Glass sub-terrain: thin vertical panels across the robot's way, tagged as glass walls (see :mod:`.walls`)."""
 
 from __future__ import annotations
 
@@ -7,14 +7,7 @@ import trimesh
 from isaaclab.utils import configclass
 
 from navila_lab.terrains.flat import FlatSlabTerrainCfg, flat_slab_terrain
-
-GLASS_TAG = "navila_glass"
-"""Key set in ``trimesh.Trimesh.metadata`` of every glass mesh a sub-terrain returns."""
-
-
-def is_glass(mesh: trimesh.Trimesh) -> bool:
-    """Whether a sub-terrain mesh is a glass panel."""
-    return bool(mesh.metadata.get(GLASS_TAG, False))
+from navila_lab.terrains.walls import GLASS, tag_wall
 
 
 def glass_panels_terrain(difficulty: float, cfg: GlassPanelsTerrainCfg) -> tuple[list[trimesh.Trimesh], np.ndarray]:
@@ -39,8 +32,7 @@ def glass_panels_terrain(difficulty: float, cfg: GlassPanelsTerrainCfg) -> tuple
         transform = trimesh.transformations.rotation_matrix(yaw, (0.0, 0.0, 1.0))
         transform[:3, 3] = (*(center + offset), 0.5 * cfg.panel_height)
         panel.apply_transform(transform)
-        panel.metadata[GLASS_TAG] = True
-        meshes.append(panel)
+        meshes.append(tag_wall(panel, GLASS))
     return meshes, origin
 
 

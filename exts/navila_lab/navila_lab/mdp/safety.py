@@ -1,0 +1,123 @@
+"""Terms of the glass-safe objective: a privileged safe-velocity target, its rewards, and wall-contact termination.
+
+The objective follows reach-avoid RL (Hsu et al., "Safety and Liveness Guarantees through Reach-Avoid Reinforcement
+Learning", RSS 2021) and "Agile But Safe" (He et al., "Agile But Safe: Learning Collision-Free High-Speed Legged
+Locomotion", RSS 2024): make progress where the way is free, never collide. Rather than a learned reach-avoid value,
+the target is computed from the terrain's walls (privileged geometry, seen by the critic only): the commanded planar
+velocity is scaled down to the speed a control barrier function allows (Ames et al., "Control Barrier Functions:
+Theory and Applications", ECC 2019), with ``h = d − d_stop`` for the free distance ``d`` ahead of the robot's footprint
+in the commanded direction and the class-K function ``γ·h``: ``ḣ = −v ≥ −γ·h`` gives ``v ≤ γ·(d − d_stop)``. The
+tracking reward then asks the robot to slow down and stop in front of what its height map shows, and to track the
+command wherever the way is free; turning is never limited, so a robot stopped at a wall turns away when told to.
+Any non-foot contact with a wall ends the episode (ABS's collision penalty as a termination, with its penalty).
+"""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING
+
+import torch
+from isaaclab.envs.mdp import joint_deviation_l1
+from isaaclab.managers import ManagerTermBase, RewardTermCfg, SceneEntityCfg
+from isaaclab.utils.math import quat_apply_yaw
+
+from navila_lab.tensors import zero_rows
+
+if TYPE_CHECKING:
+    from isaaclab.envs import ManagerBasedRLEnv
+
+BARRIER_GAIN = 2.0
+"""γ (1/s): speed allowed per metre of free way beyond the stop distance."""
+STOP_DISTANCE = 0.1
+"""d_stop (m): gap kept between the footprint's front and a wall."""
+LOOKAHEAD = 0.8
+"""Free distance (m) looked at beyond the footprint: the barrier allows more than any command (1 m/s) past it, and
+the LiDAR height map reaches ~0.73 m past the front (0.8 m ahead of the sensor on the head)."""
+FOOTPRINT = (0.36, 0.18)
+"""Half length and half width (m) of the Go2's footprint around its base: head front 0.34 m, feet ±0.15 m."""
+
+
+def safe_velocity_command(
+    env: ManagerBasedRLEnv,
+    command_name: str,
+    gain: float = BARRIER_GAIN,
+    stop_distance: float = STOP_DISTANCE,
+    lookahead: float = LOOKAHEAD,
+    footprint: tuple[float, float] = FOOTPRINT,
+    asset_cfg: SceneEntityCfg = SceneEntityCfg("robot"),
+) -> torch.Tensor:
+    """Velocity command (vx, vy, ωz; base frame) with its planar speed capped at ``gain·(free distance − stop)``.
+
+    The free distance is how far the footprint's front edge can sweep along the commanded direction before it meets a
+    wall of the terrain's :class:`~navila_lab.terrains.walls.WallMap`; without one the command is returned unchanged.
+    """
+    command = env.command_manager.get_command(command_name)[:, :3]
+    walls = getattr(env.scene.terrain, "wall_map", None)
+    if walls is None:
+        return command
+    robot = env.scene[asset_cfg.name]
+    speed = torch.linalg.norm(command[:, :2], dim=1)
+    heading = command[:, :2] / speed.clamp(min=1e-6).unsqueeze(1)
+    along, across = heading.abs().unbind(1)
+    half_length = footprint[0] * along + footprint[1] * across
+    half_width = footprint[0] * across + footprint[1] * along
+    direction = quat_apply_yaw(robot.data.root_quat_w.torch, torch.nn.functional.pad(heading, (0, 1)))[:, :2]
+    front = robot.data.root_pos_w.torch[:, :2] + direction * half_length.unsqueeze(1)
+    free = walls.free_distance(front, direction, half_width, lookahead, max(footprint))
+    allowed = torch.minimum(speed, (gain * (free - stop_distance)).clamp(min=0.0))
+    return torch.cat((heading * allowed.unsqueeze(1), command[:, 2:]), dim=1)
+
+
+class track_safe_lin_vel_xy_exp(ManagerTermBase):
+    """exp(−‖v_xy − v*_xy‖² / std²) of the base velocity against the safe target v* (base frame).
+
+    It also integrates the distance the target allowed since each robot's reset, ∫‖v*_xy‖ dt (:attr:`allowed_distance`),
+    which :func:`~navila_lab.mdp.curriculums.terrain_levels_free_path` compares with the distance walked.
+    """
+
+    def __init__(self, cfg: RewardTermCfg, env: ManagerBasedRLEnv) -> None:
+        super().__init__(cfg, env)
+        self.allowed_distance = torch.zeros(env.num_envs, device=env.device)
+        """Distance (m) the safe target allowed since the reset."""
+
+    def reset(self, env_ids: torch.Tensor | None = None) -> None:
+        """Restart the allowed distance of the reset robots."""
+        zero_rows(self.allowed_distance, env_ids)
+
+    def __call__(
+        self,
+        env: ManagerBasedRLEnv,
+        std: float,
+        command_name: str,
+        asset_cfg: SceneEntityCfg = SceneEntityCfg("robot"),
+    ) -> torch.Tensor:
+        """Tracking reward of each robot; adds this step's allowed distance."""
+        target = safe_velocity_command(env, command_name, asset_cfg=asset_cfg)[:, :2]
+        self.allowed_distance += torch.linalg.norm(target, dim=1) * env.step_dt
+        velocity = env.scene[asset_cfg.name].data.root_lin_vel_b.torch[:, :2]
+        return torch.exp(-torch.sum(torch.square(velocity - target), dim=1) / std**2)
+
+
+def stand_still_at_safe_target_l1(
+    env: ManagerBasedRLEnv,
+    command_name: str,
+    command_threshold: float = 0.06,
+    asset_cfg: SceneEntityCfg = SceneEntityCfg("robot"),
+) -> torch.Tensor:
+    """Σ|q − q_default| while the safe target (vx, vy, ωz) is below ``command_threshold``: stopped or blocked, stand.
+
+    The whole target counts, yaw rate included: Isaac Lab's term of the same purpose looks at vx, vy only, so it also
+    penalizes turning in place, and policies trained with it refuse the VLA's "turn left 30 degrees". A robot held at
+    a wall by the safe target stands instead of stepping in place against it.
+    """
+    target = safe_velocity_command(env, command_name, asset_cfg=SceneEntityCfg(asset_cfg.name))
+    return joint_deviation_l1(env, asset_cfg) * (torch.linalg.norm(target, dim=1) < command_threshold)
+
+
+def wall_contact(env: ManagerBasedRLEnv, sensor_cfg: SceneEntityCfg, threshold: float = 1.0) -> torch.Tensor:
+    """Whether a selected body pushed on a filter partner (a wall) harder than ``threshold`` (N) in the last env step.
+
+    Every physics step of the env step counts (the sensor's history); the partners are the sensor's filter shapes.
+    """
+    forces = env.scene.sensors[sensor_cfg.name].data.normal_force_matrix_w_history.torch[:, :, sensor_cfg.body_ids]
+    return (torch.linalg.norm(forces, dim=-1) > threshold).flatten(1).any(dim=1)

@@ -1,0 +1,197 @@
+"""The glass-safe objective's terms on hand-made states (no simulator): safe target, rewards, contacts, curriculum."""
+
+import math
+from types import SimpleNamespace
+
+import pytest
+import torch
+import trimesh
+from isaaclab.managers import CurriculumTermCfg, RewardTermCfg, SceneEntityCfg
+from navila_lab.mdp.curriculums import terrain_levels_by_type, terrain_levels_free_path
+from navila_lab.mdp.safety import (
+    BARRIER_GAIN,
+    STOP_DISTANCE,
+    safe_velocity_command,
+    stand_still_at_safe_target_l1,
+    track_safe_lin_vel_xy_exp,
+    wall_contact,
+)
+from navila_lab.terrains.flat import FlatSlabTerrainCfg
+from navila_lab.terrains.generator import WallTerrainGeneratorCfg
+from navila_lab.terrains.walls import GLASS, WallMap, tag_wall
+
+WALL_X = 2.0
+"""A 4 m long glass pane across +x at this distance from the origin."""
+ROBOT = SceneEntityCfg("robot", joint_ids=slice(None))
+
+
+def wall_map() -> WallMap:
+    pane = trimesh.creation.box((0.02, 4.0, 1.0))
+    pane.apply_translation((WALL_X, 0.0, 0.5))
+    return WallMap.from_meshes([tag_wall(pane, GLASS)])
+
+
+class Scene(dict):
+    """``env.scene``: assets by name, plus the terrain and the sensors as attributes."""
+
+
+def fake_env(x: list[float], yaw: list[float], command: list[list[float]], walls: WallMap | None = None, **data):
+    """Robots at (x, 0) heading ``yaw`` with velocity commands (vx, vy, ωz); ``data`` overrides robot data fields."""
+    count = len(x)
+    quat = torch.tensor([[0.0, 0.0, math.sin(0.5 * a), math.cos(0.5 * a)] for a in yaw])  # x, y, z, w
+    fields = {
+        "root_pos_w": torch.tensor([[p, 0.0, 0.3] for p in x]),
+        "root_quat_w": quat,
+        "root_lin_vel_b": torch.zeros(count, 3),
+        "joint_pos": torch.full((count, 12), 0.4),
+        "default_joint_pos": torch.full((count, 12), 0.3),
+    } | data
+    scene = Scene(
+        robot=SimpleNamespace(data=SimpleNamespace(**{k: SimpleNamespace(torch=v) for k, v in fields.items()}))
+    )
+    scene.terrain = SimpleNamespace(wall_map=walls if walls is not None else wall_map())
+    return SimpleNamespace(
+        scene=scene,
+        num_envs=count,
+        device="cpu",
+        step_dt=0.02,
+        command_manager=SimpleNamespace(get_command=lambda name: torch.tensor(command)),
+    )
+
+
+class TestSafeVelocityCommand:
+    def test_free_way_keeps_the_command(self):
+        """Far from the pane, walking away from it, or turning in place: the target is the command."""
+        env = fake_env(
+            [-3.0, 1.0, 1.0, 1.5],
+            [0.0, math.pi, 0.0, 0.0],
+            [[1.0, 0.0, 0.3], [0.8, 0.0, 0.0], [0.0, 0.0, 1.0], [0.0, 0.0, -1.0]],
+        )
+        target = safe_velocity_command(env, "base_velocity")
+        assert torch.allclose(target, env.command_manager.get_command("base_velocity"))
+
+    def test_speed_falls_with_the_free_distance_to_zero_at_the_stop_distance(self):
+        """Walking at the pane, the allowed speed is γ·(d − d_stop), capped by the command; zero in front of it."""
+        x = torch.linspace(0.0, 1.6, 17).tolist()
+        env = fake_env(x, [0.0] * len(x), [[1.0, 0.0, 0.5]] * len(x))
+        target = safe_velocity_command(env, "base_velocity")
+        free = WALL_X - 0.01 - (torch.tensor(x) + 0.36)  # pane face minus the footprint's front
+        band = 0.1  # the wall map's occupied band around the pane
+        expected_high = (BARRIER_GAIN * (free - STOP_DISTANCE)).clamp(0.0, 1.0)
+        expected_low = (BARRIER_GAIN * (free - band - STOP_DISTANCE)).clamp(0.0, 1.0)
+        assert (target[:, 0] <= expected_high + 1e-5).all() and (target[:, 0] >= expected_low - 1e-5).all()
+        assert target[0, 0] == 1.0 and target[-1, 0] == 0.0
+        assert (target[:, 0].diff() <= 0).all(), "closer means slower"
+        assert torch.equal(target[:, 1], torch.zeros(len(x))) and torch.equal(target[:, 2], torch.full((len(x),), 0.5))
+
+    def test_direction_is_the_commanded_one_in_the_world(self):
+        """A robot facing +y near the pane walks freely forward, slowed sideways (−y in its frame, +x in the world)."""
+        env = fake_env([1.6, 1.6], [0.5 * math.pi] * 2, [[1.0, 0.0, 0.0], [0.0, -1.0, 0.0]])
+        target = safe_velocity_command(env, "base_velocity")
+        assert target[0, 0] == 1.0
+        assert -0.3 < target[1, 1] < 0.0 and target[1, 0] == 0.0, "sideways into the pane is slowed, not deflected"
+
+    def test_without_walls_the_command_passes(self):
+        """Terrains without a wall map (plain ground, VLN scenes) leave the command unchanged."""
+        env = fake_env([1.6], [0.0], [[1.0, 0.0, 0.0]])
+        env.scene.terrain = None
+        assert torch.equal(safe_velocity_command(env, "base_velocity"), torch.tensor([[1.0, 0.0, 0.0]]))
+
+
+class TestSafeRewards:
+    def test_tracking_rewards_stopping_at_the_pane_and_integrates_the_allowed_distance(self):
+        """In front of the pane, standing earns the full tracking reward and walking on is penalized; far from it the
+        command is tracked; the allowed distance sums the target's speed over steps and restarts on reset."""
+        velocity = torch.tensor([[0.0, 0.0, 0.0], [1.0, 0.0, 0.0], [1.0, 0.0, 0.0], [0.0, 0.0, 0.0]])
+        env = fake_env([1.6, 1.6, -3.0, -3.0], [0.0] * 4, [[1.0, 0.0, 0.0]] * 4, root_lin_vel_b=velocity)
+        term = track_safe_lin_vel_xy_exp(RewardTermCfg(func=track_safe_lin_vel_xy_exp, params={}), env)
+        for _ in range(3):
+            reward = term(env, std=0.5, command_name="base_velocity")
+        assert torch.allclose(reward, torch.tensor([1.0, math.exp(-4.0), 1.0, math.exp(-4.0)]))
+        assert torch.allclose(term.allowed_distance, torch.tensor([0.0, 0.0, 0.06, 0.06]))
+        term.reset(torch.tensor([2]))
+        assert torch.allclose(term.allowed_distance, torch.tensor([0.0, 0.0, 0.0, 0.06]))
+
+    def test_stand_still_when_stopped_or_blocked_but_not_when_turning(self):
+        """Joint deviation is penalized when the command is zero or the pane holds the robot, not when it walks freely
+        or turns in place in front of the pane."""
+        env = fake_env(
+            [-3.0, 1.6, -3.0, 1.6], [0.0] * 4, [[0.0, 0.0, 0.0], [1.0, 0.0, 0.0], [1.0, 0.0, 0.0], [1.0, 0.0, 0.5]]
+        )
+        penalty = stand_still_at_safe_target_l1(env, "base_velocity", asset_cfg=ROBOT)
+        assert torch.allclose(penalty, torch.tensor([1.2, 1.2, 0.0, 0.0]))
+
+
+class TestWallContact:
+    def test_non_foot_bodies_against_walls_end_the_episode(self):
+        """A force above threshold on a selected body with any wall partner, in any physics step, terminates; feet
+        (not selected) and light touches do not."""
+        forces = torch.zeros(4, 4, 3, 2, 3)  # envs, physics steps, bodies (head, thigh, foot), partners, xyz
+        forces[1, 2, 0, 1] = torch.tensor([5.0, 0.0, 0.0])  # head on the second wall at the third physics step
+        forces[2, 0, 2, 0] = torch.tensor([50.0, 0.0, 0.0])  # a foot on a wall
+        forces[3, 3, 1, 0] = torch.tensor([0.5, 0.0, 0.0])  # a thigh brushing a wall
+        data = SimpleNamespace(normal_force_matrix_w_history=SimpleNamespace(torch=forces))
+        env = SimpleNamespace(scene=SimpleNamespace(sensors={"walls": SimpleNamespace(data=data)}))
+        ended = wall_contact(env, SceneEntityCfg("walls", body_ids=[0, 1]), threshold=1.0)
+        assert ended.tolist() == [False, True, False, False]
+
+
+class FakeTerrain:
+    """Terrain with a 10-row curriculum grid that records how robots moved."""
+
+    def __init__(self, count: int) -> None:
+        self.terrain_levels = torch.full((count,), 5)
+        self.cfg = SimpleNamespace(terrain_generator=SimpleNamespace(size=(8.0, 8.0)))
+
+    def update_env_origins(self, env_ids, move_up, move_down) -> None:
+        self.terrain_levels[env_ids] += move_up.long() - move_down.long()
+
+
+class TestFreePathCurriculum:
+    @pytest.mark.parametrize(
+        ("walked", "allowed", "fell", "level"),
+        [
+            (0.3, 0.2, False, 5),  # stopped at a wall in front of it: the target allowed almost nothing, stays
+            (0.3, 9.0, False, 4),  # free way, commanded 9 m, walked 0.3: demoted
+            (5.0, 9.0, False, 6),  # walked over half a tile: promoted
+            (3.0, 5.0, False, 5),  # walked over half of what was allowed: stays
+            (0.5, 0.2, True, 4),  # fell or collided: demoted
+            (4.5, 6.0, True, 6),  # walked off the tile before falling: promoted, as Isaac Lab's
+        ],
+    )
+    def test_levels_move_by_progress_along_the_free_path(self, walked, allowed, fell, level):
+        """A robot is demoted only when it fell or walked less than half the distance its safe target allowed."""
+        terrain = FakeTerrain(1)
+        tracker = SimpleNamespace(allowed_distance=torch.tensor([allowed]))
+        scene = Scene(
+            robot=SimpleNamespace(
+                data=SimpleNamespace(root_pos_w=SimpleNamespace(torch=torch.tensor([[walked, 0.0, 0.3]])))
+            )
+        )
+        scene.terrain, scene.env_origins = terrain, torch.zeros(1, 3)
+        env = SimpleNamespace(
+            scene=scene,
+            reward_manager=SimpleNamespace(get_term_cfg=lambda name: SimpleNamespace(func=tracker)),
+            termination_manager=SimpleNamespace(terminated=torch.tensor([fell])),
+        )
+        mean = terrain_levels_free_path(env, torch.tensor([0]))
+        assert terrain.terrain_levels.tolist() == [level] and mean == level
+
+
+class TestLevelsByType:
+    def test_mean_level_of_each_sub_terrain_type(self):
+        """Levels are averaged over the robots whose column holds each type; columns map to types as generated."""
+        generator = WallTerrainGeneratorCfg(
+            num_cols=4,
+            sub_terrains={"flat": FlatSlabTerrainCfg(proportion=0.5), "glass": FlatSlabTerrainCfg(proportion=0.5)},
+        )
+        terrain = SimpleNamespace(
+            cfg=SimpleNamespace(terrain_generator=generator),
+            terrain_types=torch.tensor([0, 1, 2, 3, 3]),
+            terrain_levels=torch.tensor([1, 3, 4, 6, 8]),
+        )
+        env = SimpleNamespace(scene=SimpleNamespace(terrain=terrain), device="cpu")
+        term = terrain_levels_by_type(CurriculumTermCfg(func=terrain_levels_by_type), env)
+        levels = term(env, torch.tensor([0]))
+        assert list(levels) == ["flat", "glass"]
+        assert torch.isclose(levels["flat"], torch.tensor(2.0)) and torch.isclose(levels["glass"], torch.tensor(6.0))
