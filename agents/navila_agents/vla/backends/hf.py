@@ -107,7 +107,7 @@ class HFBackend(VLABackend):
         self.processor.tokenizer.padding_side = "left"
         try:
             model = AutoModelForImageTextToText.from_pretrained(model_path, local_files_only=True, dtype=dtype)
-        except (OSError, ValueError, RuntimeError) as error:
+        except Exception as error:  # safetensors, torch and transformers raise many types for damaged weights
             raise UserError(f"VLA folder '{model_path}': cannot load the model ({_first_line(error)})") from None
         self.model = freeze(model.to(device))
         self.max_new_tokens = max_new_tokens
