@@ -12,7 +12,7 @@ from __future__ import annotations
 
 import io
 import shutil
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import asdict, dataclass
 from pathlib import Path
 
@@ -78,8 +78,19 @@ def features() -> object:
     )
 
 
-def write_dataset(path: str | Path, splits: Mapping[str, Sequence[QueryRow]], card: str) -> None:
+def write_dataset(
+    path: str | Path,
+    splits: Mapping[str, Sequence[QueryRow]],
+    card: str,
+    extras: Callable[[Path], None] | None = None,
+) -> None:
     """Save the splits and the card at ``path``, all or nothing (written next to it, then renamed).
+
+    Args:
+        path: Folder to create.
+        splits: Rows per split name.
+        card: The dataset card (markdown).
+        extras: Writes further files into the folder before it is renamed into place.
 
     Raises:
         UserError: If ``path`` exists already.
@@ -102,6 +113,8 @@ def write_dataset(path: str | Path, splits: Mapping[str, Sequence[QueryRow]], ca
         )
         data.save_to_disk(str(partial))
         (partial / CARD_FILE).write_text(card)
+        if extras is not None:
+            extras(partial)
         partial.rename(path)
     finally:
         shutil.rmtree(partial, ignore_errors=True)
