@@ -13,8 +13,9 @@ import shlex
 import sys
 from pathlib import Path
 
-from navila_agents.vla.training.datagen import add_env_args, default_splits
 from navila_lab.errors import UserError
+
+from navila_agents.vln.datagen import add_env_args, default_splits
 
 
 def parse_args(argv: list[str]) -> argparse.Namespace:
@@ -44,7 +45,11 @@ def main(argv: list[str]) -> int:
     specs = default_splits(args.train_scenes, args.val_scenes, args.test_scenes, args.per_scene, seed)
     specs = [spec for spec in specs if spec.scenes]
 
-    from navila_agents.vla.training.datagen import (
+    from navila_lab.provenance import stamp
+    from navila_tasks.vln.layout import SceneLayout
+
+    from navila_agents.vla.training.dataset import SPLITS, write_dataset
+    from navila_agents.vln.datagen import (
         collect,
         dataset_card,
         dataset_split,
@@ -52,11 +57,8 @@ def main(argv: list[str]) -> int:
         save_episode_files,
         split_episodes,
     )
-    from navila_agents.vla.training.dataset import SPLITS, write_dataset
-    from navila_agents.vla.training.render_sim import RenderSim
-    from navila_agents.vln.layout import SceneLayout
-    from navila_agents.vln.runner import VlnRunCfg
-    from navila_lab.provenance import stamp
+    from navila_agents.vln.render_sim import RenderSim
+    from navila_agents.vln.rollout import VlnRunCfg
 
     episodes = {spec.name: split_episodes(spec, seed) for spec in specs}
     everything = [episode for split in episodes.values() for episode in split]

@@ -11,8 +11,9 @@ import argparse
 import os
 from pathlib import Path
 
-from navila_agents.vla.training.model import SmallVlaCfg
 from navila_lab.errors import UserError
+
+from navila_agents.vla.training.model import SmallVlaCfg
 
 
 def parse_args(argv: list[str]) -> argparse.Namespace:
@@ -40,17 +41,6 @@ def parse_args(argv: list[str]) -> argparse.Namespace:
     return parser.parse_args(argv)
 
 
-def resolve_device(name: str) -> str:
-    """``auto`` → ``cuda`` when available, else ``cpu``; other names unchanged."""
-    import torch
-
-    if name == "auto":
-        return "cuda" if torch.cuda.is_available() else "cpu"
-    if name.startswith("cuda") and not torch.cuda.is_available():
-        raise UserError(f"--device {name}: CUDA is not available")
-    return name
-
-
 def main(argv: list[str]) -> int:
     """Train (or continue training) and report where the model is."""
     args = parse_args(argv)
@@ -64,6 +54,7 @@ def main(argv: list[str]) -> int:
     if args.lora_rank and args.init is None:
         raise UserError("--lora-rank needs --init (a local model to adapt)")
     os.environ.setdefault("TOKENIZERS_PARALLELISM", "false")
+    from navila_agents.locomotion import runtime
     from navila_agents.vla.training.trainer import TrainCfg, Trainer
 
     small = SmallVlaCfg(
@@ -87,7 +78,7 @@ def main(argv: list[str]) -> int:
         max_minutes=args.max_minutes,
         num_workers=args.num_workers,
         seed=args.seed,
-        device=resolve_device(args.device),
+        device=runtime.resolve_device(args.device),
     )
     trainer = Trainer(cfg)
     if trainer.resumed_from is not None:

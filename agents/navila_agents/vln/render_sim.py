@@ -1,7 +1,7 @@
 """The perfect (teleported) low level without physics: kinematic motion, the VLN task's renderer for the frames.
 
 For data generation and DAgger rollouts, where only the camera frames and the poses matter: every policy step moves
-the bases exactly as commanded over the free space (:class:`~navila_agents.vln.teleport.TeleportBase`), and the
+the bases exactly as commanded over the free space (:class:`~navila_tasks.vln.teleport.TeleportBase`), and the
 simulator is touched only when frames are asked for: the robots are placed at their poses, the kinematics updated
 and the cameras rendered, with no physics step. Nobody falls and contacts are not measured; a base stopped by an
 obstacle (e.g. glass it walked into) stays in front of it, as the teleported low level of ``navila vln`` does.
@@ -15,14 +15,14 @@ import gymnasium as gym
 import numpy as np
 import torch
 from isaaclab.utils.math import quat_from_euler_xyz
+from navila_tasks.vln.layout import SceneLayout
+from navila_tasks.vln.teleport import TELEPORT_CLEARANCE, TeleportBase
 
-from navila_agents.vln.layout import SceneLayout
-from navila_agents.vln.runner import StepResult
-from navila_agents.vln.teleport import TELEPORT_CLEARANCE, TeleportBase
+from navila_agents.vln.rollout import StepResult
 
 
 class RenderSim:
-    """A :class:`~navila_agents.vln.runner.VlnSim` over a built ``NaVILA-Go2-VLN`` env that only renders."""
+    """A :class:`~navila_agents.vln.rollout.VlnSim` over a built ``NaVILA-Go2-VLN`` env that only renders."""
 
     termination_terms: tuple[str, ...] = ()
 

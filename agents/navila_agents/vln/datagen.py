@@ -2,7 +2,7 @@
 
 Splits never share a scene: each draws its scenes from its own range of seeds (``first_seed`` upward), keeping the
 scenes that fit (with or without glass) and drawing ``per_scene`` episodes in each. The same seeds give the same
-scenes, episodes and instructions, and (with :class:`~navila_agents.vla.training.render_sim.RenderSim`) the same rows.
+scenes, episodes and instructions, and (with :class:`~navila_agents.vln.render_sim.RenderSim`) the same rows.
 """
 
 from __future__ import annotations
@@ -18,16 +18,16 @@ from pathlib import Path
 
 import gymnasium as gym
 from navila_lab.errors import UserError
+from navila_tasks.commands.vln_episodes import passes_glass
+from navila_tasks.vln.episodes import Episode, generate_episodes, save_episodes
+from navila_tasks.vln.layout import SceneLayout
+from navila_tasks.vln.scenes import BoxKind, generate_scene
 
-from navila_agents.scripts.vln import ORACLE_WAYPOINT_RADIUS
-from navila_agents.scripts.vln_episodes import passes_glass
+from navila_agents.commands.vln import ORACLE_WAYPOINT_RADIUS
 from navila_agents.vla.backends.base import VLABackend
 from navila_agents.vla.training.dataset import QueryRow
-from navila_agents.vla.training.recording import LabellingOracle, QueryRecorder, RecordingSim
-from navila_agents.vln.episodes import Episode, generate_episodes
-from navila_agents.vln.layout import SceneLayout
-from navila_agents.vln.runner import EpisodeResult, VlnRunCfg, VlnRunner, VlnSim
-from navila_agents.vln.scenes import BoxKind, generate_scene
+from navila_agents.vln.labelling import LabellingOracle, QueryRecorder, RecordingSim
+from navila_agents.vln.rollout import EpisodeResult, VlnRunCfg, VlnRunner, VlnSim
 
 VLN_TASK = "NaVILA-Go2-VLN"
 GLASS_CANDIDATES = 8
@@ -111,7 +111,7 @@ def split_episodes(
 
 def add_env_args(parser: argparse.ArgumentParser, num_envs: int) -> None:
     """Arguments of the commands that roll out VLN episodes."""
-    from navila_tasks import runtime
+    from navila_agents.locomotion import runtime
 
     runtime.add_common_args(parser, task_default=VLN_TASK)
     parser.set_defaults(num_envs=num_envs)
@@ -122,7 +122,7 @@ def add_env_args(parser: argparse.ArgumentParser, num_envs: int) -> None:
 @contextlib.contextmanager
 def open_vln_env(args: argparse.Namespace, scene_ids: Sequence[str], num_episodes: int) -> Iterator[gym.Env]:
     """Build the VLN task with these scenes, ``args.camera_size`` cameras and at most one env per episode."""
-    from navila_tasks import runtime
+    from navila_agents.locomotion import runtime
 
     if args.camera_size <= 0:
         raise UserError(f"--camera-size must be positive, got {args.camera_size}")
@@ -224,7 +224,5 @@ def dataset_card(title: str, command: str, splits: Mapping[str, Sequence[QueryRo
 
 def save_episode_files(folder: Path, episodes: Mapping[str, Sequence[Episode]]) -> None:
     """Write each split's episodes as ``<folder>/episodes/<split>.json.gz``."""
-    from navila_agents.vln.episodes import save_episodes
-
     for name, split in episodes.items():
         save_episodes(folder / "episodes" / f"{name}.json.gz", split)

@@ -14,14 +14,14 @@ from collections.abc import Sequence
 
 import numpy as np
 import torch
+from navila_tasks.vln.episodes import Episode
+from navila_tasks.vln.layout import SceneLayout
 
 from navila_agents.vla.backends.base import VLABackend
 from navila_agents.vla.backends.oracle import ShortestPathOracle
 from navila_agents.vla.frames import sample_frame_indices
 from navila_agents.vla.training.dataset import QueryRow, encode_png
-from navila_agents.vln.episodes import Episode
-from navila_agents.vln.layout import SceneLayout
-from navila_agents.vln.runner import StepResult, VlnSim
+from navila_agents.vln.rollout import StepResult, VlnSim
 
 
 class _OpenEpisode:
@@ -121,7 +121,7 @@ class QueryRecorder:
 
 
 class RecordingSim:
-    """A :class:`~navila_agents.vln.runner.VlnSim` that tells a :class:`QueryRecorder` which episode each env runs."""
+    """A :class:`~navila_agents.vln.rollout.VlnSim` that tells a :class:`QueryRecorder` which episode each env runs."""
 
     def __init__(self, sim: VlnSim, recorder: QueryRecorder) -> None:
         """Wrap ``sim``; everything but starts and resets passes through."""
