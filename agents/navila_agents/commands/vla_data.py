@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import argparse
 import shlex
-import sys
 from pathlib import Path
 
 from navila_lab.errors import UserError
@@ -78,7 +77,7 @@ def main(argv: list[str]) -> int:
         "labelled queries per second": f"{rollouts.queries_per_second:.0f} ({rollouts.wall_time:.0f} s)",
         "episode splits": ", ".join(f"{name}: {len(split)}" for name, split in episodes.items()),
     }
-    command = "navila vla-data " + shlex.join(sys.argv[2:] if sys.argv[1:2] == ["vla-data"] else argv)
+    command = "navila vla-data " + shlex.join(argv)
     card = dataset_card("navila VLA queries", command, splits, facts)
     write_dataset(args.out, splits, card, lambda folder: save_episode_files(folder, episodes))
     print(f"[navila] {len(rollouts.rows)} queries ({rollouts.queries_per_second:.0f}/s) -> {args.out}")
