@@ -42,10 +42,9 @@ def main(argv: list[str]) -> int:
         raise UserError(f"--expert-probability must be in [0, 1], got {args.expert_probability}")
     if args.out.exists():
         raise UserError(f"'{args.out}' exists already: choose a new --out or remove it")
-    if args.policy is not None:
-        from navila_agents.commands.vln import check_policy_path
+    from navila_agents.locomotion.policy import resolve_policy
 
-        check_policy_path(args.policy)
+    policy = None if args.policy is None else resolve_policy(args.policy)
 
     from navila_lab.provenance import stamp
     from navila_tasks.vln.layout import SceneLayout
@@ -68,7 +67,7 @@ def main(argv: list[str]) -> int:
     source = f"dagger_{args.round}"
     with open_vln_env(args, [scene.scene_id for scene in layout.scenes], len(episodes)) as env:
         device = str(env.unwrapped.device)
-        sim = RenderSim(env, layout) if args.policy is None else IsaacVlnSim(env, layout, args.policy)
+        sim = RenderSim(env, layout) if args.policy is None else IsaacVlnSim(env, layout, policy)
         learner = HFBackend(args.model, device=args.vla_device or device, max_new_tokens=8)
         rollouts = collect(
             sim,

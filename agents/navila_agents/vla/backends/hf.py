@@ -76,6 +76,20 @@ def check_vla_folder(path: str | Path) -> None:
             )
 
 
+def model_image_size(path: str | Path) -> int | None:
+    """Square input size (px) of a VLA folder's image processor, or None if it resizes otherwise."""
+    import json
+
+    for name in PROCESSOR_FILES:
+        file = Path(path) / name
+        if file.is_file():
+            config = json.loads(file.read_text())
+            size = config.get("image_processor", config).get("size", {})
+            if size.get("height") is not None and size.get("height") == size.get("width"):
+                return int(size["height"])
+    return None
+
+
 class HFBackend(VLABackend):
     """Any ``AutoModelForImageTextToText`` with its ``AutoProcessor`` (which must carry a chat template).
 
