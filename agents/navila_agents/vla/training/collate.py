@@ -11,9 +11,8 @@ from collections.abc import Sequence
 
 import numpy as np
 import torch
-from PIL import Image
 
-from navila_agents.vla.backends.hf import prompt_messages
+from navila_agents.vla.backends.hf import frames_as_images, prompt_messages
 
 IGNORE_INDEX = -100
 """Label of tokens without a loss."""
@@ -40,7 +39,7 @@ class QueryCollator:
     def __call__(self, samples: Sequence[tuple[np.ndarray, str, str]]) -> dict[str, torch.Tensor]:
         """Batch of ``input_ids``, ``attention_mask``, ``labels`` and the processor's image tensors."""
         frames, instructions, answers = zip(*samples, strict=True)
-        images = [[Image.fromarray(frame) for frame in query] for query in frames]
+        images = frames_as_images(frames)
         texts = self.prompts(instructions, [len(query) for query in frames])
         encoded = self.processor(text=texts, images=images, return_tensors="pt", padding=True)
         prompt_lengths = encoded["attention_mask"].sum(dim=1).tolist()
