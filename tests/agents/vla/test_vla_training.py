@@ -157,6 +157,17 @@ class TestTrainer:
         frames[-1] = COLORS["green"]
         assert backend.act(frames, "Proceed toward the turquoise ottoman, über-quickly!") == "stop"
 
+    def test_drives_the_robot_side_command_source_without_a_server(self, trained):
+        """navila_sim2real's VLA command source takes the model folder and runs it in-process on camera frames."""
+        from navila_sim2real.vla import vla_command_source
+
+        class GreenCamera:
+            def latest(self):
+                return np.full((48, 64, 3), COLORS["green"], dtype=np.uint8)
+
+        source = vla_command_source(str(trained[1]), "stop by the plant", GreenCamera(), policy_dt=0.02)
+        assert source.query_once() and source.answers == ["stop"] and source.finished
+
     def test_killed_run_resumes_within_one_interval(self, colour_data, tmp_path):
         """A crash between checkpoints loses at most one interval; the resumed run ends with the same weights."""
         torch.set_num_threads(1)
