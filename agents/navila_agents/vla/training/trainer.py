@@ -135,6 +135,10 @@ class Trainer:
         self.collator = QueryCollator(self.processor)
         self.resumed_from = checkpoint
 
+    def cfg_dict(self) -> dict:
+        """The cfg as JSON-ready values (paths as strings)."""
+        return json.loads(json.dumps(asdict(self.cfg), default=str))
+
     def _load_model(self, checkpoint: Path | None) -> tuple[torch.nn.Module, object]:
         """Load the model to train: from the checkpoint, from ``init`` (± LoRA), or a new small VLA."""
         from transformers import AutoModelForImageTextToText, AutoProcessor
@@ -221,7 +225,7 @@ class Trainer:
             "scheduler": self.scheduler.state_dict(),
             "progress": asdict(self.progress),
             "rng": torch.get_rng_state(),
-            "cfg": {key: str(value) for key, value in asdict(self.cfg).items()},
+            "cfg": self.cfg_dict(),
         }
         torch.save(state, partial / STATE_FILE)
         shutil.rmtree(target, ignore_errors=True)
@@ -243,7 +247,7 @@ class Trainer:
         shutil.rmtree(target, ignore_errors=True)
         partial.rename(target)
         summary = {
-            "cfg": {key: str(value) for key, value in asdict(self.cfg).items()},
+            "cfg": self.cfg_dict(),
             "steps": self.progress.step,
             "samples_seen": self.progress.seen,
             "train_rows": len(self.train_rows),
