@@ -91,6 +91,8 @@ def main(argv: list[str]) -> int:
         backend = HFBackend(args.vla, device="cpu", max_new_tokens=8)
         times = timed(lambda: backend.act(frames[0], instructions[0]), args.warmup, args.repeats, lambda: None)
         rows.append(("1 query", f"{stamp('cpu')['device']}, {args.cpu_threads} torch threads", times))
+    if not rows:
+        raise UserError(f"nothing to measure: --devices {' '.join(args.devices)} and CUDA is not available")
     lines = ["| call | device | median ms | p90 ms |", "|---|---|---|---|"]
     for call, device, times in rows:
         lines.append(f"| {call} | {device} | {statistics.median(times):.1f} | {np.percentile(times, 90):.1f} |")

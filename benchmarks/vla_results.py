@@ -222,8 +222,8 @@ def model_card(folder: Path, args: argparse.Namespace, results: str) -> str:
         "## Training",
         "",
     ]
-    for name, model in rounds(args).items():
-        summary = model.parent / "training.json"
+    stages = {name: model.parent / "training.json" for name, model in rounds(args).items()}
+    for name, summary in (stages | {"shipped": folder / "training.json"}).items():
         if summary.is_file():
             facts = json.loads(summary.read_text())
             lines.append(

@@ -89,7 +89,7 @@ stage dagger_2 240 "$navila" vla-dagger --model "$work/r1/model" --data "$work/d
   --out "$work/dagger_2" "${dagger[@]}" --policy "$lidar" --camera-size 96 --device "$device" || exit 0
 train r2 "${ROUND_STEPS:-800}" --data "$work/data" "$work/dagger_1" "$work/dagger_2" --init "$work/r1/model" \
   --lr 5e-4 --warmup 20 --device "$device" || exit 0
-stage ship 10 bash -c "rm -rf '$ship' && cp -r '$work/r2/model' '$ship'" || exit 0
+stage ship 10 bash -c "rm -rf '$ship' && cp -r '$work/r2/model' '$ship' && cp '$work/r2/training.json' '$ship/'" || exit 0
 # shellcheck disable=SC2086 # SCORE_ARGS holds several options
 stage score 300 "$navila" bench vla_results --vla "$ship" --data "$work/data" --device "$device" \
   --round "sft=$work/sft/model" --round "dagger_1=$work/r1/model" --lidar "$lidar" \
