@@ -136,7 +136,7 @@ class Trainer:
         self.resumed_from = checkpoint
 
     def cfg_dict(self) -> dict:
-        """The cfg as JSON-ready values (paths as strings)."""
+        """Return the cfg as JSON-ready values (paths as strings)."""
         return json.loads(json.dumps(asdict(self.cfg), default=str))
 
     def _load_model(self, checkpoint: Path | None) -> tuple[torch.nn.Module, object]:
@@ -187,7 +187,7 @@ class Trainer:
     def _autocast(self) -> torch.autocast:
         return torch.autocast(self.device.type, dtype=torch.bfloat16, enabled=self.device.type == "cuda")
 
-    def _forward(self, batch: dict[str, torch.Tensor]) -> object:
+    def _forward(self, batch: dict[str, torch.Tensor]) -> tuple[object, torch.Tensor]:
         batch = {key: value.to(self.device, non_blocking=True) for key, value in batch.items()}
         with self._autocast():
             return self.model(**batch), batch["labels"]
@@ -263,6 +263,8 @@ class Trainer:
         from torch.utils.tensorboard import SummaryWriter
 
         cfg, state = self.cfg, self.progress
+        if state.step >= cfg.max_steps and (cfg.out / MODEL_DIR).is_dir():
+            return cfg.out / MODEL_DIR  # finished already: keep its model and summary
         cfg.out.mkdir(parents=True, exist_ok=True)
         writer = SummaryWriter(str(cfg.out / "tb"), purge_step=state.step or None)
         deadline = None if cfg.max_minutes is None else time.monotonic() + 60 * cfg.max_minutes
