@@ -34,11 +34,6 @@ class SmallVlaCfg:
     max_positions: int = 1024
     """Longest prompt plus answer (tokens)."""
 
-    @property
-    def tokens_per_frame(self) -> int:
-        """Decoder tokens of one frame."""
-        return (self.image_size // self.patch_size) ** 2
-
 
 def build_small_vla(cfg: SmallVlaCfg, tokenizer: PreTrainedTokenizerFast) -> tuple[torch.nn.Module, object]:
     """Create a randomly initialized LLaVA for ``tokenizer``'s vocabulary, and its processor.
