@@ -46,9 +46,8 @@ class QueryRecorder:
             source: Tag of every row (e.g. ``expert``, ``dagger_1``); also prefixes the episode names.
         """
         self.episodes, self.source = list(episodes), source
-        self._starts = np.array([layout.offset(e.scene_id) + e.start_position[:2] for e in self.episodes]).reshape(
-            -1, 2
-        )
+        starts = [layout.offset(episode.scene_id) + episode.start_position[:2] for episode in self.episodes]
+        self._starts = np.array(starts).reshape(-1, 2)
         self._assigned = np.zeros(len(self.episodes), dtype=bool)
         self._pending: list[int | None] = [None] * num_envs
         self._open: list[_OpenEpisode | None] = [None] * num_envs
