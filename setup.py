@@ -51,7 +51,17 @@ setup(
     ],
     extras_require={
         "robot": ["cyclonedds==0.10.5"],
-        "vla": ["transformers", "pillow", "scipy", "trimesh"],
+        "vla": [
+            "transformers",
+            "tokenizers",
+            "safetensors",
+            "datasets",
+            "peft",
+            "tensorboard",
+            "pillow",
+            "scipy",
+            "trimesh",
+        ],
         "dev": ["pytest", "ruff", "hypothesis", "import-linter"],
     },
     entry_points={"console_scripts": ["navila = navila_cli:main"]},

@@ -11,6 +11,7 @@ from __future__ import annotations
 import io
 import logging
 import threading
+from pathlib import Path
 from typing import Protocol
 
 import numpy as np
@@ -114,6 +115,18 @@ class VlaVelocity:
                 self._stop.wait(0.05)
 
 
-def vla_command_source(url: str, instruction: str, camera: FrameSource, policy_dt: float) -> VlaVelocity:
-    """Build a (not yet started) VLA command source that asks the server at ``url`` (``navila vla-serve``)."""
-    return VlaVelocity(ServerBackend(url), instruction, camera, policy_dt)
+def vla_command_source(vla: str, instruction: str, camera: FrameSource, policy_dt: float) -> VlaVelocity:
+    """Build a (not yet started) VLA command source.
+
+    Args:
+        vla: A local VLA model folder (run here, on the CPU, by the ``hf`` backend; e.g. ``policies/vla_small``) or
+            the URL of a ``navila vla-serve``.
+        instruction: The navigation instruction.
+        camera: The front camera.
+        policy_dt: Period of :meth:`VlaVelocity.velocity` calls (s).
+    """
+    if Path(vla).is_dir():
+        from navila_agents.vla.backends.hf import HFBackend
+
+        return VlaVelocity(HFBackend(vla, device="cpu", max_new_tokens=16), instruction, camera, policy_dt)
+    return VlaVelocity(ServerBackend(vla), instruction, camera, policy_dt)

@@ -25,6 +25,8 @@ if TYPE_CHECKING:
 
 VLN_TASK = "NaVILA-Go2-VLN"
 BACKENDS = ("oracle", "hf", "server")
+DEFAULT_CAMERA_SIZE = 512
+"""Camera size (px) when the VLA does not say: the reference's (docs/reference.md §1)."""
 ORACLE_WAYPOINT_RADIUS = 0.15
 """The oracle's paths start where the robot stands (replanned every query), so corners count as passed only close."""
 
@@ -39,7 +41,11 @@ def parse_args(argv: list[str]) -> argparse.Namespace:
     low_level = parser.add_mutually_exclusive_group(required=True)
     low_level.add_argument("--policy", help="exported policy directory (navila export) or rsl_rl checkpoint/run dir")
     low_level.add_argument("--perfect-low-level", action="store_true", help="teleport the base as commanded")
-    parser.add_argument("--vla", choices=BACKENDS, default="oracle", help="VLA backend (default: privileged oracle)")
+    parser.add_argument(
+        "--vla",
+        default="oracle",
+        help="VLA backend: oracle (privileged, default), hf (with --vla-model), server, or a VLA model folder",
+    )
     parser.add_argument(
         "--oracle-view",
         choices=("full", "camera"),
@@ -56,7 +62,9 @@ def parse_args(argv: list[str]) -> argparse.Namespace:
     parser.add_argument("--max-steps", type=int, default=2500, help="policy steps after which an episode ends")
     parser.add_argument("--max-still-steps", type=int, default=1000, help="steps without moving that end an episode")
     parser.add_argument("--limit", type=int, default=None, help="run the first N episodes only")
-    parser.add_argument("--camera-size", type=int, default=512, help="camera width and height (pixels)")
+    parser.add_argument(
+        "--camera-size", type=int, default=None, help="camera width and height (px; default: the VLA's input, else 512)"
+    )
     parser.add_argument("--video", type=int, default=0, metavar="N", help="write mp4s of the first N episodes")
     parser.add_argument("--label", default=None, help="method name in the table (default: from the low level)")
     parser.add_argument("--out", type=Path, default=None, help="output directory (default: results/vln/<label>)")
@@ -78,7 +86,21 @@ def read_episodes(path: Path, limit: int | None) -> list[Episode]:
 
 
 def check_args(args: argparse.Namespace) -> None:
-    """One-line errors for values that would only fail after the simulator is built."""
+    """One-line errors for values that would only fail after the simulator is built.
+
+    A model folder given as ``--vla`` becomes ``--vla hf --vla-model <folder>``; without ``--camera-size`` the camera
+    renders at the model's input size (512 for other backends).
+    """
+    if args.vla not in BACKENDS:
+        if not Path(args.vla).is_dir():
+            raise UserError(f"--vla must be one of {', '.join(BACKENDS)} or a VLA model folder, got '{args.vla}'")
+        args.vla, args.vla_model = "hf", Path(args.vla)
+    if args.vla == "hf" and args.vla_model is not None:
+        from navila_agents.vla.backends.hf import check_vla_folder, model_image_size
+
+        check_vla_folder(args.vla_model)
+        args.camera_size = args.camera_size or model_image_size(args.vla_model)
+    args.camera_size = args.camera_size or DEFAULT_CAMERA_SIZE
     positive = {"--query-period": args.query_period, "--max-steps": args.max_steps, "--camera-size": args.camera_size}
     positive |= {"--max-still-steps": args.max_still_steps, "--limit": 1 if args.limit is None else args.limit}
     for flag, value in positive.items():
@@ -154,7 +176,9 @@ def main(argv: list[str]) -> int:
         "episodes_file": str(args.episodes),
         "task": args.task,
         "low_level": "perfect (teleported)" if args.perfect_low_level else str(args.policy),
-        "vla": args.vla + (f" ({args.oracle_view} view)" if args.vla == "oracle" else ""),
+        "vla": args.vla
+        + (f" ({args.oracle_view} view)" if args.vla == "oracle" else "")
+        + (f" {args.vla_model}" if args.vla == "hf" else ""),
         "execution": args.execution,
         "query_period_s": args.query_period,
         "max_steps": args.max_steps,

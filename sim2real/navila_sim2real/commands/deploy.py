@@ -37,7 +37,11 @@ def parser() -> argparse.ArgumentParser:
     p.add_argument("--dry-run", action="store_true", help="build everything, print the first commands, publish nothing")
     p.add_argument("--sim", action="store_true", help="the robot is 'navila sim2sim': keep sport mode, tag commands")
     p.add_argument("--duration", type=float, default=None, help="stop (damped) after this many seconds")
-    p.add_argument("--vla-server", default=None, help="URL of a VLA server ('navila vla-serve'): commands from it")
+    p.add_argument(
+        "--vla-server",
+        default=None,
+        help="commands from a VLA: the URL of a 'navila vla-serve', or a local VLA model folder run on this CPU",
+    )
     p.add_argument("--instruction", default=None, help="navigation instruction for the VLA")
     return p
 

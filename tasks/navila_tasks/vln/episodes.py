@@ -24,8 +24,9 @@ from pathlib import Path
 
 import numpy as np
 
+from navila_tasks.vln.instructions import describe_route, distance_to_box
 from navila_tasks.vln.navgrid import path_length
-from navila_tasks.vln.scenes import Box, Scene
+from navila_tasks.vln.scenes import Scene
 
 SUCCESS_RADIUS = 3.0
 """An episode succeeds when the agent stops within this distance of the goal (m)."""
@@ -197,77 +198,6 @@ def yaw_to_quaternion(yaw: float) -> tuple[float, float, float, float]:
 # --- generation ---------------------------------------------------------------------------------------------------
 
 
-def _sample_polyline(points: np.ndarray, step: float = 0.1) -> np.ndarray:
-    """Points every ``step`` along a polyline (K, 2), both ends included."""
-    samples = [points[0]]
-    for a, b in zip(points[:-1], points[1:], strict=True):
-        count = max(1, math.ceil(np.linalg.norm(b - a) / step))
-        samples.extend(a + (b - a) * t for t in np.linspace(0, 1, count + 1)[1:])
-    return np.asarray(samples)
-
-
-def _distance_to_box(points: np.ndarray, box: Box) -> np.ndarray:
-    """Distance (m) from points (K, 2) to a box's footprint."""
-    x_min, y_min, x_max, y_max = box.footprint
-    dx = np.maximum(np.maximum(x_min - points[:, 0], 0.0), points[:, 0] - x_max)
-    dy = np.maximum(np.maximum(y_min - points[:, 1], 0.0), points[:, 1] - y_max)
-    return np.hypot(dx, dy)
-
-
-def describe_route(scene: Scene, path: np.ndarray, start_yaw: float, goal: Box, max_landmarks: int = 3) -> str:
-    """Instruction for a path: an initial turn, then landmarks, doors and corridors in the order met, then the goal.
-
-    Args:
-        scene: The scene.
-        path: Waypoints (K, 2) from start to goal.
-        start_yaw: Heading at the start (rad).
-        goal: The furniture the path ends by.
-        max_landmarks: Most intermediate landmarks mentioned.
-
-    Returns:
-        E.g. "Turn around, walk past the red sofa, go through the glass door and stop by the green plant."
-    """
-    samples = _sample_polyline(path)
-    events: list[tuple[int, str]] = []
-    for box in scene.landmarks:
-        distances = _distance_to_box(samples, box)
-        if box is not goal and distances.min() < 1.0:
-            events.append((int(distances.argmin()), f"walk past the {box.description}"))
-    for door in scene.doorways:
-        near = np.linalg.norm(samples - np.asarray(door.center), axis=1) < door.width / 2
-        if near.any():
-            events.append((int(near.argmax()), f"go through the {'glass door' if door.glass else 'door'}"))
-    for room in scene.rooms:
-        inside = room.contains(samples)
-        if room.is_corridor and inside.any():
-            events.append((int(inside.argmax()), "walk down the corridor"))
-    events.sort()
-    if len(events) > max_landmarks:
-        keep = np.linspace(0, len(events) - 1, max_landmarks).round().astype(int)
-        events = [events[i] for i in keep]
-    clauses = [text for _, text in events] + [f"stop by the {goal.description}"]
-    turn = _initial_turn(path, start_yaw)
-    if turn:
-        clauses.insert(0, turn)
-    sentence = (
-        ", ".join(clauses[:-1]) + " and " + clauses[-1] if len(clauses) > 1 else f"walk to the {goal.description}"
-    )
-    return sentence[0].upper() + sentence[1:] + "."
-
-
-def _initial_turn(path: np.ndarray, start_yaw: float) -> str:
-    """Turn phrase from the start heading to the path's first leg ('' when roughly aligned)."""
-    direction = path[1] - path[0] if len(path) > 1 else np.zeros(2)
-    if not direction.any():
-        return ""
-    angle = math.degrees(math.remainder(math.atan2(direction[1], direction[0]) - start_yaw, math.tau))
-    if abs(angle) > 135:
-        return "turn around"
-    if abs(angle) > 45:
-        return "turn left" if angle > 0 else "turn right"
-    return ""
-
-
 def generate_episodes(
     scene: Scene,
     num_episodes: int,
@@ -294,14 +224,15 @@ def generate_episodes(
         RuntimeError: If the scene cannot hold an episode with these constraints.
     """
     rng = np.random.default_rng(seed)
+    wording = np.random.default_rng((seed, 1))  # apart, so that the phrasing leaves the geometry unchanged
     grid = scene.nav_grid()
     free_points = grid.to_world(np.argwhere(grid.free))
-    roomy = np.min([_distance_to_box(free_points, box) for box in scene.obstacles()], axis=0) >= start_clearance
+    roomy = np.min([distance_to_box(free_points, box) for box in scene.obstacles()], axis=0) >= start_clearance
     episodes: list[Episode] = []
     for index in range(num_episodes):
         for _ in range(max_attempts):
             goal_box = scene.landmarks[rng.integers(len(scene.landmarks))]
-            near_goal = free_points[_distance_to_box(free_points, goal_box) < goal_clearance]
+            near_goal = free_points[distance_to_box(free_points, goal_box) < goal_clearance]
             if not len(near_goal):
                 continue
             goal = near_goal[rng.integers(len(near_goal))]
@@ -321,7 +252,7 @@ def generate_episodes(
                 scene_id=scene.scene_id,
                 start_position=(float(start[0]), float(start[1]), 0.0),
                 start_rotation=yaw_to_quaternion(yaw),
-                instruction_text=describe_route(scene, path, yaw, goal_box),
+                instruction_text=describe_route(scene, path, yaw, goal_box, wording),
                 reference_path=[(float(x), float(y), 0.0) for x, y in path],
                 goals=[Goal((float(goal[0]), float(goal[1]), 0.0))],
                 info={"geodesic_distance": path_length(path), "goal_object": goal_box.name},

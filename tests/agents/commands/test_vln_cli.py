@@ -44,6 +44,8 @@ class TestVlnInputErrors:
             (("--policy", "/nonexistent/policy_dir"), "does not exist"),
             (("--perfect-low-level", "--vla", "hf"), "--vla hf needs --vla-model"),
             (("--perfect-low-level", "--vla", "server"), "--vla server needs --vla-url"),
+            (("--perfect-low-level", "--vla", "/nonexistent/vla_small"), "or a VLA model folder"),
+            (("--perfect-low-level", "--vla", "{empty_dir}"), "has no config file"),
             (("--perfect-low-level", "--query-period", "0"), "--query-period must be positive"),
             (
                 (
@@ -59,10 +61,11 @@ class TestVlnInputErrors:
             ),
         ],
     )
-    def test_one_line_error(self, episode_file, args, message):
+    def test_one_line_error(self, episode_file, tmp_path, args, message):
         """Missing files and inconsistent options end in one stderr line naming the problem, exit code 2."""
         if "--episodes" not in args:
             args = ("--episodes", str(episode_file), *args)
+        args = tuple(arg.replace("{empty_dir}", str(tmp_path)) for arg in args)
         result = navila("vln", *args)
         assert result.returncode == 2, result.stderr[-2000:]
         assert message in last_line(result) and "Traceback" not in result.stderr

@@ -1,0 +1,90 @@
+"""``navila vla-train``: supervised fine-tuning of a VLA on ``navila vla-data`` datasets, resumable.
+
+Trains the small from-scratch LLaVA by default, or fine-tunes a local model folder (``--init``, optionally with LoRA).
+Running the same command again continues from the newest checkpoint in ``--out``; the final model lands in
+``<out>/model`` (loadable by ``navila vln --vla <out>/model``), TensorBoard events in ``<out>/tb``.
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+from pathlib import Path
+
+from navila_lab.errors import UserError
+
+from navila_agents.vla.training.model import SmallVlaCfg
+
+
+def parse_args(argv: list[str]) -> argparse.Namespace:
+    """Parse the command line."""
+    defaults = SmallVlaCfg()
+    parser = argparse.ArgumentParser(prog="navila vla-train", description=__doc__)
+    parser.add_argument("--data", type=Path, nargs="+", required=True, help="dataset folders (train splits joined)")
+    parser.add_argument("--out", type=Path, required=True, help="run directory (resumed when it has a checkpoint)")
+    parser.add_argument("--init", type=Path, default=None, help="local model folder to fine-tune (default: new)")
+    parser.add_argument("--lora-rank", type=int, default=0, help="LoRA rank on --init's linear layers (0: full)")
+    parser.add_argument("--steps", type=int, default=1000, help="optimizer steps in total")
+    parser.add_argument("--batch-size", type=int, default=64, help="queries per step")
+    parser.add_argument("--lr", type=float, default=1e-3, help="peak learning rate (AdamW, cosine schedule)")
+    parser.add_argument("--warmup", type=int, default=50, help="linear warm-up steps")
+    parser.add_argument("--eval-every", type=int, default=250, help="steps between validation passes")
+    parser.add_argument("--checkpoint-every", type=int, default=250, help="steps between checkpoints")
+    parser.add_argument("--max-minutes", type=float, default=None, help="stop with a checkpoint after this wall time")
+    parser.add_argument("--num-workers", type=int, default=min(8, os.cpu_count() or 1), help="data loader processes")
+    parser.add_argument("--seed", type=int, default=0, help="seed of the initialization and the data order")
+    parser.add_argument("--device", default="auto", help="auto, cpu, cuda or cuda:N")
+    parser.add_argument("--image-size", type=int, default=defaults.image_size, help="new model: frame size (px)")
+    parser.add_argument("--patch-size", type=int, default=defaults.patch_size, help="new model: patch size (px)")
+    parser.add_argument("--text-layers", type=int, default=defaults.text_layers, help="new model: decoder layers")
+    parser.add_argument("--vision-layers", type=int, default=defaults.vision_layers, help="new model: encoder layers")
+    return parser.parse_args(argv)
+
+
+def main(argv: list[str]) -> int:
+    """Train (or continue training) and report where the model is."""
+    args = parse_args(argv)
+    positive = {"--steps": args.steps, "--batch-size": args.batch_size, "--eval-every": args.eval_every}
+    positive |= {"--checkpoint-every": args.checkpoint_every, "--lr": args.lr}
+    for flag, value in positive.items():
+        if value <= 0:
+            raise UserError(f"{flag} must be positive, got {value}")
+    if args.image_size % args.patch_size:
+        raise UserError(f"--image-size {args.image_size} is not a multiple of --patch-size {args.patch_size}")
+    if args.lora_rank and args.init is None:
+        raise UserError("--lora-rank needs --init (a local model to adapt)")
+    os.environ.setdefault("TOKENIZERS_PARALLELISM", "false")
+    from navila_agents.locomotion import runtime
+    from navila_agents.vla.training.trainer import TrainCfg, Trainer
+
+    small = SmallVlaCfg(
+        image_size=args.image_size,
+        patch_size=args.patch_size,
+        text_layers=args.text_layers,
+        vision_layers=args.vision_layers,
+    )
+    cfg = TrainCfg(
+        data=args.data,
+        out=args.out,
+        init=args.init,
+        small=small,
+        lora_rank=args.lora_rank,
+        max_steps=args.steps,
+        batch_size=args.batch_size,
+        lr=args.lr,
+        warmup_steps=args.warmup,
+        eval_every=args.eval_every,
+        checkpoint_every=args.checkpoint_every,
+        max_minutes=args.max_minutes,
+        num_workers=args.num_workers,
+        seed=args.seed,
+        device=runtime.resolve_device(args.device),
+    )
+    trainer = Trainer(cfg)
+    if trainer.resumed_from is not None:
+        print(f"[navila] resuming {trainer.resumed_from} (step {trainer.progress.step})")
+    model = trainer.train()
+    if model is None:
+        return 0
+    print(f"[navila] trained {trainer.progress.step} steps on {len(trainer.train_rows)} queries -> {model}")
+    return 0

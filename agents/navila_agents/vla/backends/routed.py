@@ -1,0 +1,70 @@
+"""Several VLAs in one VLN run: each env answers with its own backend, or with the shortest-path oracle.
+
+Scoring runs many methods at once, one env per (method, episode): a :class:`RoutedBackend` is the loop's oracle
+(so the loop gives it every env's shortest path and replans it at every query) and sends each env's queries to the
+backend routed to that env, batching the envs that share a backend. :class:`BlackFrames` is the ablation that shows
+a VLA nothing.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Sequence
+
+import numpy as np
+import torch
+
+from navila_agents.vla.backends.base import VLABackend
+from navila_agents.vla.backends.oracle import ShortestPathOracle
+
+
+class BlackFrames(VLABackend):
+    """Asks ``backend`` with every frame black: what a VLA does from the instruction alone."""
+
+    def __init__(self, backend: VLABackend) -> None:
+        """Wrap ``backend``."""
+        self.backend = backend
+
+    def act_batch(
+        self, frames: Sequence[np.ndarray], instructions: Sequence[str], env_ids: Sequence[int] | None = None
+    ) -> list[str]:
+        """Answer with the frames replaced by zeros of the same shape."""
+        return self.backend.act_batch([np.zeros_like(query) for query in frames], instructions, env_ids)
+
+
+class RoutedBackend(ShortestPathOracle):
+    """Per env a backend, or None for the oracle itself (which the VLN loop keeps replanned)."""
+
+    def __init__(
+        self,
+        routes: Sequence[VLABackend | None],
+        pose_source: Callable[[], torch.Tensor],
+        **oracle_kwargs: object,
+    ) -> None:
+        """Route env ``i``'s queries to ``routes[i]``.
+
+        Args:
+            routes: One entry per env: a backend, or None to answer as the shortest-path oracle.
+            pose_source: Returns the poses (N, 3) of all envs (for the oracle).
+            **oracle_kwargs: Passed to :class:`~navila_agents.vla.backends.oracle.ShortestPathOracle`.
+        """
+        super().__init__(len(routes), pose_source, **oracle_kwargs)
+        self.routes = list(routes)
+
+    def act_batch(
+        self, frames: Sequence[np.ndarray], instructions: Sequence[str], env_ids: Sequence[int] | None = None
+    ) -> list[str]:
+        """Answer every query with its env's backend, one batch per backend."""
+        env_ids = list(range(len(frames))) if env_ids is None else [int(env_id) for env_id in env_ids]
+        groups: dict[int, list[int]] = {}
+        for position, env_id in enumerate(env_ids):
+            groups.setdefault(id(self.routes[env_id]), []).append(position)
+        answers: list[str] = [""] * len(env_ids)
+        for positions in groups.values():
+            backend = self.routes[env_ids[positions[0]]]
+            ask = super().act_batch if backend is None else backend.act_batch
+            replies = ask(
+                [frames[p] for p in positions], [instructions[p] for p in positions], [env_ids[p] for p in positions]
+            )
+            for position, reply in zip(positions, replies, strict=True):
+                answers[position] = reply
+        return answers

@@ -1,0 +1,317 @@
+"""Supervised fine-tuning of a VLA on labelled queries: from scratch (the small LLaVA) or from a local VLM (± LoRA).
+
+The run directory holds everything a resumed run needs::
+
+    <out>/checkpoints/step_000500/   model + processor (save_pretrained; LoRA adapters only) and trainer_state.pt
+    <out>/checkpoints/latest         name of the newest complete checkpoint
+    <out>/tb/                        TensorBoard events (loss, learning rate, validation loss and answer accuracy)
+    <out>/model/                     the final model and processor, loadable by the ``hf`` backend
+    <out>/training.json              cfg, steps, samples, wall time, last validation metrics
+
+A run whose ``checkpoints/latest`` exists continues from it (weights, optimizer, schedule, data order, RNG), so a
+killed run loses at most ``checkpoint_every`` steps; an interrupt (Ctrl-C, ``timeout -s INT``) or ``max_minutes``
+saves a checkpoint before stopping. On CUDA the forward and backward run in bf16 autocast over fp32 weights.
+"""
+
+from __future__ import annotations
+
+import json
+import math
+import shutil
+import time
+from dataclasses import asdict, dataclass, field
+from pathlib import Path
+
+import torch
+from navila_lab.errors import UserError
+from tqdm import tqdm
+
+from navila_agents.vla.frames import build_prompt
+from navila_agents.vla.training.collate import IGNORE_INDEX, QueryCollator
+from navila_agents.vla.training.dataset import QuerySamples, concat_split, load_dataset_dir
+from navila_agents.vla.training.model import SmallVlaCfg, build_small_vla, load_pretrained_vla
+from navila_agents.vla.training.tokenizer import build_tokenizer
+
+CHECKPOINTS = "checkpoints"
+LATEST = "latest"
+STATE_FILE = "trainer_state.pt"
+MODEL_DIR = "model"
+SUMMARY_FILE = "training.json"
+
+
+@dataclass
+class TrainCfg:
+    """What to train, on which data, and how."""
+
+    data: list[Path]
+    """Dataset folders (:mod:`~navila_agents.vla.training.dataset`); their train splits are concatenated."""
+    out: Path
+    """Run directory."""
+    init: Path | None = None
+    """Local model folder to fine-tune (a VLM, or an earlier run's ``model/``); a new small VLA when None."""
+    small: SmallVlaCfg = field(default_factory=SmallVlaCfg)
+    """Sizes of the new small VLA (``init`` None only)."""
+    lora_rank: int = 0
+    """LoRA rank of adapters on every linear layer of ``init`` (0: train all weights)."""
+    max_steps: int = 1000
+    batch_size: int = 64
+    lr: float = 1e-3
+    warmup_steps: int = 50
+    min_lr_ratio: float = 0.1
+    """The cosine schedule ends at this fraction of ``lr``."""
+    weight_decay: float = 0.05
+    grad_clip: float = 1.0
+    log_every: int = 10
+    eval_every: int = 250
+    eval_samples: int = 512
+    """Validation rows scored at each evaluation (a fixed subset)."""
+    checkpoint_every: int = 250
+    max_minutes: float | None = None
+    """Stop (with a checkpoint) after this much wall time; the next run with the same ``out`` continues."""
+    num_workers: int = 4
+    seed: int = 0
+    device: str = "cpu"
+
+
+@dataclass
+class _Progress:
+    """Where the run stands: what a checkpoint stores besides weights and optimizer."""
+
+    step: int = 0
+    epoch: int = 0
+    offset: int = 0
+    """Samples of the current epoch's order already used."""
+    seen: int = 0
+    """Samples trained on."""
+
+
+def _latest_checkpoint(out: Path) -> Path | None:
+    pointer = out / CHECKPOINTS / LATEST
+    if not pointer.is_file():
+        return None
+    path = out / CHECKPOINTS / pointer.read_text().strip()
+    if not (path / STATE_FILE).is_file():
+        raise UserError(f"{pointer} names '{path.name}', which holds no {STATE_FILE}: remove {out / CHECKPOINTS}")
+    return path
+
+
+def _training_texts(split: object) -> list[str]:
+    """Return the prompts and answers of a split, to build a vocabulary from."""
+    return [build_prompt(text) for text in split.unique("instruction")] + split.unique("answer")
+
+
+class Trainer:
+    """One SFT run (see the module docstring)."""
+
+    def __init__(self, cfg: TrainCfg) -> None:
+        """Load the data and the model, or the newest checkpoint of ``cfg.out``."""
+        self.cfg = cfg
+        self.device = torch.device(cfg.device)
+        datasets = [load_dataset_dir(path) for path in cfg.data]
+        self.train_rows = concat_split(datasets, "train")
+        if self.train_rows is None:
+            raise UserError(f"no 'train' rows in {', '.join(map(str, cfg.data))}")
+        self.val_rows = concat_split(datasets, "validation")
+        self.progress = _Progress()
+        checkpoint = _latest_checkpoint(cfg.out)
+        self.model, self.processor = self._load_model(checkpoint)
+        self.model.to(self.device)
+        trainable = [parameter for parameter in self.model.parameters() if parameter.requires_grad]
+        decay = [parameter for parameter in trainable if parameter.ndim >= 2]
+        no_decay = [parameter for parameter in trainable if parameter.ndim < 2]
+        self.optimizer = torch.optim.AdamW(
+            [{"params": decay, "weight_decay": cfg.weight_decay}, {"params": no_decay, "weight_decay": 0.0}],
+            lr=cfg.lr,
+            betas=(0.9, 0.95),
+            fused=self.device.type == "cuda",
+        )
+        self.scheduler = torch.optim.lr_scheduler.LambdaLR(self.optimizer, self._lr_factor)
+        if checkpoint is not None:
+            state = torch.load(checkpoint / STATE_FILE, map_location="cpu", weights_only=False)
+            self.optimizer.load_state_dict(state["optimizer"])
+            self.scheduler.load_state_dict(state["scheduler"])
+            self.progress = _Progress(**state["progress"])
+            torch.set_rng_state(state["rng"])
+        self.collator = QueryCollator(self.processor)
+        self.resumed_from = checkpoint
+
+    def cfg_dict(self) -> dict:
+        """Return the cfg as JSON-ready values (paths as strings)."""
+        return json.loads(json.dumps(asdict(self.cfg), default=str))
+
+    def _load_model(self, checkpoint: Path | None) -> tuple[torch.nn.Module, object]:
+        """Load the model to train: from the checkpoint, from ``init`` (± LoRA), or a new small VLA."""
+        from transformers import AutoModelForImageTextToText, AutoProcessor
+
+        cfg = self.cfg
+        torch.manual_seed(cfg.seed)
+        if cfg.lora_rank:
+            from peft import LoraConfig, PeftModel, get_peft_model
+
+            if cfg.init is None:
+                raise UserError("LoRA needs --init (a local model to adapt)")
+            base, processor = load_pretrained_vla(cfg.init)
+            if checkpoint is not None:
+                return PeftModel.from_pretrained(base, checkpoint, is_trainable=True), processor
+            lora = LoraConfig(r=cfg.lora_rank, lora_alpha=2 * cfg.lora_rank, target_modules="all-linear")
+            return get_peft_model(base, lora), processor
+        if checkpoint is not None:
+            processor = AutoProcessor.from_pretrained(checkpoint, local_files_only=True)
+            return AutoModelForImageTextToText.from_pretrained(checkpoint, dtype=torch.float32), processor
+        if cfg.init is not None:
+            return load_pretrained_vla(cfg.init)
+        return build_small_vla(cfg.small, build_tokenizer(_training_texts(self.train_rows)))
+
+    def _lr_factor(self, step: int) -> float:
+        """Linear warm-up, then cosine decay to ``min_lr_ratio``."""
+        cfg = self.cfg
+        if step < cfg.warmup_steps:
+            return (step + 1) / cfg.warmup_steps
+        progress = min(1.0, (step - cfg.warmup_steps) / max(1, cfg.max_steps - cfg.warmup_steps))
+        return cfg.min_lr_ratio + (1 - cfg.min_lr_ratio) * 0.5 * (1 + math.cos(math.pi * progress))
+
+    def _loader(self, rows: object, indices: list[int]) -> torch.utils.data.DataLoader:
+        """Batches of ``rows`` in the order of ``indices``."""
+        return torch.utils.data.DataLoader(
+            torch.utils.data.Subset(QuerySamples(rows), indices),
+            batch_size=self.cfg.batch_size,
+            collate_fn=self.collator,
+            num_workers=self.cfg.num_workers,
+            pin_memory=self.device.type == "cuda",
+        )
+
+    def _epoch_order(self, epoch: int) -> list[int]:
+        generator = torch.Generator().manual_seed(self.cfg.seed * 1_000_003 + epoch)
+        return torch.randperm(len(self.train_rows), generator=generator).tolist()
+
+    def _autocast(self) -> torch.autocast:
+        return torch.autocast(self.device.type, dtype=torch.bfloat16, enabled=self.device.type == "cuda")
+
+    def _forward(self, batch: dict[str, torch.Tensor]) -> tuple[object, torch.Tensor]:
+        batch = {key: value.to(self.device, non_blocking=True) for key, value in batch.items()}
+        with self._autocast():
+            return self.model(**batch), batch["labels"]
+
+    @torch.no_grad()
+    def evaluate(self) -> dict[str, float]:
+        """Return the validation loss and the fraction of answers with every token predicted (teacher forcing)."""
+        if self.val_rows is None:
+            return {}
+        self.model.eval()
+        count = min(self.cfg.eval_samples, len(self.val_rows))
+        indices = torch.linspace(0, len(self.val_rows) - 1, count).long().tolist()
+        loss_sum, exact, total = 0.0, 0, 0
+        for batch in self._loader(self.val_rows, indices):
+            output, labels = self._forward(batch)
+            predicted = output.logits[:, :-1].argmax(dim=-1)
+            targets = labels[:, 1:]
+            answer = targets != IGNORE_INDEX
+            exact += ((predicted == targets) | ~answer).all(dim=1).sum().item()
+            loss_sum += output.loss.item() * len(targets)
+            total += len(targets)
+        self.model.train()
+        return {"val_loss": loss_sum / total, "val_answer_accuracy": exact / total}
+
+    def _save_checkpoint(self) -> None:
+        """Write ``checkpoints/step_<n>``, point ``latest`` at it, drop the older ones."""
+        root = self.cfg.out / CHECKPOINTS
+        name = f"step_{self.progress.step:06d}"
+        target, partial = root / name, root / f".{name}.partial"
+        shutil.rmtree(partial, ignore_errors=True)
+        self.model.save_pretrained(partial)
+        self.processor.save_pretrained(partial)
+        state = {
+            "optimizer": self.optimizer.state_dict(),
+            "scheduler": self.scheduler.state_dict(),
+            "progress": asdict(self.progress),
+            "rng": torch.get_rng_state(),
+            "cfg": self.cfg_dict(),
+        }
+        torch.save(state, partial / STATE_FILE)
+        shutil.rmtree(target, ignore_errors=True)
+        partial.rename(target)
+        pointer = root / f".{LATEST}.partial"
+        pointer.write_text(name)
+        pointer.replace(root / LATEST)
+        for old in root.glob("step_*"):
+            if old.name != name:
+                shutil.rmtree(old, ignore_errors=True)
+
+    def _save_final(self, metrics: dict[str, float], wall_time: float) -> Path:
+        """Write ``model/`` (LoRA merged into the weights) and ``training.json``."""
+        target, partial = self.cfg.out / MODEL_DIR, self.cfg.out / f".{MODEL_DIR}.partial"
+        shutil.rmtree(partial, ignore_errors=True)
+        model = self.model.merge_and_unload() if hasattr(self.model, "merge_and_unload") else self.model
+        model.save_pretrained(partial)
+        self.processor.save_pretrained(partial)
+        shutil.rmtree(target, ignore_errors=True)
+        partial.rename(target)
+        summary = {
+            "cfg": self.cfg_dict(),
+            "steps": self.progress.step,
+            "samples_seen": self.progress.seen,
+            "train_rows": len(self.train_rows),
+            "parameters": sum(parameter.numel() for parameter in model.parameters()),
+            "wall_time_s_last_session": round(wall_time, 1),
+            **metrics,
+        }
+        (self.cfg.out / SUMMARY_FILE).write_text(json.dumps(summary, indent=2))
+        return target
+
+    def train(self, progress_bar: bool = True) -> Path | None:
+        """Train up to ``max_steps``; return the final model folder, or None when stopped early (checkpointed)."""
+        from torch.utils.tensorboard import SummaryWriter
+
+        cfg, state = self.cfg, self.progress
+        if state.step >= cfg.max_steps and (cfg.out / MODEL_DIR).is_dir():
+            return cfg.out / MODEL_DIR  # finished already: keep its model and summary
+        cfg.out.mkdir(parents=True, exist_ok=True)
+        writer = SummaryWriter(str(cfg.out / "tb"), purge_step=state.step or None)
+        deadline = None if cfg.max_minutes is None else time.monotonic() + 60 * cfg.max_minutes
+        start, metrics = time.monotonic(), {}
+        self.model.train()
+        bar = tqdm(total=cfg.max_steps, initial=state.step, desc="vla-train", unit="step", disable=not progress_bar)
+        try:
+            while state.step < cfg.max_steps:
+                order = self._epoch_order(state.epoch)[state.offset :]
+                for batch in self._loader(self.train_rows, order):
+                    output, _ = self._forward(batch)
+                    output.loss.backward()
+                    norm = torch.nn.utils.clip_grad_norm_(self.model.parameters(), cfg.grad_clip)
+                    self.optimizer.step()
+                    self.scheduler.step()
+                    self.optimizer.zero_grad(set_to_none=True)
+                    state.step += 1
+                    state.offset += len(batch["labels"])
+                    state.seen += len(batch["labels"])
+                    bar.update()
+                    if state.step % cfg.log_every == 0:
+                        loss = output.loss.item()
+                        writer.add_scalar("train/loss", loss, state.step)
+                        writer.add_scalar("train/grad_norm", norm.item(), state.step)
+                        writer.add_scalar("train/lr", self.scheduler.get_last_lr()[0], state.step)
+                        bar.set_postfix(loss=f"{loss:.3f}")
+                    if state.step % cfg.eval_every == 0 or state.step == cfg.max_steps:
+                        metrics = self.evaluate()
+                        for key, value in metrics.items():
+                            writer.add_scalar(f"val/{key.removeprefix('val_')}", value, state.step)
+                    if state.step % cfg.checkpoint_every == 0:
+                        self._save_checkpoint()
+                    if state.step >= cfg.max_steps:
+                        break
+                    if deadline is not None and time.monotonic() > deadline:
+                        self._save_checkpoint()
+                        print(f"[vla-train] time limit: stopped at step {state.step}; run again to continue")
+                        return None
+                else:
+                    state.epoch, state.offset = state.epoch + 1, 0
+        except KeyboardInterrupt:
+            self._save_checkpoint()
+            print(f"[vla-train] interrupted: checkpoint at step {state.step}; run again to continue")
+            raise
+        finally:
+            bar.close()
+            writer.close()
+        if state.step % cfg.checkpoint_every:
+            self._save_checkpoint()
+        return self._save_final(metrics, time.monotonic() - start)

@@ -1,0 +1,111 @@
+"""Latency of a VLA folder through the ``hf`` backend: a batch of queries on the GPU, one query on the CPU.
+
+Each query is 8 frames and an instruction, answered end to end (processor, generation, decoding). The frames are
+rendered ones from a ``navila vla-data`` test split when ``--data`` is given, random ones otherwise. Reports the
+median and 90th percentile over ``--repeats`` timed calls after ``--warmup`` untimed ones and appends them to
+``results/vla_latency.md``. The issue's targets: 32 queries batched on one H200 ≤ 20 ms; one query on 2 CPU cores
+(the robot's) ≤ 100 ms::
+
+    navila bench vla_latency --vla policies/vla_small --data runs/vla/data
+"""
+
+from __future__ import annotations
+
+import argparse
+import shlex
+import statistics
+import sys
+import time
+from collections.abc import Callable
+from pathlib import Path
+
+import numpy as np
+from navila_lab.errors import UserError, run_command
+
+ROOT = Path(__file__).resolve().parents[1]
+
+
+def parse_args(argv: list[str]) -> argparse.Namespace:
+    """Parse the command line."""
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--vla", type=Path, required=True, help="VLA model folder")
+    parser.add_argument("--data", type=Path, default=None, help="dataset whose test frames are the queries")
+    parser.add_argument("--batch", type=int, default=32, help="queries per GPU call")
+    parser.add_argument("--cpu-threads", type=int, default=2, help="torch threads of the CPU measurement")
+    parser.add_argument("--warmup", type=int, default=3, help="untimed calls first")
+    parser.add_argument("--repeats", type=int, default=20, help="timed calls")
+    parser.add_argument("--devices", nargs="+", choices=("cuda", "cpu"), default=["cuda", "cpu"])
+    parser.add_argument("--report", type=Path, default=ROOT / "results" / "vla_latency.md", help="file to append to")
+    return parser.parse_args(argv)
+
+
+def queries(args: argparse.Namespace, count: int, size: int) -> tuple[list[np.ndarray], list[str]]:
+    """``count`` queries (frames (8, H, W, 3), instruction): from the dataset's test split, or random."""
+    if args.data is not None:
+        from navila_agents.vla.training.dataset import QuerySamples, load_dataset_dir
+
+        data = load_dataset_dir(args.data)
+        split = data["test"] if "test" in data else next(iter(data.values()))
+        samples = QuerySamples(split)
+        picked = [samples[int(index)] for index in np.linspace(0, len(samples) - 1, count).round()]
+        return [frames for frames, _, _ in picked], [instruction for _, instruction, _ in picked]
+    rng = np.random.default_rng(0)
+    frames = [rng.integers(0, 256, (8, size, size, 3), dtype=np.uint8) for _ in range(count)]
+    return frames, ["Walk past the red sofa, go through the door and stop next to the green plant."] * count
+
+
+def timed(call: Callable[[], object], warmup: int, repeats: int, synchronize: Callable[[], None]) -> list[float]:
+    """Wall times (ms) of ``repeats`` calls after ``warmup`` untimed ones."""
+    for _ in range(warmup):
+        call()
+    times = []
+    for _ in range(repeats):
+        synchronize()
+        start = time.perf_counter()
+        call()
+        synchronize()
+        times.append(1000 * (time.perf_counter() - start))
+    return times
+
+
+def main(argv: list[str]) -> int:
+    """Measure, print and append the latencies."""
+    args = parse_args(argv)
+    if min(args.batch, args.cpu_threads, args.repeats) < 1 or args.warmup < 0:
+        raise UserError("--batch, --cpu-threads and --repeats must be positive, --warmup 0 or more")
+    import torch
+    from navila_agents.vla.backends.hf import HFBackend, check_vla_folder, model_image_size
+    from navila_lab.provenance import append_markdown, stamp
+
+    check_vla_folder(args.vla)
+    frames, instructions = queries(args, args.batch, model_image_size(args.vla) or 96)
+    rows = []
+    if "cuda" in args.devices and torch.cuda.is_available():
+        backend = HFBackend(args.vla, device="cuda", max_new_tokens=8)
+        times = timed(
+            lambda: backend.act_batch(frames, instructions), args.warmup, args.repeats, torch.cuda.synchronize
+        )
+        rows.append((f"{args.batch} queries batched", stamp("cuda")["device"], times))
+    if "cpu" in args.devices:
+        torch.set_num_threads(args.cpu_threads)
+        backend = HFBackend(args.vla, device="cpu", max_new_tokens=8)
+        times = timed(lambda: backend.act(frames[0], instructions[0]), args.warmup, args.repeats, lambda: None)
+        rows.append(("1 query", f"{stamp('cpu')['device']}, {args.cpu_threads} torch threads", times))
+    if not rows:
+        raise UserError(f"nothing to measure: --devices {' '.join(args.devices)} and CUDA is not available")
+    lines = ["| call | device | median ms | p90 ms |", "|---|---|---|---|"]
+    for call, device, times in rows:
+        lines.append(f"| {call} | {device} | {statistics.median(times):.1f} | {np.percentile(times, 90):.1f} |")
+    facts = stamp("cpu")
+    source = "dataset test frames" if args.data else "random frames"
+    text = (
+        f"\n## {facts['date']}, tree `{facts['commit']}`\n\n`{shlex.join(['navila', 'bench', 'vla_latency', *argv])}`"
+        f" ({source}, {args.repeats} timed calls after {args.warmup})\n\n" + "\n".join(lines) + "\n"
+    )
+    append_markdown(args.report, "# VLA latency (benchmarks/vla_latency.py)\n", text)
+    print("\n".join(lines))
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(run_command(main, sys.argv[1:], "benchmarks/vla_latency.py"))

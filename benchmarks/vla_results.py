@@ -1,0 +1,282 @@
+"""The trained VLA end to end on unseen scenes, with and without glass, over three low levels → results/vla.md.
+
+One worker process per low level (teleported, LiDAR policy, blind policy) builds the VLN task once with the test
+scenes of a ``navila vla-data`` dataset (``episodes/test_clear`` and ``episodes/test_glass``) and runs every method
+at once, one env per (method, episode), the methods routed per env (:class:`RoutedBackend`):
+
+* the VLA (``--vla``), and over the teleported low level also the earlier models (``--round NAME=FOLDER``, e.g. the
+  SFT model and each DAgger round) and two ablations: black frames, and each episode given another one's instruction;
+* the shortest-path oracle with the full view (it plans around glass) and, in a second pass, with the camera's view
+  (glass does not block its plans).
+
+Each (method, set, low level) is written like a ``navila vln`` run (``episodes.json``, ``summary.json``) under
+``--out-dir``; the tables are appended to ``--report`` with the date, commit and device. With ``--card DIR`` a
+``MODEL_CARD.md`` for the VLA folder DIR is written too (data, training, results). On a GPU::
+
+    navila bench vla_results --vla policies/vla_small --data runs/vla/data --round sft=runs/vla/sft/model
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import random
+import shlex
+import subprocess
+import sys
+import time
+from dataclasses import dataclass, replace
+from pathlib import Path
+
+from navila_lab.errors import UserError, run_command
+
+ROOT = Path(__file__).resolve().parents[1]
+VLN_TASK = "NaVILA-Go2-VLN"
+SETS = {"clear": "test_clear", "glass": "test_glass"}
+"""Set name in the tables → episode file of the dataset."""
+LOW_LEVELS = {"perfect": "teleported", "lidar": "LiDAR policy", "blind": "blind policy"}
+METHODS = {
+    "vla": "VLA",
+    "black": "VLA, black frames",
+    "shuffled": "VLA, shuffled instruction",
+    "oracle_full": "oracle, full view",
+    "oracle_camera": "oracle, camera view",
+}
+
+
+def parse_args(argv: list[str]) -> argparse.Namespace:
+    """Parse the command line."""
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--vla", type=Path, required=True, help="the VLA model folder to score")
+    parser.add_argument("--data", type=Path, required=True, help="navila vla-data dataset (its test episodes)")
+    parser.add_argument("--round", action="append", default=[], metavar="NAME=FOLDER", help="earlier model to score")
+    parser.add_argument("--lidar", type=Path, default=ROOT / "policies" / "go2_rough_lidar", help="LiDAR policy dir")
+    parser.add_argument("--blind", type=Path, default=ROOT / "policies" / "go2_rough_blind", help="blind policy dir")
+    parser.add_argument("--low-levels", nargs="+", choices=list(LOW_LEVELS), default=list(LOW_LEVELS))
+    parser.add_argument("--limit", type=int, default=None, help="first N episodes of each set (smoke test)")
+    parser.add_argument("--max-steps", type=int, default=2500, help="policy steps after which an episode ends")
+    parser.add_argument("--device", default="auto", help="auto, cpu, cuda or cuda:N")
+    parser.add_argument("--sequential", action="store_true", help="one worker at a time (default on CPU)")
+    parser.add_argument("--out-dir", type=Path, default=ROOT / "results" / "vla", help="per-run output folders")
+    parser.add_argument("--report", type=Path, default=ROOT / "results" / "vla.md", help="markdown file to append to")
+    parser.add_argument("--card", type=Path, default=None, help="write MODEL_CARD.md into this shipped VLA folder")
+    parser.add_argument("--timings", type=Path, default=None, help="stage<TAB>seconds file of the GPU pipeline")
+    parser.add_argument("--worker", choices=list(LOW_LEVELS), default=None, help=argparse.SUPPRESS)
+    return parser.parse_args(argv)
+
+
+def rounds(args: argparse.Namespace) -> dict[str, Path]:
+    """``--round NAME=FOLDER`` as a mapping, checked."""
+    found = {}
+    for item in args.round:
+        name, _, folder = item.partition("=")
+        if not name or not folder:
+            raise UserError(f"--round expects NAME=FOLDER, got '{item}'")
+        found[name] = Path(folder)
+    return found
+
+
+@dataclass(frozen=True)
+class Job:
+    """One episode of one method on one set."""
+
+    method: str
+    set_name: str
+    episode: object
+    route: str | None
+    """The model answering (``vla``, a round's name, or ``black`` for the VLA on black frames); None: the oracle."""
+
+
+def shuffled(episodes: list, seed: int = 0) -> list:
+    """The episodes, each with another episode's instruction (a derangement when there are two or more)."""
+    order = list(range(len(episodes)))
+    random.Random(seed).shuffle(order)
+    source = {a: b for a, b in zip(order, order[1:] + order[:1], strict=True)}  # a cycle moves every instruction
+    return [replace(e, instruction_text=episodes[source[i]].instruction_text) for i, e in enumerate(episodes)]
+
+
+def plan_jobs(sets: dict[str, list], low_level: str, round_names: list[str]) -> dict[bool, list[Job]]:
+    """The jobs of one low level by pass: full view (VLAs, ablations, oracle) and camera view (oracle)."""
+    passes: dict[bool, list[Job]] = {True: [], False: []}
+    for set_name, episodes in sets.items():
+        passes[True] += [Job("vla", set_name, e, "vla") for e in episodes]
+        if low_level == "perfect":
+            for name in round_names:
+                passes[True] += [Job(name, set_name, e, name) for e in episodes]
+            passes[True] += [Job("black", set_name, e, "black") for e in episodes]
+            passes[True] += [Job("shuffled", set_name, e, "vla") for e in shuffled(episodes)]
+        passes[True] += [Job("oracle_full", set_name, e, None) for e in episodes]
+        passes[False] += [Job("oracle_camera", set_name, e, None) for e in episodes]
+    return passes
+
+
+def worker(args: argparse.Namespace) -> int:
+    """Run every method of one low level on both sets; write one run folder per (method, set)."""
+    import torch
+    from navila_agents.commands.vln import ORACLE_WAYPOINT_RADIUS
+    from navila_agents.locomotion.policy import resolve_policy
+    from navila_agents.vla.backends.hf import HFBackend, model_image_size
+    from navila_agents.vla.backends.routed import BlackFrames, RoutedBackend
+    from navila_agents.vln.datagen import open_vln_env
+    from navila_agents.vln.report import write_run
+    from navila_agents.vln.rollout import VlnRunCfg, VlnRunner
+    from navila_agents.vln.simulator import IsaacVlnSim
+    from navila_tasks.vln.episodes import load_episodes
+    from navila_tasks.vln.layout import SceneLayout
+
+    low_level = args.worker
+    sets = {
+        name: load_episodes(args.data / "episodes" / f"{file}.json.gz")[: args.limit] for name, file in SETS.items()
+    }
+    policy_dir = {"perfect": None, "lidar": args.lidar, "blind": args.blind}[low_level]
+    policy = None if policy_dir is None else resolve_policy(str(policy_dir))
+    models = {"vla": args.vla} | (rounds(args) if low_level == "perfect" else {})
+    passes = plan_jobs(sets, low_level, [name for name in models if name != "vla"])
+    layout = SceneLayout.from_ids([e.scene_id for episodes in sets.values() for e in episodes])
+    num_jobs = max(len(jobs) for jobs in passes.values())
+    camera = model_image_size(args.vla) or 96
+    env_args = argparse.Namespace(
+        task=VLN_TASK, overrides=[], device=args.device, num_envs=num_jobs, seed=None, camera_size=camera
+    )
+    with open_vln_env(env_args, [scene.scene_id for scene in layout.scenes], num_jobs) as env:
+        device = str(env.unwrapped.device)
+        backends = {name: HFBackend(folder, device=device, max_new_tokens=8) for name, folder in models.items()}
+        backends["black"] = BlackFrames(backends["vla"])
+        sim = IsaacVlnSim(env, layout, policy)
+        for sees_glass, jobs in passes.items():
+            routes = [None if job.route is None else backends[job.route] for job in jobs]
+            routes += [None] * (sim.num_envs - len(jobs))
+            backend = RoutedBackend(routes, sim.poses, waypoint_radius=ORACLE_WAYPOINT_RADIUS, device=sim.device)
+            start = time.perf_counter()
+            run_cfg = VlnRunCfg(max_steps=args.max_steps, oracle_sees_glass=sees_glass)
+            with torch.inference_mode():  # the env's buffers are written in inference mode: keep resets there too
+                results = VlnRunner(sim, backend, [job.episode for job in jobs], layout, run_cfg).run()
+            wall_time = round(time.perf_counter() - start, 1)
+            for method, set_name in dict.fromkeys((job.method, job.set_name) for job in jobs):
+                chosen = [
+                    r for job, r in zip(jobs, results, strict=True) if (job.method, job.set_name) == (method, set_name)
+                ]
+                label = f"{METHODS.get(method, f'VLA after {method}')} | {LOW_LEVELS[low_level]} | {set_name}"
+                config = {
+                    "method": method,
+                    "set": set_name,
+                    "low_level": low_level,
+                    "model": str(models.get(method, args.vla if method in ("black", "shuffled") else "")),
+                    "device": device,
+                    "camera": f"{camera}x{camera}",
+                    "envs_in_pass": len(jobs),
+                    "pass_wall_time_s": wall_time,
+                }
+                write_run(args.out_dir / low_level / f"{method}_{set_name}", label, chosen, config)
+    return 0
+
+
+def tables(out_dir: Path, low_levels: list[str]) -> str:
+    """Markdown: one table per set, a row per (method, low level) run found under ``out_dir``."""
+    from navila_agents.vln.metrics import METRIC_COLUMNS
+    from navila_agents.vln.report import load_summary
+
+    lines = []
+    for set_name in SETS:
+        lines += [f"### Test scenes {'without' if set_name == 'clear' else 'with'} glass ({set_name})", ""]
+        lines.append("| method | low level | " + " | ".join(METRIC_COLUMNS) + " |")
+        lines.append("|---|---|" + "---|" * len(METRIC_COLUMNS))
+        for low_level in low_levels:
+            summaries = [load_summary(run) for run in (out_dir / low_level).glob(f"*_{set_name}")]
+            order = [*METHODS][:1] + sorted({s["config"]["method"] for s in summaries} - set(METHODS)) + [*METHODS][1:]
+            for summary in sorted(summaries, key=lambda summary: order.index(summary["config"]["method"])):
+                method = summary["label"].split(" | ")[0]
+                values = [summary["metrics"][column] for column in METRIC_COLUMNS]
+                cells = [f"{value:.1f}" if isinstance(value, float) else str(value) for value in values]
+                lines.append(f"| {method} | {LOW_LEVELS[low_level]} | " + " | ".join(cells) + " |")
+        lines.append("")
+    return "\n".join(lines)
+
+
+def model_card(folder: Path, args: argparse.Namespace, results: str) -> str:
+    """MODEL_CARD.md of a shipped VLA folder: architecture, data, training per stage, GPU time, results."""
+    from navila_agents.vla.training.dataset import load_dataset_dir
+
+    config = json.loads((folder / "config.json").read_text())
+    vision, text = config["vision_config"], config["text_config"]
+    size = sum(path.stat().st_size for path in folder.glob("*.safetensors")) / 2**20
+    data = load_dataset_dir(args.data)
+    lines = [
+        f"# {folder.name}: a small VLA for the NaVILA command layer",
+        "",
+        f"LLaVA (`{config['architectures'][0]}`) trained from scratch: a SigLIP vision tower "
+        f"({vision['num_hidden_layers']} layers, width {vision['hidden_size']}; {vision['image_size']} px frames in "
+        f"{vision['patch_size']} px patches, one decoder token each) and a Llama decoder ({text['num_hidden_layers']} "
+        f"layers, width {text['hidden_size']}, {text['vocab_size']} words built from the data); {size:.1f} MiB of "
+        "safetensors. Supervised on the full-view oracle's actions, then DAgger. After NaVILA's prompt with 8 frames "
+        "it answers the action alone, e.g. `turn left 30 degrees`.",
+        "",
+        f"Use: `navila vln --vla {folder} ...`; on the robot `navila deploy --vla-server {folder} --instruction ...`.",
+        "",
+        "## Data",
+        "",
+        f"`{args.data}` (its README.md has the command): "
+        + ", ".join(f"{split} {len(rows)} queries" for split, rows in data.items())
+        + ".",
+        "",
+        "## Training",
+        "",
+    ]
+    stages = {name: model.parent / "training.json" for name, model in rounds(args).items()}
+    for name, summary in (stages | {"shipped": folder / "training.json"}).items():
+        if summary.is_file():
+            facts = json.loads(summary.read_text())
+            lines.append(
+                f"- {name}: {facts['steps']} steps, {facts['samples_seen']} samples seen, {facts['train_rows']} "
+                f"training rows, validation answer accuracy {facts.get('val_answer_accuracy', float('nan')):.3f}"
+            )
+    if args.timings is not None and args.timings.is_file():
+        stages = [line.split("\t") for line in args.timings.read_text().splitlines() if "\t" in line]
+        total = sum(float(seconds) for _, seconds in stages) / 60
+        spent = ", ".join(f"{stage} {float(seconds) / 60:.1f}" for stage, seconds in stages)
+        lines += ["", f"GPU time: {total:.1f} min in all ({spent})."]
+    return "\n".join([*lines, "", "## Results on unseen test scenes", "", results]) + "\n"
+
+
+def main(argv: list[str]) -> int:
+    """Run one worker per low level, then append the tables (and write the model card)."""
+    args = parse_args(argv)
+    if args.worker is not None:
+        return worker(args)
+    from navila_agents.locomotion.runtime import resolve_device
+    from navila_agents.vla.backends.hf import check_vla_folder
+    from navila_lab.provenance import append_markdown, stamp
+
+    for folder in [args.vla, *rounds(args).values()]:
+        check_vla_folder(folder)
+    for file in SETS.values():
+        if not (args.data / "episodes" / f"{file}.json.gz").is_file():
+            raise UserError(f"dataset '{args.data}' has no episodes/{file}.json.gz (made by navila vla-data)")
+    device = resolve_device(args.device)
+    base = [sys.executable, "-m", "navila_benchmarks.vla_results", *argv]
+    commands = [[*base, "--worker", low_level] for low_level in args.low_levels]
+    sequential = args.sequential or device == "cpu"
+    for command in commands:
+        print("[vla_results]", shlex.join(command), flush=True)
+    processes = []
+    for command in commands:
+        processes.append(subprocess.Popen(command, cwd=ROOT))
+        if sequential:
+            processes[-1].wait()
+    if any(process.wait() != 0 for process in processes):
+        print("[vla_results] a worker failed; no report written", file=sys.stderr)
+        return 1
+    results = tables(args.out_dir, args.low_levels)
+    facts = stamp(device)
+    header = "# The VLA end to end (benchmarks/vla_results.py)\n\nOS, SR, SPL in %, NE in m; falls, contacts: counts.\n"
+    command = shlex.join(["navila", "bench", "vla_results", *argv])
+    text = f"\n## {facts['date']}, tree `{facts['commit']}`, {facts['device']}\n\n`{command}`\n\n{results}"
+    append_markdown(args.report, header, text)
+    if args.card is not None:
+        (args.card / "MODEL_CARD.md").write_text(model_card(args.card, args, results))
+    print(results)
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(run_command(main, sys.argv[1:], "benchmarks/vla_results.py"))

@@ -1,0 +1,102 @@
+#!/usr/bin/env bash
+# The VLA pipeline on one GPU in resumable chunks: data -> SFT -> DAgger 1 (teleported) -> retrain -> DAgger 2
+# (LiDAR policy) -> retrain -> ship policies/vla_small -> score (benchmarks/vla_results.py) -> latency.
+#
+# usage: scripts/gpu_vla_pipeline.sh [SECONDS]      (default 560: one chunk inside a 10-minute device call)
+#
+# Every stage leaves a marker in $WORK (default logs/vla) when done; a chunk skips finished stages, continues the
+# training stage in progress from its checkpoint (navila vla-train --max-minutes stops in time with a checkpoint) and
+# starts a non-resumable stage (data, DAgger rollouts, scoring) only when its time estimate fits, else stops so the
+# next chunk starts it. Stage wall times go to $WORK/timings.tsv (the model card sums them as GPU minutes).
+# At the end of each chunk $OUT (default outputs/gpu_vla) receives vla_outputs.tar.part-* (15 MB pieces): results,
+# the shipped model, the stages' finished models, training summaries, TensorBoard events, dataset cards and logs.
+# On a fresh machine carry logs/vla/{sft,r1}/model back (or let the data stage regenerate: it is deterministic).
+#
+# Sizes (environment variables): TRAIN_SCENES=160 VAL_SCENES=20 TEST_SCENES=10 PER_SCENE=5 NUM_ENVS=256
+# SFT_STEPS=1500 ROUND_STEPS=600 BATCH=64 DAGGER_SCENES=128 DAGGER_PER_SCENE=2 (one wave of 256 envs per round)
+# DAGGER_MAX_STEPS=1500 LIDAR=policies/go2_rough_lidar
+# SHIP=policies/vla_small DEVICE=cuda SCORE_ARGS="" (extra benchmarks/vla_results.py options, e.g. --limit 2)
+set -uo pipefail
+cd "$(dirname "$0")/.."
+
+budget=${1:-560}
+start=$(date +%s)
+work=${WORK:-logs/vla}
+out=${OUT:-outputs/gpu_vla}
+navila=${NAVILA:-.venv/bin/navila}
+mkdir -p "$work" "$out"
+export TOKENIZERS_PARALLELISM=false
+
+left() { echo $((budget - ($(date +%s) - start))); }
+
+# stage NAME ESTIMATE_SECONDS COMMAND...: run unless done; skip (and end the chunk) when ESTIMATE does not fit.
+stage() {
+  local name=$1 estimate=$2
+  shift 2
+  [ -f "$work/$name.done" ] && return 0
+  if [ "$(left)" -lt "$estimate" ]; then
+    echo "[pipeline] $name needs ~${estimate}s, $(left)s left: next chunk"
+    return 1
+  fi
+  echo "[pipeline] $name: $*"
+  local t0=$(date +%s)
+  timeout -s INT "$(left)" "$@" >"$work/$name.log" 2>&1
+  local rc=$?
+  printf '%s\t%s\n' "$name" $(($(date +%s) - t0)) >>"$work/timings.tsv"
+  tail -n 3 "$work/$name.log"
+  if [ $rc -eq 0 ] && [ "${DONE_IF:-1}" = 1 ]; then touch "$work/$name.done"; fi
+  [ $rc -eq 0 ]
+}
+
+# train NAME STEPS ARGS...: continue a vla-train run for the time left; done when its model/ exists at STEPS.
+train() {
+  local name=$1 steps=$2
+  shift 2
+  [ -f "$work/$name.done" ] && return 0
+  local minutes=$(( ($(left) - 60) / 60 ))
+  if [ "$minutes" -lt 1 ]; then echo "[pipeline] $name: no time left, next chunk"; return 1; fi
+  DONE_IF=0 stage "$name" 60 "$navila" vla-train --out "$work/$name" --steps "$steps" --batch-size "${BATCH:-64}" \
+    --max-minutes "$minutes" "$@"
+  if grep -q "\"steps\": $steps," "$work/$name/training.json" 2>/dev/null; then touch "$work/$name.done"; fi
+  [ -f "$work/$name.done" ]
+}
+
+pack() {
+  local files=(results/vla.md results/vla results/vla_latency.md "$ship" "$work/timings.tsv")
+  files+=("$work"/*.log "$work"/*.done "$work"/data/README.md "$work"/data/episodes "$work"/dagger_*/README.md)
+  for run in sft r1 r2; do files+=("$work/$run/training.json" "$work/$run/tb"); done
+  files+=("$work/sft/model" "$work/r1/model")  # r2/model is policies/vla_small
+  local present=()
+  for file in "${files[@]}"; do [ -e "$file" ] && present+=("$file"); done
+  rm -f "$out"/vla_outputs.tar.part-*
+  tar cf - "${present[@]}" | split -b 15M - "$out/vla_outputs.tar.part-"
+  ls -la "$out"
+}
+trap pack EXIT
+
+lidar=${LIDAR:-policies/go2_rough_lidar}
+ship=${SHIP:-policies/vla_small}
+device=${DEVICE:-cuda}
+stage data 240 "$navila" vla-data --out "$work/data" --train-scenes "${TRAIN_SCENES:-160}" \
+  --val-scenes "${VAL_SCENES:-20}" --test-scenes "${TEST_SCENES:-10}" --per-scene "${PER_SCENE:-5}" \
+  --num_envs "${NUM_ENVS:-256}" --camera-size 96 --device "$device" || exit 0
+train sft "${SFT_STEPS:-1500}" --data "$work/data" --lr 1e-3 --warmup 100 --device "$device" || exit 0
+dagger=(--scenes "${DAGGER_SCENES:-128}" --per-scene "${DAGGER_PER_SCENE:-2}" --max-steps "${DAGGER_MAX_STEPS:-1500}")
+dagger+=(--num_envs "${NUM_ENVS:-256}")
+stage dagger_1 240 "$navila" vla-dagger --model "$work/sft/model" --data "$work/data" --round 1 \
+  --out "$work/dagger_1" "${dagger[@]}" --camera-size 96 --device "$device" || exit 0
+train r1 "${ROUND_STEPS:-600}" --data "$work/data" "$work/dagger_1" --init "$work/sft/model" --lr 5e-4 --warmup 20 \
+  --device "$device" || exit 0
+stage dagger_2 240 "$navila" vla-dagger --model "$work/r1/model" --data "$work/data" --round 2 \
+  --out "$work/dagger_2" "${dagger[@]}" --policy "$lidar" --camera-size 96 --device "$device" || exit 0
+train r2 "${ROUND_STEPS:-600}" --data "$work/data" "$work/dagger_1" "$work/dagger_2" --init "$work/r1/model" \
+  --lr 5e-4 --warmup 20 --device "$device" || exit 0
+stage ship 10 bash -c "rm -rf '$ship' && cp -r '$work/r2/model' '$ship' && cp '$work/r2/training.json' '$ship/'" || exit 0
+# shellcheck disable=SC2086 # SCORE_ARGS holds several options
+stage score 300 "$navila" bench vla_results --vla "$ship" --data "$work/data" --device "$device" \
+  --round "sft=$work/sft/model" --round "dagger_1=$work/r1/model" --lidar "$lidar" \
+  --card "$ship" --timings "$work/timings.tsv" ${SCORE_ARGS:-} || exit 0
+two_cores=$(command -v taskset >/dev/null && echo "taskset -c 0,1")  # the robot's CPU: 2 cores
+stage latency 120 bash -c "'$navila' bench vla_latency --vla '$ship' --data '$work/data' --devices cuda \
+  && $two_cores '$navila' bench vla_latency --vla '$ship' --data '$work/data' --devices cpu" || exit 0
+echo "[pipeline] all stages done"

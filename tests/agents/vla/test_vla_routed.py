@@ -1,0 +1,49 @@
+"""Per-env routing of VLA queries (scoring several methods in one run) and the black-frame ablation."""
+
+import numpy as np
+import torch
+from navila_agents.vla.backends.base import VLABackend
+from navila_agents.vla.backends.routed import BlackFrames, RoutedBackend
+from navila_agents.vla.grammar import Forward, Stop, Turn, parse_action
+
+FRAMES = np.full((8, 4, 4, 3), 200, dtype=np.uint8)
+
+
+class Recording(VLABackend):
+    """Answers a fixed text; records each call's env ids and whether its frames were all black."""
+
+    def __init__(self, answer):
+        self.answer, self.calls = answer, []
+
+    def act_batch(self, frames, instructions, env_ids=None):
+        self.calls.append((list(env_ids), [not query.any() for query in frames], list(instructions)))
+        return [self.answer] * len(frames)
+
+
+class TestRoutedBackend:
+    def test_each_env_is_answered_by_its_route_in_one_batch_per_backend(self):
+        """Envs sharing a backend go in one call; oracle envs are answered by the oracle from their paths."""
+        first, second = Recording("move forward 75 cm"), Recording("turn right 30 degrees")
+        poses = torch.zeros(5, 3)
+        routed = RoutedBackend([first, None, second, first, None], lambda: poses)
+        routed.set_paths([1, 4], [np.array([[0.0, 0.0], [5.0, 0.0]]), np.array([[0.0, 0.0], [0.0, 5.0]])])
+        answers = routed.act_batch([FRAMES] * 5, [f"instruction {i}" for i in range(5)], [0, 1, 2, 3, 4])
+        assert answers[0] == answers[3] == "move forward 75 cm" and answers[2] == "turn right 30 degrees"
+        assert parse_action(answers[1]) == Forward(75) and parse_action(answers[4]) == Turn(45)
+        assert first.calls == [([0, 3], [False, False], ["instruction 0", "instruction 3"])]
+        assert second.calls == [([2], [False], ["instruction 2"])]
+
+    def test_subset_of_envs(self):
+        """A query batch of some envs only reaches their backends, in the order given."""
+        first = Recording("stop")
+        routed = RoutedBackend([first, first, None], lambda: torch.zeros(3, 3))
+        assert routed.act_batch([FRAMES, FRAMES], ["a", "b"], [1, 0]) == ["stop", "stop"]
+        assert first.calls[0][0] == [1, 0] and isinstance(parse_action("stop"), Stop)
+
+
+class TestBlackFrames:
+    def test_the_wrapped_vla_sees_only_black_frames(self):
+        """Frames reach the wrapped backend zeroed, same shapes; instructions pass unchanged."""
+        inner = Recording("stop")
+        BlackFrames(inner).act_batch([FRAMES, FRAMES[:3]], ["go", "stop"], [0, 1])
+        assert inner.calls == [([0, 1], [True, True], ["go", "stop"])]

@@ -1,0 +1,244 @@
+"""Training the VLA on CPU: tokenizer, dataset format, trainer (loss, resume, LoRA), save → load through ``hf``."""
+
+import shutil
+
+import numpy as np
+import pytest
+import torch
+from navila_agents.vla.frames import NUM_FRAMES, build_prompt
+from navila_agents.vla.grammar import Forward, Stop, Turn, parse_action
+from navila_agents.vla.training.collate import IGNORE_INDEX, QueryCollator
+from navila_agents.vla.training.dataset import QuerySamples, load_dataset_dir, write_dataset
+from navila_agents.vla.training.model import build_small_vla
+from navila_agents.vla.training.tokenizer import build_tokenizer
+from navila_agents.vla.training.trainer import CHECKPOINTS, LATEST, MODEL_DIR, TrainCfg, Trainer
+from navila_lab.errors import UserError
+from vla_training_support import ANSWERS, COLORS, TINY, colour_rows, write_colour_dataset
+
+pytestmark = pytest.mark.slow
+
+
+@pytest.fixture(scope="module")
+def colour_data(tmp_path_factory):
+    return write_colour_dataset(tmp_path_factory.mktemp("data") / "colours")
+
+
+def train_cfg(data, out, **overrides):
+    settings = dict(
+        data=[data],
+        out=out,
+        small=TINY,
+        max_steps=60,
+        batch_size=8,
+        lr=3e-3,
+        warmup_steps=5,
+        eval_every=1000,
+        checkpoint_every=20,
+        eval_samples=24,
+        num_workers=0,
+    )
+    return TrainCfg(**(settings | overrides))
+
+
+@pytest.fixture(scope="module")
+def trained(colour_data, tmp_path_factory):
+    """A tiny VLA trained on the colour task; the validation metrics before and after."""
+    torch.set_num_threads(1)
+    trainer = Trainer(train_cfg(colour_data, tmp_path_factory.mktemp("run"), max_steps=300))
+    before = trainer.evaluate()
+    model_dir = trainer.train(progress_bar=False)
+    return trainer, model_dir, before, trainer.evaluate()
+
+
+class TestTokenizer:
+    def test_unknown_words_become_unk(self):
+        """Words outside the training texts map to <unk>; encoding and decoding never fail."""
+        tokenizer = build_tokenizer([build_prompt("walk to the red sofa"), "turn left 45 degrees"])
+        ids = tokenizer("Walk to the ZEBRA sofa!", add_special_tokens=False)["input_ids"]
+        assert tokenizer.unk_token_id in ids
+        assert ids.count(tokenizer.unk_token_id) == 2  # "zebra" and "!"
+        assert tokenizer.decode(tokenizer("turn left 45 degrees")["input_ids"]) == "turn left 45 degrees"
+
+    def test_case_is_folded(self):
+        """Upper case words get the ids of their lower-case forms."""
+        tokenizer = build_tokenizer(["stop by the sofa"])
+        assert tokenizer("STOP By The Sofa")["input_ids"] == tokenizer("stop by the sofa")["input_ids"]
+
+
+class TestDataset:
+    def test_samples_follow_frame_offsets(self, tmp_path):
+        """A row's frames are its episode's earlier frames at the stored offsets, black padding in front."""
+        path = write_colour_dataset(tmp_path / "data", train_episodes=2, val_episodes=1)
+        split = load_dataset_dir(path)["train"]
+        samples = QuerySamples(split)
+        frames, instruction, answer = samples[3]  # fourth query of episode 0: 3 history frames + current
+        assert frames.shape == (NUM_FRAMES, 32, 32, 3)
+        assert not frames[: NUM_FRAMES - 4].any()
+        for position, row in enumerate(range(4)):
+            expected = np.asarray(split[row]["frame"].convert("RGB"))
+            np.testing.assert_array_equal(frames[NUM_FRAMES - 4 + position], expected)
+        assert answer == split[3]["answer"] and instruction == split[3]["instruction"]
+
+    def test_missing_and_corrupt_datasets_are_one_line_errors(self, tmp_path):
+        """A missing folder, a damaged arrow file or a foreign dataset raise a one-line UserError."""
+        with pytest.raises(UserError, match="does not exist"):
+            load_dataset_dir(tmp_path / "nothing")
+        path = write_colour_dataset(tmp_path / "data", train_episodes=2, val_episodes=1)
+        arrow = next((path / "train").glob("*.arrow"))
+        arrow.write_bytes(arrow.read_bytes()[:100])
+        with pytest.raises(UserError, match="not readable") as error:
+            load_dataset_dir(path)
+        assert "\n" not in str(error.value)
+        (tmp_path / "empty").mkdir()
+        with pytest.raises(UserError):
+            load_dataset_dir(tmp_path / "empty")
+
+    def test_write_is_all_or_nothing(self, tmp_path):
+        """A failing write leaves no folder behind; an existing folder is never overwritten."""
+        rows = colour_rows(1, "train")
+        bad = rows[:1] + [rows[1].__class__(**{**rows[1].__dict__, "step": "not a number"})]
+        with pytest.raises((ValueError, TypeError)):
+            write_dataset(tmp_path / "data", {"train": bad}, "# card\n")
+        assert list(tmp_path.iterdir()) == []
+        write_dataset(tmp_path / "data", {"train": rows}, "# card\n")
+        with pytest.raises(UserError, match="exists"):
+            write_dataset(tmp_path / "data", {"train": rows}, "# card\n")
+        assert (tmp_path / "data" / "README.md").read_text() == "# card\n"
+
+
+class TestCollator:
+    def test_only_answer_tokens_carry_a_loss(self, colour_data):
+        """Labels are -100 on the prompt and padding; the answer and end-of-sequence tokens are the labels."""
+        split = load_dataset_dir(colour_data)["train"]
+        tokenizer = build_tokenizer([build_prompt(split[0]["instruction"]), *ANSWERS.values()])
+        _, processor = build_small_vla(TINY, tokenizer)
+        samples = QuerySamples(split)
+        batch = QueryCollator(processor)([samples[0], samples[5]])
+        for row, index in enumerate((0, 5)):
+            labelled = batch["labels"][row][batch["labels"][row] != IGNORE_INDEX].tolist()
+            assert labelled[-1] == tokenizer.eos_token_id
+            assert tokenizer.decode(labelled[:-1]) == split[index]["answer"]
+            answer_start = (batch["labels"][row] != IGNORE_INDEX).nonzero()[0].item()
+            assert batch["input_ids"][row, answer_start - 1] == tokenizer.convert_tokens_to_ids("<answer>")
+        assert batch["pixel_values"].shape[0] == 2 * NUM_FRAMES
+
+
+class TestTrainer:
+    def test_training_lowers_the_loss_and_learns_the_task(self, trained):
+        """Validation loss falls and every validation answer is predicted after a short run."""
+        _, _, before, after = trained
+        assert after["val_loss"] < 0.5 * before["val_loss"]
+        assert after["val_answer_accuracy"] == 1.0
+
+    def test_saved_model_answers_through_the_hf_backend(self, trained, colour_data):
+        """The saved folder loads with the hf backend unchanged and answers as trained, batched or one by one."""
+        from navila_agents.vla.backends.hf import HFBackend
+
+        trainer, model_dir, _, _ = trained
+        backend = HFBackend(model_dir, max_new_tokens=8)
+        samples = QuerySamples(load_dataset_dir(colour_data)["validation"])
+        queries = [samples[index] for index in range(6)]
+        answers = backend.act_batch([frames for frames, _, _ in queries], [text for _, text, _ in queries])
+        assert answers == [answer for _, _, answer in queries]
+        assert answers[:2] == [backend.act(frames, text) for frames, text, _ in queries[:2]]
+        assert {type(parse_action(answer)) for answer in answers} <= {Forward, Turn, Stop}
+        batch = trainer.collator(queries)
+        with torch.no_grad():
+            trained_logits = trainer.model.eval()(**batch).logits
+            loaded_logits = backend.model(**batch).logits
+        torch.testing.assert_close(trained_logits, loaded_logits)
+
+    def test_unknown_words_are_answered(self, trained):
+        """An instruction full of words never seen in training is answered, not an error."""
+        from navila_agents.vla.backends.hf import HFBackend
+
+        backend = HFBackend(trained[1], max_new_tokens=8)
+        frames = np.zeros((NUM_FRAMES, 32, 32, 3), dtype=np.uint8)
+        frames[-1] = COLORS["green"]
+        assert backend.act(frames, "Proceed toward the turquoise ottoman, über-quickly!") == "stop"
+
+    def test_drives_the_robot_side_command_source_without_a_server(self, trained):
+        """navila_sim2real's VLA command source takes the model folder and runs it in-process on camera frames."""
+        from navila_sim2real.vla import vla_command_source
+
+        class GreenCamera:
+            def latest(self):
+                return np.full((48, 64, 3), COLORS["green"], dtype=np.uint8)
+
+        source = vla_command_source(str(trained[1]), "stop by the plant", GreenCamera(), policy_dt=0.02)
+        assert source.query_once() and source.answers == ["stop"] and source.finished
+
+    def test_killed_run_resumes_within_one_interval(self, colour_data, tmp_path):
+        """A crash between checkpoints loses at most one interval; the resumed run ends with the same weights."""
+        torch.set_num_threads(1)
+        straight = Trainer(train_cfg(colour_data, tmp_path / "straight", max_steps=30, checkpoint_every=10))
+        straight.train(progress_bar=False)
+
+        crashing = Trainer(train_cfg(colour_data, tmp_path / "resumed", max_steps=30, checkpoint_every=10))
+        step = crashing.optimizer.step
+        calls = []
+
+        def crash_at_step_17(*args, **kwargs):
+            calls.append(1)
+            if len(calls) == 17:
+                raise RuntimeError("killed")
+            return step(*args, **kwargs)
+
+        crashing.optimizer.step = crash_at_step_17
+        with pytest.raises(RuntimeError, match="killed"):
+            crashing.train(progress_bar=False)
+        assert (tmp_path / "resumed" / CHECKPOINTS / LATEST).read_text() == "step_000010"
+
+        resumed = Trainer(train_cfg(colour_data, tmp_path / "resumed", max_steps=30, checkpoint_every=10))
+        assert resumed.progress.step == 10
+        resumed.train(progress_bar=False)
+        for (name, a), (_, b) in zip(
+            straight.model.state_dict().items(), resumed.model.state_dict().items(), strict=True
+        ):
+            torch.testing.assert_close(a, b, msg=name)
+
+    def test_lora_fine_tunes_a_local_model_into_a_plain_folder(self, trained, colour_data, tmp_path):
+        """LoRA on a saved model trains only adapters and writes merged weights the hf backend loads."""
+        from navila_agents.vla.backends.hf import HFBackend
+
+        init = tmp_path / "init"
+        shutil.copytree(trained[1], init)
+        trainer = Trainer(train_cfg(colour_data, tmp_path / "lora", init=init, lora_rank=4, max_steps=6))
+        trainable = [name for name, parameter in trainer.model.named_parameters() if parameter.requires_grad]
+        assert trainable and all("lora_" in name for name in trainable)
+        model_dir = trainer.train(progress_bar=False)
+        assert model_dir == tmp_path / "lora" / MODEL_DIR
+        assert not list(model_dir.glob("adapter_*"))
+        HFBackend(model_dir, max_new_tokens=4).act(np.zeros((2, 32, 32, 3), dtype=np.uint8), "stop")
+
+
+class TestVlaFolderErrors:
+    def test_missing_files_and_mismatches_are_one_line_errors(self, trained, tmp_path):
+        """A folder without weights, without a tokenizer, or whose tokenizer does not fit the model is refused."""
+        import json
+
+        from navila_agents.vla.backends.hf import HFBackend
+
+        with pytest.raises(UserError, match="does not exist"):
+            HFBackend(tmp_path / "none")
+        for missing, message in (("model.safetensors", "weights"), ("tokenizer.json", "tokenizer")):
+            folder = tmp_path / missing
+            shutil.copytree(trained[1], folder)
+            (folder / missing).unlink()
+            if missing == "tokenizer.json":
+                (folder / "tokenizer_config.json").unlink()
+            with pytest.raises(UserError, match=message):
+                HFBackend(folder)
+        mismatch = tmp_path / "mismatch"
+        shutil.copytree(trained[1], mismatch)
+        config = json.loads((mismatch / "config.json").read_text())
+        config["text_config"]["vocab_size"] = 8
+        (mismatch / "config.json").write_text(json.dumps(config))
+        with pytest.raises(UserError, match="tokenizer has") as error:
+            HFBackend(mismatch)
+        assert "\n" not in str(error.value)
+        corrupt = tmp_path / "corrupt"
+        shutil.copytree(trained[1], corrupt)
+        (corrupt / "model.safetensors").write_bytes(b"not safetensors")
+        with pytest.raises(UserError, match="cannot load"):
+            HFBackend(corrupt)

@@ -1,0 +1,57 @@
+"""A synthetic query dataset whose answer follows from the current frame's colour and a tiny small-VLA cfg."""
+
+import numpy as np
+from navila_agents.vla.frames import sample_frame_indices
+from navila_agents.vla.training.dataset import QueryRow, encode_png, write_dataset
+from navila_agents.vla.training.model import SmallVlaCfg
+
+COLORS = {"red": (200, 40, 40), "blue": (40, 70, 200), "green": (40, 160, 60)}
+ANSWERS = {"red": "turn left 30 degrees", "blue": "move forward 75 cm", "green": "stop"}
+"""The right answer when the current frame has this colour."""
+TINY = SmallVlaCfg(
+    image_size=32,
+    patch_size=16,
+    vision_hidden=32,
+    vision_layers=1,
+    vision_heads=2,
+    vision_mlp=64,
+    text_hidden=32,
+    text_layers=1,
+    text_heads=2,
+    text_mlp=64,
+    max_positions=512,
+)
+
+
+def colour_rows(num_episodes, split, seed=0, queries=4):
+    """Episodes of ``queries`` rows; each current frame is a plain colour, the answer is that colour's."""
+    rng = np.random.default_rng(seed)
+    rows = []
+    for episode in range(num_episodes):
+        for step in range(queries):
+            colour = list(COLORS)[rng.integers(len(COLORS))]
+            frame = np.full((32, 32, 3), COLORS[colour], dtype=np.uint8)
+            offsets = [index - step for index in sample_frame_indices(step + 1) if index is not None]
+            rows.append(
+                QueryRow(
+                    encode_png(frame),
+                    offsets,
+                    "walk past the red sofa and stop by the plant",
+                    ANSWERS[colour],
+                    ANSWERS[colour],
+                    f"{split}/{episode}",
+                    "procedural_00001",
+                    step,
+                    "expert",
+                )
+            )
+    return rows
+
+
+def write_colour_dataset(path, train_episodes=30, val_episodes=6):
+    write_dataset(
+        path,
+        {"train": colour_rows(train_episodes, "train"), "validation": colour_rows(val_episodes, "val", seed=1)},
+        "# colours\n",
+    )
+    return path

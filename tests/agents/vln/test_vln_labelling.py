@@ -1,0 +1,129 @@
+"""Expert labels of VLN queries on a kinematic stand-in simulator: data generation rows and DAgger labels."""
+
+import math
+
+import numpy as np
+import pytest
+from navila_agents.vla.backends.base import VLABackend
+from navila_agents.vla.frames import sample_frame_indices
+from navila_agents.vla.grammar import Forward, Stop, Turn, parse_action
+from navila_agents.vla.training.dataset import QuerySamples, load_dataset_dir, write_dataset
+from navila_agents.vln.datagen import collect
+from navila_agents.vln.rollout import VlnRunCfg
+from navila_tasks.vln.episodes import generate_episodes
+from navila_tasks.vln.layout import SceneLayout
+from navila_tasks.vln.scenes import generate_scene
+from vln_support import KinematicSim
+
+
+class CountingFramesSim(KinematicSim):
+    """Frames that tell apart every env and step: pixel (0, 0) holds the env, (0, 1) and (0, 2) the step number."""
+
+    def frames(self, env_ids):
+        frames = np.full((len(env_ids), 8, 8, 3), 40, dtype=np.uint8)
+        frames[:, 0, 0, 0] = np.asarray(env_ids) + 1
+        frames[:, 0, 1, 0], frames[:, 0, 2, 0] = divmod(self.steps, 250)
+        return frames
+
+
+class SpinningLearner(VLABackend):
+    """Always turns left; notes the pose of every env it was asked for."""
+
+    def __init__(self, sim):
+        self.sim, self.poses = sim, []
+
+    def act_batch(self, frames, instructions, env_ids=None):
+        self.poses += [self.sim.poses()[env_id].tolist() for env_id in env_ids]
+        return ["turn left 15 degrees"] * len(frames)
+
+
+@pytest.fixture(scope="module")
+def scene():
+    return generate_scene(1)
+
+
+@pytest.fixture(scope="module")
+def layout(scene):
+    return SceneLayout.from_ids([scene.scene_id])
+
+
+@pytest.fixture(scope="module")
+def episodes(scene):
+    return generate_episodes(scene, 3, seed=0, min_distance=1.5, max_distance=3.0)
+
+
+class TestExpertRollouts:
+    def test_every_episode_is_labelled_by_the_expert_and_succeeds(self, expert_rollouts_and_rows):
+        """Each episode's rows are contiguous and in query order; the expert acts and ends every episode with stop."""
+        rollouts, episodes = expert_rollouts_and_rows
+        assert all(result.record.success() for result in rollouts.results)
+        names = [row.episode for row in rollouts.rows]
+        assert len(set(names)) == len(episodes)
+        for name in set(names):
+            rows = [row for row in rollouts.rows if row.episode == name]
+            first = names.index(name)
+            assert names[first : first + len(rows)] == [name] * len(rows)
+            assert [row.step for row in rows] == list(range(len(rows)))
+            assert all(row.answer == row.executed for row in rows)
+            assert rows[-1].answer == "stop" and all(row.answer != "stop" for row in rows[:-1])
+            assert {row.instruction for row in rows} == {
+                episodes[int(name.split("/")[1].split(":")[0])].instruction_text
+            }
+
+    def test_offsets_point_at_the_frames_the_vla_saw(self, expert_rollouts_and_rows, tmp_path):
+        """Stored offsets follow the reference sampling, and the frames they load are those of the episode's queries."""
+        rollouts, _ = expert_rollouts_and_rows
+        for row in rollouts.rows:
+            expected = [index - row.step for index in sample_frame_indices(row.step + 1) if index is not None]
+            assert row.frame_offsets == expected
+        write_dataset(tmp_path / "data", {"train": rollouts.rows}, "# card\n")
+        split = load_dataset_dir(tmp_path / "data")["train"]
+        samples = QuerySamples(split)
+        for index in range(len(split)):
+            frames, _, _ = samples[index]
+            env_marks = {int(frame[0, 0, 0]) for frame in frames if frame.any()}
+            assert len(env_marks) == 1, "a query's frames all come from one env"
+            steps = [250 * int(frame[0, 1, 0]) + int(frame[0, 2, 0]) for frame in frames if frame.any()]
+            assert steps == sorted(steps) and len(set(steps)) == len(steps), "oldest first, no repeats"
+
+
+@pytest.fixture(scope="module")
+def expert_rollouts_and_rows(layout, episodes):
+    sim = CountingFramesSim(layout, 2)
+    return collect(sim, layout, episodes, "expert", VlnRunCfg(), progress=False), episodes
+
+
+class TestDagger:
+    def test_labels_are_the_experts_for_the_learners_states(self, layout, episodes):
+        """The learner (always turning left) acts; each label is the expert's action from the pose the learner had."""
+        sim = KinematicSim(layout, 1)
+        learner = SpinningLearner(sim)
+        cfg = VlnRunCfg(max_steps=400, max_still_steps=400)
+        rollouts = collect(sim, layout, episodes[:1], "dagger_1", cfg, learner=learner, progress=False)
+        rows = rollouts.rows
+        assert len(rows) == len(learner.poses) > 5
+        assert all(row.executed == "turn left 15 degrees" and row.source == "dagger_1" for row in rows)
+        assert {type(parse_action(row.answer)) for row in rows} >= {Forward, Turn}
+        path = np.asarray(episodes[0].reference_path)[:, :2]
+        offset = layout.offset(episodes[0].scene_id)
+        for row, (x, y, yaw) in zip(rows, learner.poses, strict=True):
+            assert np.allclose([x, y], path[0] + offset, atol=1e-3), "spinning in place"
+            target = path[1] + offset
+            error = math.degrees(math.remainder(math.atan2(target[1] - y, target[0] - x) - yaw, math.tau))
+            action = parse_action(row.answer)
+            assert not isinstance(action, Stop)
+            if isinstance(action, Turn):
+                assert math.copysign(1, action.degrees) == math.copysign(1, error) and abs(error) >= 7.5
+            else:
+                assert abs(error) < 7.5
+
+    def test_expert_probability_one_executes_the_expert(self, layout, episodes):
+        """With expert probability 1 every executed answer is the label: the episode succeeds despite the learner."""
+        sim = KinematicSim(layout, 1)
+        learner = SpinningLearner(sim)
+        cfg = VlnRunCfg()
+        rollouts = collect(
+            sim, layout, episodes[:1], "dagger", cfg, learner=learner, expert_probability=1.0, progress=False
+        )
+        assert all(row.executed == row.answer for row in rollouts.rows)
+        assert rollouts.results[0].record.success()
