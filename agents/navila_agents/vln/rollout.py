@@ -21,7 +21,6 @@ import numpy as np
 import torch
 from navila_tasks.vln.episodes import SUCCESS_RADIUS, Episode
 from navila_tasks.vln.layout import SceneLayout
-from tqdm import tqdm
 
 from navila_agents.vla.backends.base import VLABackend
 from navila_agents.vla.executor import ActionExecutor, ExecutorCfg
@@ -404,7 +403,7 @@ class VlnRunner:
         self._queue_next(range(self.sim.num_envs))
         self.sim.reset()
         self._begin(list(range(self.sim.num_envs)), self.sim.poses())
-        with tqdm(total=len(self.episodes), desc="vln", unit="episode", disable=not progress) as bar:
+        with progress(total=len(self.episodes), desc="vln", unit="episode", disable=not progress) as bar:
             while any(index >= 0 for index in self._current):
                 done = len(self._results)
                 self.step()
