@@ -1,9 +1,10 @@
 """The nested VLN loop: many envs, each in its own episode, a frozen VLA above a locomotion policy.
 
 Every policy step (50 Hz) the :class:`~navila_agents.vla.executor.ActionExecutor` turns each env's current action
-into a velocity command for the simulator. An env whose action is done asks the VLA again at the next tick of
-``query_period`` seconds of its simulated time (0.5 s in the reference benchmark), with its sampled camera frames and
-instruction; the answer goes through the grammar (:class:`~navila_agents.vla.grammar.ActionDecoder`).
+or waypoint plan into a velocity command for the simulator. An env whose plan is done asks the VLA again at the next
+tick of ``query_period`` seconds of its simulated time (0.5 s in the reference benchmark), with its sampled camera
+frames and instruction; the answer is read in the backend's interface
+(:class:`~navila_agents.vla.interfaces.AnswerDecoder`).
 
 Episodes end as in docs/reference.md §4: on stop, on a fall (the env's termination; its cause is the names of the
 termination terms that fired), after ``max_steps`` steps, or after ``max_still_steps`` steps without moving. Each
@@ -19,13 +20,15 @@ from typing import NamedTuple, Protocol
 
 import numpy as np
 import torch
+from navila_lab.progress import progress as progress_bar
 from navila_tasks.vln.episodes import SUCCESS_RADIUS, Episode
 from navila_tasks.vln.layout import SceneLayout
 
 from navila_agents.vla.backends.base import VLABackend
 from navila_agents.vla.executor import ActionExecutor, ExecutorCfg
 from navila_agents.vla.frames import FrameHistory
-from navila_agents.vla.grammar import ActionDecoder, InvalidPolicy, Stop
+from navila_agents.vla.grammar import InvalidPolicy, Stop
+from navila_agents.vla.interfaces import Answer, AnswerDecoder, Waypoints
 from navila_agents.vln.metrics import EpisodeRecord, EpisodeTracker
 
 
@@ -132,7 +135,7 @@ class EpisodeResult:
     scene_id: str
     instruction: str
     end_reason: EndReason
-    answers: list[str]
+    answers: list[Answer]
     """The VLA's answers, in order."""
     path: list[tuple[float, float]]
     """Base positions in the scene frame at every query and at the end (m)."""
@@ -183,7 +186,7 @@ class VlnRunner:
         self.recorder = recorder
         n, device = sim.num_envs, sim.device
         self.query_steps = max(1, round(self.cfg.query_period / sim.step_dt))
-        self.decoder = ActionDecoder(n, self.cfg.invalid_policy, self.cfg.max_requeries)
+        self.decoder = AnswerDecoder(n, backend.interface, self.cfg.invalid_policy, self.cfg.max_requeries)
         self.executor = ActionExecutor(n, replace(self.cfg.executor, policy_dt=sim.step_dt), device)
         self.history = FrameHistory(n)
         self.tracker = EpisodeTracker(n, device)
@@ -200,7 +203,7 @@ class VlnRunner:
         self._last_xy = torch.zeros(n, 2, device=device)
         self._distance = torch.zeros(n, device=device)
         """Per env: geodesic distance to the goal at the last step (m)."""
-        self._answers: list[list[str]] = [[] for _ in range(n)]
+        self._answers: list[list[Answer]] = [[] for _ in range(n)]
         self._paths: list[list[tuple[float, float]]] = [[] for _ in range(n)]
         self._results: dict[int, EpisodeResult] = {}
 
@@ -340,15 +343,26 @@ class VlnRunner:
         frames = [self.history.sample(env_id) for env_id in env_ids]
         instructions = [self._episode(env_id).instruction_text for env_id in env_ids]
         answers = self.backend.act_batch(frames, instructions, env_ids)
-        actions = self.decoder.decode(answers, env_ids)
+        commands = self.decoder.decode(answers, env_ids)
         for env_id, answer in zip(env_ids, answers, strict=True):
             self._answers[env_id].append(answer)
             self._paths[env_id].append(self._scene_xy(env_id))
-        stopped = [env_id for env_id, action in zip(env_ids, actions, strict=True) if isinstance(action, Stop)]
-        moving = [(env_id, action) for env_id, action in zip(env_ids, actions, strict=True) if env_id not in stopped]
-        if moving:
-            ids, chosen = zip(*moving, strict=True)
-            self.executor.start(list(ids), list(chosen), poses)
+        stopped, actions, plans = [], {}, {}
+        for env_id, command in zip(env_ids, commands, strict=True):
+            if isinstance(command, Stop):
+                stopped.append(env_id)
+            elif isinstance(command, Waypoints):
+                plans[env_id] = command.array()
+            else:
+                actions[env_id] = command
+        if actions:
+            self.executor.start(list(actions), list(actions.values()), poses)
+        if plans:
+            counts = torch.tensor([len(plan) for plan in plans.values()], device=self.sim.device)
+            padded = np.zeros((len(plans), int(counts.max()), 3), dtype=np.float32)
+            for row, plan in enumerate(plans.values()):
+                padded[row, : len(plan)] = plan
+            self.executor.start_waypoints(list(plans), torch.as_tensor(padded), poses, counts)
         self._finish(stopped, EndReason.STOP)
 
     def _record_frames(self) -> None:
@@ -403,7 +417,7 @@ class VlnRunner:
         self._queue_next(range(self.sim.num_envs))
         self.sim.reset()
         self._begin(list(range(self.sim.num_envs)), self.sim.poses())
-        with progress(total=len(self.episodes), desc="vln", unit="episode", disable=not progress) as bar:
+        with progress_bar(total=len(self.episodes), desc="vln", unit="episode", disable=not progress) as bar:
             while any(index >= 0 for index in self._current):
                 done = len(self._results)
                 self.step()

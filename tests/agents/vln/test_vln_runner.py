@@ -1,14 +1,18 @@
 """The VLN loop on a kinematic stand-in simulator: episode scheduling, query timing, end conditions, metrics."""
 
+import math
+import threading
+from dataclasses import replace
 from pathlib import Path
 
 import numpy as np
 import pytest
 from navila_agents.commands.vln import ORACLE_WAYPOINT_RADIUS
-from navila_agents.vla.backends.base import VLABackend
+from navila_agents.vla.backends.base import FunctionBackend, VLABackend
 from navila_agents.vla.backends.oracle import ShortestPathOracle
+from navila_agents.vla.backends.server import ServerBackend, make_server
 from navila_agents.vln.rollout import EndReason, VlnRunCfg, VlnRunner
-from navila_tasks.vln.episodes import generate_episodes, load_episodes
+from navila_tasks.vln.episodes import generate_episodes, load_episodes, yaw_to_quaternion
 from navila_tasks.vln.layout import SceneLayout
 from navila_tasks.vln.scenes import generate_scene
 from vln_support import KinematicSim
@@ -161,3 +165,74 @@ class TestQueryTiming:
             layout, short_episodes[:1], lambda sim: ScriptedBackend("turn left 15 degrees", sim), 1, cfg
         )
         assert [step for step, _ in backend.queries] == [0, 50, 100, 150]
+
+
+def facing_first_leg(episode):
+    """The episode with its start turned toward its reference path's first corner, and that leg's length."""
+    (x0, y0, _), (x1, y1, _) = episode.reference_path[:2]
+    yaw = math.atan2(y1 - y0, x1 - x0)
+    return replace(episode, start_rotation=yaw_to_quaternion(yaw)), math.hypot(x1 - x0, y1 - y0)
+
+
+class Scripted:
+    """A per-query function answering from a list, then with its last item."""
+
+    def __init__(self, answers):
+        self.answers, self.calls = list(answers), 0
+
+    def __call__(self, frames, instruction):
+        self.calls += 1
+        return self.answers[min(self.calls, len(self.answers)) - 1]
+
+
+@pytest.fixture
+def serve():
+    servers = []
+
+    def start(backend):
+        server = make_server(backend, "127.0.0.1", 0)
+        threading.Thread(target=server.serve_forever, daemon=True).start()
+        servers.append(server)
+        return f"http://127.0.0.1:{server.server_port}"
+
+    yield start
+    for server in servers:
+        server.shutdown()
+        server.server_close()
+
+
+class TestInterfaces:
+    @pytest.mark.parametrize("interface", ["tokens", "waypoints"])
+    def test_oracle_reaches_every_glass_goal(self, glass_layout, glass_episodes, interface):
+        """Token and waypoint oracles + teleported execution stop at every goal of the first 6 glass episodes."""
+
+        def make(sim):
+            return ShortestPathOracle(
+                sim.num_envs, sim.poses, waypoint_radius=ORACLE_WAYPOINT_RADIUS, interface=interface
+            )
+
+        results, _, _ = run(glass_layout, glass_episodes, make, num_envs=3)
+        assert all(r.record.success() and r.end_reason == EndReason.STOP for r in results)
+        answers = [answer for result in results for answer in result.answers]
+        if interface == "tokens":
+            assert set(answers) == {"A", "B", "C", "D"}
+        else:
+            plans = [answer for answer in answers if answer]
+            assert answers.count([]) == len(results) and all(len(plan) == 16 for plan in plans)
+            assert len(plans) < sum(r.record.path_length for r in results) / 1.0, "each plan covers > 1 m"
+
+    @pytest.mark.parametrize(
+        ("interface", "answers"),
+        [
+            ("tokens", ["A", "A", "D"]),
+            ("waypoints", [[[0.05 * (i + 1), 0.0, 0.0] for i in range(10)], []]),
+        ],
+    )
+    def test_served_vla_drives_the_robot(self, layout, short_episodes, serve, interface, answers):
+        """A VLA behind the HTTP protocol: two forward tokens, or ten waypoints 5 cm apart, drive 0.5 m, then stop."""
+        episode, leg = max((facing_first_leg(e) for e in short_episodes), key=lambda pair: pair[1])
+        assert leg > 0.6
+        url = serve(FunctionBackend(Scripted(answers), interface))
+        results, _, _ = run(layout, [episode], lambda sim: ServerBackend(url, interface=interface), num_envs=1)
+        assert results[0].end_reason == EndReason.STOP and results[0].answers == answers
+        assert results[0].record.path_length == pytest.approx(0.5, abs=0.03)
