@@ -2,9 +2,10 @@
 
 Every policy step (50 Hz) the :class:`~navila_agents.vla.executor.ActionExecutor` turns each env's current action
 or waypoint plan into a velocity command for the simulator. An env whose plan is done asks the VLA again at the next
-tick of ``query_period`` seconds of its simulated time (0.5 s in the reference benchmark), with its sampled camera
-frames and instruction; the answer is read in the backend's interface
-(:class:`~navila_agents.vla.interfaces.AnswerDecoder`).
+tick of a ``query_period`` clock (0.5 s of simulated time in the reference benchmark), with its sampled camera frames
+and instruction; the answer is read in the backend's interface (:class:`~navila_agents.vla.interfaces.AnswerDecoder`).
+The clock is shared by all envs, so the cameras render only on its ticks: an episode that starts between two ticks
+stands until the next one (at most ``query_period``) before its first query.
 
 Episodes end as in docs/reference.md §4: on stop, on a fall (the env's termination; its cause is the names of the
 termination terms that fired), after ``max_steps`` steps, or after ``max_still_steps`` steps without moving. Each
@@ -29,6 +30,7 @@ from navila_agents.vla.executor import ActionExecutor, ExecutorCfg
 from navila_agents.vla.frames import FrameHistory
 from navila_agents.vla.grammar import InvalidPolicy, Stop
 from navila_agents.vla.interfaces import Answer, AnswerDecoder, Waypoints
+from navila_agents.vln.goal_distance import GoalDistances
 from navila_agents.vln.metrics import EpisodeRecord, EpisodeTracker
 
 
@@ -190,6 +192,9 @@ class VlnRunner:
         self.executor = ActionExecutor(n, replace(self.cfg.executor, policy_dt=sim.step_dt), device)
         self.history = FrameHistory(n)
         self.tracker = EpisodeTracker(n, device)
+        self.goal_distances = GoalDistances(n, device)
+        self._clock = 0
+        """Policy steps since the run began: queries happen when it is a multiple of ``query_steps``."""
         self._queue = iter(range(len(self.episodes)))
         self._current = [-1] * n
         """Per env: index of the episode it runs, or -1."""
@@ -245,8 +250,14 @@ class VlnRunner:
         self._still_steps[ids] = 0
         self._anchor[ids] = xy
         self._last_xy[ids] = xy
-        self._distance[ids] = self._distances(starting, xy)
         episodes = [self._episode(env_id) for env_id in starting]
+        self.goal_distances.set_goals(
+            starting,
+            [self.layout.nav_grids[episode.scene_id] for episode in episodes],
+            [np.asarray(episode.goals[0].position[:2]) for episode in episodes],
+            np.stack([self.layout.offset(episode.scene_id) for episode in episodes]),
+        )
+        self._distance[ids] = self.goal_distances(poses[:, :2])[ids]
         d0 = torch.tensor([episode.shortest_path_length for episode in episodes])
         self.tracker.reset(ids, xy, self._distance[ids], d0)
         if self.backend.privileged:
@@ -256,17 +267,6 @@ class VlnRunner:
             self._paths[env_id] = []
             if self.recorder is not None and self.recorder.wants(self._current[env_id]):
                 self.recorder.begin(env_id, episode)
-
-    def _distances(self, env_ids: Sequence[int], xy: torch.Tensor) -> torch.Tensor:
-        """Geodesic distances (M,) from world points (M, 2) of these envs to their episodes' goals (m)."""
-        points = xy.detach().cpu().numpy()
-        distances = np.empty(len(env_ids))
-        for row, env_id in enumerate(env_ids):
-            episode = self._episode(env_id)
-            grid = self.layout.nav_grids[episode.scene_id]
-            local = points[row] - self.layout.offset(episode.scene_id)
-            distances[row] = grid.distances_to(episode.goals[0].position[:2], local[None])[0]
-        return torch.as_tensor(distances, dtype=torch.float32, device=xy.device)
 
     def _finish(self, env_ids: Sequence[int], reason: EndReason, terminations: torch.Tensor | None = None) -> None:
         """Record the episodes of these envs; those still standing are reset at the next step.
@@ -381,19 +381,18 @@ class VlnRunner:
     def step(self) -> None:
         """One policy step of every env: queries, commands, simulation, metrics, episode ends and starts."""
         poses = self.sim.poses()
-        due = self._running & self.executor.done & (self._steps % self.query_steps == 0)
-        if due.any():
+        due = self._running & self.executor.done
+        if self._clock % self.query_steps == 0 and due.any():
             self._query(torch.nonzero(due).flatten().tolist(), poses)
         if self.recorder is not None:
             self._record_frames()
         commands = self.executor.step(poses) * self._running[:, None]
         result = self.sim.step(commands)
+        self._clock += 1
         running = self._running & ~result.reset
         poses = self.sim.poses()
         xy = torch.where(running[:, None], poses[:, :2], self._last_xy)
-        ids = torch.nonzero(running).flatten().tolist()
-        if ids:
-            self._distance[ids] = self._distances(ids, xy[ids])
+        self._distance = torch.where(running, self.goal_distances(xy), self._distance)
         in_collision, on_glass = self.sim.contacts()
         fell = result.fell & self._running
         self.tracker.update(xy, self._distance, in_collision & running, on_glass & running, fell)

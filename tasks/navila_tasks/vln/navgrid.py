@@ -141,6 +141,18 @@ class NavGrid:
         snapped = self.to_world(self._nearest_free_cell[:, cells[:, 0], cells[:, 1]].T)
         return np.where(self.is_free(points)[:, None], points, snapped)
 
+    def goal_field(self, goal_xy: Sequence[float]) -> tuple[np.ndarray, np.ndarray]:
+        """Tables to look up :meth:`distances_to` anywhere (e.g. on a GPU, for many robots at once).
+
+        A point in cell (r, c) (clipped to the grid) is ``distance[r, c] + |point - center[r, c]|`` from the goal.
+
+        Returns:
+            (H, W) geodesic distance (m) of each cell's nearest free cell (``inf`` where the goal is unreachable),
+            and (H, W, 2) the world (x, y) of that free cell's center.
+        """
+        nearest = self._nearest_free_cell
+        return self.geodesic_distances(goal_xy)[nearest[0], nearest[1]], self.to_world(np.moveaxis(nearest, 0, -1))
+
     def distances_to(self, goal_xy: Sequence[float], points: np.ndarray) -> np.ndarray:
         """Geodesic distances (m) from many points to one goal, for NE and OS of a batch of robots.
 
@@ -191,18 +203,33 @@ class NavGrid:
 
     def line_is_free(self, a: np.ndarray, b: np.ndarray) -> bool:
         """Whether the straight segment a → b crosses only free cells (sampled every half cell)."""
-        samples = max(2, math.ceil(np.linalg.norm(b - a) / (0.5 * self.resolution)) + 1)
-        return bool(self.is_free(np.linspace(a, b, samples)).all())
+        return bool(self.lines_are_free(np.asarray(a, dtype=float), np.asarray(b, dtype=float)[None])[0])
+
+    def lines_are_free(self, a: np.ndarray, ends: np.ndarray) -> np.ndarray:
+        """(M,) whether each straight segment from ``a`` (2,) to ``ends`` (M, 2) crosses only free cells.
+
+        Each segment is sampled every half cell, at exactly the points ``np.linspace(a, end, n)`` gives (its
+        arithmetic is repeated, special case for a zero step included), all segments in one batch.
+        """
+        counts = np.maximum(2, np.ceil(np.linalg.norm(ends - a, axis=1) / (0.5 * self.resolution)).astype(int) + 1)
+        segment = np.repeat(np.arange(len(ends)), counts)
+        first = np.cumsum(counts) - counts
+        index = np.arange(counts.sum(), dtype=float) - first[segment]
+        delta, div = ends - a, (counts - 1).astype(float)[:, None]
+        step = delta / div
+        zero_step = (step == 0).any(axis=1)[segment, None]
+        index = index[:, None]
+        samples = np.where(zero_step, (index / div[segment]) * delta[segment], index * step[segment]) + a
+        samples[first + counts - 1] = ends
+        blocked = np.bincount(segment, weights=~self.is_free(samples), minlength=len(ends))
+        return blocked == 0
 
     def _shortcut(self, points: np.ndarray) -> np.ndarray:
         """Pull the string: from each kept point, jump to the farthest later point in straight sight."""
         kept, anchor = [points[0]], 0
         while anchor < len(points) - 1:
-            anchor = next(
-                reach
-                for reach in range(len(points) - 1, anchor, -1)
-                if reach == anchor + 1 or self.line_is_free(points[anchor], points[reach])
-            )
+            free = self.lines_are_free(points[anchor], points[anchor + 2 :])
+            anchor = anchor + 2 + int(np.flatnonzero(free)[-1]) if free.any() else anchor + 1
             kept.append(points[anchor])
         return np.stack(kept)
 

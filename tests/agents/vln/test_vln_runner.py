@@ -158,6 +158,12 @@ class TestQueryTiming:
         _, _, backend = run(layout, short_episodes[:1], lambda sim: ScriptedBackend("move forward 75 cm", sim), 1, cfg)
         assert [step for step, _ in backend.queries] == [0, 75, 150]
 
+    def test_queries_wait_for_the_shared_clock(self, layout, short_episodes):
+        """One env, two episodes: the first stops at step 0; the second starts at step 1 and is first asked at the
+        next tick of the clock all envs share (step 25), so that cameras render only on ticks."""
+        _, _, backend = run(layout, short_episodes[:2], lambda sim: ScriptedBackend("stop", sim), 1)
+        assert backend.queries == [(0, 0), (25, 0)]
+
     def test_query_period_is_configurable(self, layout, short_episodes):
         """With a 1.0 s period a 0.5 s turn waits for the 1.0 s tick."""
         cfg = VlnRunCfg(max_steps=200, query_period=1.0)
