@@ -1,12 +1,15 @@
 """``navila vln``: VLN episodes with a frozen VLA above a frozen locomotion policy (or a perfect low level), scored.
 
 Writes ``episodes.json`` (one object per episode), ``summary.json`` (NE, OS, SR, SPL, falls, collisions, glass
-contacts) and, with ``--video N``, ``videos/episode_<id>.mp4`` for the first N episodes; prints the results table.
+contacts, and the run's settings: envs, camera size, episodes per hour) and, with ``--video N``,
+``videos/episode_<id>.mp4`` for the first N episodes; prints the results table. Isaac Lab's set-up printout goes to
+``setup.log`` in the output folder.
 """
 
 from __future__ import annotations
 
 import argparse
+import contextlib
 import time
 from pathlib import Path
 from typing import TYPE_CHECKING
@@ -18,15 +21,19 @@ from navila_tasks.vln.layout import SceneLayout
 
 from navila_agents.locomotion.policy import resolve_policy
 from navila_agents.vla.executor import ExecutionMode, ExecutorCfg
+from navila_agents.vla.interfaces import Interface
 
 if TYPE_CHECKING:
     from navila_agents.vla.backends.base import VLABackend
+    from navila_agents.vln.rollout import EpisodeResult
     from navila_agents.vln.simulator import IsaacVlnSim
 
 VLN_TASK = "NaVILA-Go2-VLN"
 BACKENDS = ("oracle", "hf", "server")
 ORACLE_WAYPOINT_RADIUS = 0.15
 """The oracle's paths start where the robot stands (replanned every query), so corners count as passed only close."""
+CPU_NUM_ENVS = 4
+"""Default episodes in parallel on CPU (on a GPU: the task's, 256)."""
 
 
 def parse_args(argv: list[str]) -> argparse.Namespace:
@@ -41,13 +48,19 @@ def parse_args(argv: list[str]) -> argparse.Namespace:
     low_level.add_argument("--perfect-low-level", action="store_true", help="teleport the base as commanded")
     parser.add_argument("--vla", choices=BACKENDS, default="oracle", help="VLA backend (default: privileged oracle)")
     parser.add_argument(
+        "--interface",
+        choices=[str(interface) for interface in Interface],
+        default=str(Interface.LANGUAGE),
+        help="how the VLA commands the robot: language actions, tokens A-D, or waypoints (docs/vla_interfaces.md)",
+    )
+    parser.add_argument(
         "--oracle-view",
         choices=("full", "camera"),
         default="full",
         help="--vla oracle: plan around glass (full) or only around what the camera sees (camera), like an RGB VLA",
     )
     parser.add_argument("--vla-model", type=Path, help="--vla hf: local transformers model folder")
-    parser.add_argument("--vla-url", help="--vla server: base URL of a navila vla-serve")
+    parser.add_argument("--vla-url", help="--vla server: base URL of a VLA server (navila vla-serve or your own)")
     parser.add_argument("--vla-device", default=None, help="torch device of the hf model (default: the sim device)")
     parser.add_argument(
         "--execution", choices=[mode.value for mode in ExecutionMode], default="open_loop", help="action execution"
@@ -60,7 +73,9 @@ def parse_args(argv: list[str]) -> argparse.Namespace:
     parser.add_argument("--video", type=int, default=0, metavar="N", help="write mp4s of the first N episodes")
     parser.add_argument("--label", default=None, help="method name in the table (default: from the low level)")
     parser.add_argument("--out", type=Path, default=None, help="output directory (default: results/vln/<label>)")
-    return parser.parse_args(argv)
+    args = parser.parse_args(argv)
+    args.interface = Interface(args.interface)
+    return args
 
 
 def read_episodes(path: Path, limit: int | None) -> list[Episode]:
@@ -78,7 +93,7 @@ def read_episodes(path: Path, limit: int | None) -> list[Episode]:
 
 
 def check_args(args: argparse.Namespace) -> None:
-    """One-line errors for values that would only fail after the simulator is built."""
+    """One-line errors for values that would only fail after the simulator is built (a server is asked now)."""
     positive = {"--query-period": args.query_period, "--max-steps": args.max_steps, "--camera-size": args.camera_size}
     positive |= {"--max-still-steps": args.max_still_steps, "--limit": 1 if args.limit is None else args.limit}
     for flag, value in positive.items():
@@ -92,10 +107,27 @@ def check_args(args: argparse.Namespace) -> None:
         raise UserError(
             f"--vla hf needs --vla-model with a local transformers model (no config.json in {args.vla_model})"
         )
+    if args.vla == "hf" and args.interface != Interface.LANGUAGE:
+        raise UserError(f"--vla hf answers in language; --interface {args.interface} needs --vla oracle or server")
     if args.oracle_view != "full" and args.vla != "oracle":
         raise UserError(f"--oracle-view applies to --vla oracle only, not --vla {args.vla}")
-    if args.vla == "server" and not args.vla_url:
+    if args.vla == "server":
+        check_server(args.vla_url, args.interface)
+
+
+def check_server(url: str | None, interface: Interface) -> None:
+    """The server answers ``/health`` in the interface asked for, or a one-line error."""
+    from navila_agents.vla.backends.server import ServerBackend
+
+    if not url:
         raise UserError("--vla server needs --vla-url, e.g. http://127.0.0.1:8000")
+    try:
+        health = ServerBackend(url, timeout=10.0).health()
+    except OSError as error:
+        raise UserError(f"VLA server {url} does not answer /health ({error})") from None
+    served = health.get("interface", str(Interface.LANGUAGE))
+    if served != interface:
+        raise UserError(f"VLA server {url} answers in the {served} interface; pass --interface {served}")
 
 
 def make_backend(args: argparse.Namespace, sim: IsaacVlnSim) -> VLABackend:
@@ -107,15 +139,26 @@ def make_backend(args: argparse.Namespace, sim: IsaacVlnSim) -> VLABackend:
     if args.vla == "server":
         from navila_agents.vla.backends.server import ServerBackend
 
-        return ServerBackend(args.vla_url)
+        return ServerBackend(args.vla_url, interface=args.interface)
     from navila_agents.vla.backends.oracle import ShortestPathOracle
 
-    return ShortestPathOracle(sim.num_envs, sim.poses, waypoint_radius=ORACLE_WAYPOINT_RADIUS, device=sim.device)
+    return ShortestPathOracle(
+        sim.num_envs, sim.poses, waypoint_radius=ORACLE_WAYPOINT_RADIUS, device=sim.device, interface=args.interface
+    )
 
 
-def main(argv: list[str]) -> int:
-    """Check the inputs, build the VLN task for the episodes' scenes, run every episode, write the results."""
-    args = parse_args(argv)
+def vla_label(args: argparse.Namespace) -> str:
+    """How the run's VLA is named in its settings, e.g. ``oracle (full view), waypoints``."""
+    name = args.vla + (f" ({args.oracle_view} view)" if args.vla == "oracle" else "")
+    return name if args.interface == Interface.LANGUAGE else f"{name}, {args.interface}"
+
+
+def run(args: argparse.Namespace) -> tuple[list[EpisodeResult], dict, SceneLayout]:
+    """Check the inputs, build the VLN task for the episodes' scenes, run every episode, write the results.
+
+    Returns:
+        The episodes' results, the summary written to ``summary.json``, and the layout of their scenes.
+    """
     check_args(args)
     policy = None if args.policy is None else resolve_policy(args.policy)
     episodes = read_episodes(args.episodes, args.limit)
@@ -123,11 +166,10 @@ def main(argv: list[str]) -> int:
         layout = SceneLayout.from_ids([episode.scene_id for episode in episodes])
     except ValueError as error:
         raise UserError(f"{args.episodes}: {error}") from None
-    label = args.label or ("perfect low level" if args.perfect_low_level else Path(args.policy).resolve().name)
-    out_dir = args.out or Path("results") / "vln" / label.replace(" ", "_")
+    args.label = args.label or ("perfect low level" if args.perfect_low_level else Path(args.policy).resolve().name)
+    args.out = args.out or Path("results") / "vln" / args.label.replace(" ", "_")
 
     from navila_agents.locomotion import runtime
-    from navila_agents.vln.metrics import format_table
     from navila_agents.vln.report import write_run
     from navila_agents.vln.rollout import VlnRunCfg, VlnRunner
     from navila_agents.vln.simulator import IsaacVlnSim
@@ -135,6 +177,8 @@ def main(argv: list[str]) -> int:
 
     env_cfg, agent_cfg = runtime.load_cfgs(args.task, args.overrides)
     runtime.configure(env_cfg, agent_cfg, args)
+    if args.num_envs is None and env_cfg.sim.device == "cpu":
+        env_cfg.scene.num_envs = CPU_NUM_ENVS
     env_cfg.scene.num_envs = min(env_cfg.scene.num_envs, len(episodes))
     env_cfg.scene.vln_scenes.spawn.scene_ids = [scene.scene_id for scene in layout.scenes]
     env_cfg.scene.camera.width = env_cfg.scene.camera.height = args.camera_size
@@ -145,16 +189,25 @@ def main(argv: list[str]) -> int:
         executor=ExecutorCfg(mode=ExecutionMode(args.execution)),
         oracle_sees_glass=args.oracle_view == "full",
     )
+    args.out.mkdir(parents=True, exist_ok=True)
     start = time.perf_counter()
-    with runtime.open_env(args.task, env_cfg) as env:
+    with contextlib.ExitStack() as stack:
+        with (args.out / "setup.log").open("w") as log, contextlib.redirect_stdout(log):
+            env = stack.enter_context(runtime.open_env(args.task, env_cfg))
         sim = IsaacVlnSim(env, layout, policy)
-        recorder = EpisodeVideos(out_dir / "videos", range(args.video), layout) if args.video else None
-        results = VlnRunner(sim, make_backend(args, sim), episodes, layout, run_cfg, recorder).run()
+        recorder = None
+        if args.video:
+            recorder = EpisodeVideos(args.out / "videos", range(args.video), layout, sim.height_maps)
+        runner = VlnRunner(sim, make_backend(args, sim), episodes, layout, run_cfg, recorder)
+        loop_start = time.perf_counter()
+        results = runner.run()
+        loop_s = time.perf_counter() - loop_start
     config = {
         "episodes_file": str(args.episodes),
         "task": args.task,
         "low_level": "perfect (teleported)" if args.perfect_low_level else str(args.policy),
-        "vla": args.vla + (f" ({args.oracle_view} view)" if args.vla == "oracle" else ""),
+        "vla": vla_label(args),
+        "interface": str(args.interface),
         "execution": args.execution,
         "query_period_s": args.query_period,
         "max_steps": args.max_steps,
@@ -162,8 +215,22 @@ def main(argv: list[str]) -> int:
         "device": env_cfg.sim.device,
         "camera": f"{args.camera_size}x{args.camera_size}",
         "wall_time_s": round(time.perf_counter() - start, 1),
+        "loop_time_s": round(loop_s, 1),
+        "episodes_per_hour": round(3600.0 * len(results) / loop_s, 1),
     }
-    summary = write_run(out_dir, label, results, config)
-    print(format_table({label: summary["metrics"]}))
-    print(f"[navila] {len(results)} episodes -> {out_dir}")
+    return results, write_run(args.out, args.label, results, config), layout
+
+
+def main(argv: list[str]) -> int:
+    """Run ``navila vln`` and print the results table."""
+    from navila_agents.vln.metrics import format_table
+
+    args = parse_args(argv)
+    results, summary, _ = run(args)
+    config = summary["config"]
+    print(format_table({args.label: summary["metrics"]}))
+    print(
+        f"[navila] {len(results)} episodes, {config['num_envs']} in parallel, camera {config['camera']}: "
+        f"{config['episodes_per_hour']} episodes/hour ({config['loop_time_s']} s) -> {args.out}"
+    )
     return 0

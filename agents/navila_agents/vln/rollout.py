@@ -33,6 +33,9 @@ from navila_agents.vla.interfaces import Answer, AnswerDecoder, Waypoints
 from navila_agents.vln.goal_distance import GoalDistances
 from navila_agents.vln.metrics import EpisodeRecord, EpisodeTracker
 
+PROGRESS_STEPS = 50
+"""Policy steps between two updates of the progress bar's step count."""
+
 
 class StepResult(NamedTuple):
     """What one simulator step reports per env."""
@@ -422,6 +425,8 @@ class VlnRunner:
                 self.step()
                 if len(self._results) > done:
                     bar.update(len(self._results) - done)
+                if self._clock % PROGRESS_STEPS == 0:
+                    bar.set_postfix(step=self._clock, simulated=f"{self._clock * self.sim.step_dt:.0f}s")
                 if not self._running.any() and all(index < 0 for index in self._pending):
                     break
         return [self._results[index] for index in sorted(self._results)]

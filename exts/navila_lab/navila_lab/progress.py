@@ -67,13 +67,17 @@ class LineProgress:
     def update(self, n: float = 1) -> None:
         """Count ``n`` more; print a line when ``interval`` seconds passed since the last one."""
         self.n += n
-        if time.monotonic() - self._last_print >= self.interval:
-            self._print()
+        self._print_if_due()
 
     def set_postfix(self, ordered_dict: dict | None = None, refresh: bool = True, **kwargs: Any) -> None:
-        """Show ``key=value`` pairs after the counts (from the next line on)."""
+        """Show ``key=value`` pairs after the counts; print a line when one is due (progress without a count)."""
         items = {**(ordered_dict or {}), **kwargs}
         self.postfix = ", ".join(f"{key}={value}" for key, value in items.items())
+        self._print_if_due()
+
+    def _print_if_due(self) -> None:
+        if time.monotonic() - self._last_print >= self.interval:
+            self._print()
 
     def close(self) -> None:
         """Print the final count (unless the last line already showed it)."""

@@ -3,8 +3,11 @@
 import json
 import subprocess
 import sys
+import threading
 
 import pytest
+from navila_agents.vla.backends.base import FunctionBackend
+from navila_agents.vla.backends.server import make_server
 from navila_tasks.vln.episodes import load_episodes
 
 
@@ -66,6 +69,43 @@ class TestVlnInputErrors:
         result = navila("vln", *args)
         assert result.returncode == 2, result.stderr[-2000:]
         assert message in last_line(result) and "Traceback" not in result.stderr
+
+    def test_hf_speaks_language_only(self, episode_file, tiny_vla_path):
+        result = navila(
+            "vln",
+            "--episodes",
+            str(episode_file),
+            "--perfect-low-level",
+            "--vla",
+            "hf",
+            "--vla-model",
+            str(tiny_vla_path),
+            "--interface",
+            "tokens",
+        )
+        assert result.returncode == 2 and "--vla hf answers in language" in last_line(result)
+
+    def test_server_is_asked_before_the_simulator_is_built(self, episode_file):
+        """A server that does not answer /health is a one-line error at once."""
+        args = ("--perfect-low-level", "--vla", "server", "--vla-url", "http://127.0.0.1:1")
+        result = navila("vln", "--episodes", str(episode_file), *args)
+        assert result.returncode == 2 and "does not answer /health" in last_line(result)
+
+    def test_server_of_another_interface(self, episode_file):
+        """A tokens server with the default language interface: the error names the server's interface."""
+        server = make_server(FunctionBackend(lambda frames, text: "A", "tokens"), "127.0.0.1", 0)
+        threading.Thread(target=server.serve_forever, daemon=True).start()
+        try:
+            url = f"http://127.0.0.1:{server.server_port}"
+            result = navila(
+                "vln", "--episodes", str(episode_file), "--perfect-low-level", "--vla", "server", "--vla-url", url
+            )
+        finally:
+            server.shutdown()
+            server.server_close()
+        assert result.returncode == 2 and "answers in the tokens interface; pass --interface tokens" in last_line(
+            result
+        )
 
     def test_malformed_episode_file_names_episode_and_field(self, tmp_path):
         """A malformed episode is reported with its id and field."""
