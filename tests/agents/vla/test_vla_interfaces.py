@@ -2,9 +2,11 @@
 
 import json
 import math
+import re
 import threading
 import urllib.error
 import urllib.request
+from pathlib import Path
 
 import numpy as np
 import pytest
@@ -196,3 +198,45 @@ class TestServerProtocol:
     def test_health_of_a_down_server_raises(self):
         with pytest.raises(OSError):
             ServerBackend("http://127.0.0.1:1", timeout=2).health()
+
+
+def doc_example(name):
+    """The code block after ``<!-- example: NAME -->`` in docs/vla_interfaces.md, bound to a free port."""
+    text = (Path(__file__).parents[3] / "docs" / "vla_interfaces.md").read_text()
+    block = text.split(f"<!-- example: {name} -->\n```python\n", 1)[1].split("```", 1)[0]
+    return re.sub(r"(port=)?800\d", lambda match: (match.group(1) or "") + "0", block)
+
+
+class TestDocExamples:
+    @pytest.fixture
+    def run_example(self):
+        servers = []
+
+        def run(name):
+            namespace = {}
+            exec(compile(doc_example(name), name, "exec"), namespace)  # noqa: S102 (our own documentation)
+            server = namespace["server"]
+            threading.Thread(target=server.serve_forever, daemon=True).start()
+            servers.append(server)
+            return f"http://127.0.0.1:{server.server_port}"
+
+        yield run
+        for server in servers:
+            server.shutdown()
+            server.server_close()
+
+    def test_tokens_server(self, run_example):
+        """The documented token model walks forward, and stops once its current frame is mostly red."""
+        client = ServerBackend(run_example("tokens-server"), interface="tokens")
+        red = FRAMES.copy()
+        red[-1, ..., 0] = 255
+        assert client.health()["interface"] == "tokens"
+        assert client.act_batch([FRAMES, red], ["go", "go"], [0, 1]) == ["A", "D"]
+
+    def test_standard_library_waypoint_server(self, run_example):
+        """The documented stdlib server speaks the protocol: 4 straight plans for an env, then a stop."""
+        client = ServerBackend(run_example("waypoints-server"), interface="waypoints")
+        assert client.health() == {"status": "ok", "interface": "waypoints"}
+        answers = [client.act_batch([FRAMES], ["go"], [3])[0] for _ in range(5)]
+        assert [parse_waypoints(answer) for answer in answers[:4]] == [parse_waypoints(answers[0])] * 4
+        assert isinstance(parse_waypoints(answers[0]), Waypoints) and answers[4] == []
