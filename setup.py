@@ -53,6 +53,7 @@ setup(
         "robot": ["cyclonedds==0.10.5"],
         "vla": ["transformers", "pillow", "scipy", "trimesh"],
         "dev": ["pytest", "ruff", "hypothesis", "import-linter"],
+        "viz": ["isaaclab[viser,rerun]==3.0.0", "playwright"],
     },
     entry_points={"console_scripts": ["navila = navila_cli:main"]},
 )

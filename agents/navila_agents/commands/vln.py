@@ -3,7 +3,7 @@
 Writes ``episodes.json`` (one object per episode), ``summary.json`` (NE, OS, SR, SPL, falls, collisions, glass
 contacts, and the run's settings: envs, camera size, episodes per hour) and, with ``--video N``,
 ``videos/episode_<id>.mp4`` for the first N episodes; prints the results table. Isaac Lab's set-up printout goes to
-``setup.log`` in the output folder.
+``setup.log`` in the output folder. ``--viz viser|rerun|kit|newton_gl`` shows the run live (docs/viewers.md).
 """
 
 from __future__ import annotations
@@ -20,6 +20,7 @@ from navila_tasks.vln.episodes import Episode, load_episodes
 from navila_tasks.vln.layout import SceneLayout
 
 from navila_agents.locomotion.policy import resolve_policy
+from navila_agents.viewers import add_viewer_args, look_at, parse_viewers, viewer_cfgs
 from navila_agents.vla.executor import ExecutionMode, ExecutorCfg
 from navila_agents.vla.interfaces import Interface
 
@@ -73,6 +74,7 @@ def parse_args(argv: list[str]) -> argparse.Namespace:
     parser.add_argument("--video", type=int, default=0, metavar="N", help="write mp4s of the first N episodes")
     parser.add_argument("--label", default=None, help="method name in the table (default: from the low level)")
     parser.add_argument("--out", type=Path, default=None, help="output directory (default: results/vln/<label>)")
+    add_viewer_args(parser)
     args = parser.parse_args(argv)
     args.interface = Interface(args.interface)
     return args
@@ -113,6 +115,7 @@ def check_args(args: argparse.Namespace) -> None:
         raise UserError(f"--oracle-view applies to --vla oracle only, not --vla {args.vla}")
     if args.vla == "server":
         check_server(args.vla_url, args.interface)
+    parse_viewers(args.viz)
 
 
 def check_server(url: str | None, interface: Interface) -> None:
@@ -190,10 +193,13 @@ def run(args: argparse.Namespace) -> tuple[list[EpisodeResult], dict, SceneLayou
         oracle_sees_glass=args.oracle_view == "full",
     )
     args.out.mkdir(parents=True, exist_ok=True)
+    env_cfg.sim.visualizer_cfgs = viewer_cfgs(args, args.out / "recording.rrd")
     start = time.perf_counter()
     with contextlib.ExitStack() as stack:
         with (args.out / "setup.log").open("w") as log, contextlib.redirect_stdout(log):
             env = stack.enter_context(runtime.open_env(args.task, env_cfg))
+        first = episodes[0]
+        look_at(env, (*(layout.offset(first.scene_id) + first.start_position[:2]), first.start_position[2]))
         sim = IsaacVlnSim(env, layout, policy)
         recorder = None
         if args.video:
