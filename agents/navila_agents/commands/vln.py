@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import argparse
 import contextlib
+import re
 import time
 from pathlib import Path
 from typing import TYPE_CHECKING
@@ -17,7 +18,8 @@ from typing import TYPE_CHECKING
 from navila_lab.errors import UserError
 from navila_lab.video import require_mp4
 from navila_tasks.vln.episodes import Episode, load_episodes
-from navila_tasks.vln.layout import SceneLayout
+from navila_tasks.vln.layout import SceneLayout, SceneSource, scene_floor_heights
+from navila_tasks.vln.scene_files import DEFAULT_GLASS_PATTERN
 
 from navila_agents.locomotion.policy import resolve_policy
 from navila_agents.viewers import add_viewer_args, look_at, parse_viewers, viewer_cfgs
@@ -44,6 +46,17 @@ def parse_args(argv: list[str]) -> argparse.Namespace:
     parser = argparse.ArgumentParser(prog="navila vln", description=__doc__)
     runtime.add_common_args(parser, task_default=VLN_TASK)
     parser.add_argument("--episodes", type=Path, required=True, help="episode file (.json or .json.gz, R2R-CE schema)")
+    parser.add_argument(
+        "--scenes-dir",
+        type=Path,
+        default=None,
+        help="folder of scene files for the episodes' scene ids (docs/scenes.md)",
+    )
+    parser.add_argument(
+        "--glass-pattern",
+        default=DEFAULT_GLASS_PATTERN,
+        help=f"regex on prim, node or material names that marks glass in scene files ({DEFAULT_GLASS_PATTERN})",
+    )
     low_level = parser.add_mutually_exclusive_group(required=True)
     low_level.add_argument("--policy", help="exported policy directory (navila export) or rsl_rl checkpoint/run dir")
     low_level.add_argument("--perfect-low-level", action="store_true", help="teleport the base as commanded")
@@ -133,6 +146,34 @@ def check_server(url: str | None, interface: Interface) -> None:
         raise UserError(f"VLA server {url} answers in the {served} interface; pass --interface {served}")
 
 
+def scene_source(args: argparse.Namespace, episodes: list[Episode]) -> SceneSource:
+    """Where the episodes' scenes come from: ``--scenes-dir`` (floors where the episodes start) and procedural ids."""
+    if args.scenes_dir is None:
+        return SceneSource()
+    if not args.scenes_dir.is_dir():
+        raise UserError(f"--scenes-dir {args.scenes_dir} is not a folder")
+    try:
+        re.compile(args.glass_pattern)
+    except re.error as error:
+        raise UserError(f"--glass-pattern {args.glass_pattern!r}: {error}") from None
+    try:
+        floors = scene_floor_heights(episodes)
+    except ValueError as error:
+        raise UserError(f"{args.episodes}: {error}") from None
+    return SceneSource(str(args.scenes_dir), args.glass_pattern, floors)
+
+
+def check_starts(episodes: list[Episode], layout: SceneLayout) -> None:
+    """A one-line error for the first episode that starts inside its scene's geometry."""
+    for episode in episodes:
+        if layout.inside_geometry(episode.scene_id, episode.start_position[:2]):
+            x, y, _ = episode.start_position
+            raise UserError(
+                f"episode {episode.episode_id!r} starts inside the geometry of scene '{episode.scene_id}' at "
+                f"({x:.2f}, {y:.2f}): its start must be on the floor, clear of walls and furniture"
+            )
+
+
 def make_backend(args: argparse.Namespace, sim: IsaacVlnSim) -> VLABackend:
     """Build the VLA backend chosen on the command line."""
     if args.vla == "hf":
@@ -165,10 +206,12 @@ def run(args: argparse.Namespace) -> tuple[list[EpisodeResult], dict, SceneLayou
     check_args(args)
     policy = None if args.policy is None else resolve_policy(args.policy)
     episodes = read_episodes(args.episodes, args.limit)
+    source = scene_source(args, episodes)
     try:
-        layout = SceneLayout.from_ids([episode.scene_id for episode in episodes])
+        layout = SceneLayout.from_ids([episode.scene_id for episode in episodes], source=source)
     except ValueError as error:
         raise UserError(f"{args.episodes}: {error}") from None
+    check_starts(episodes, layout)
     args.label = args.label or ("perfect low level" if args.perfect_low_level else Path(args.policy).resolve().name)
     args.out = args.out or Path("results") / "vln" / args.label.replace(" ", "_")
 
@@ -183,7 +226,13 @@ def run(args: argparse.Namespace) -> tuple[list[EpisodeResult], dict, SceneLayou
     if args.num_envs is None and env_cfg.sim.device == "cpu":
         env_cfg.scene.num_envs = CPU_NUM_ENVS
     env_cfg.scene.num_envs = min(env_cfg.scene.num_envs, len(episodes))
-    env_cfg.scene.vln_scenes.spawn.scene_ids = [scene.scene_id for scene in layout.scenes]
+    spawn = env_cfg.scene.vln_scenes.spawn
+    spawn.scene_ids = [scene.scene_id for scene in layout.scenes]
+    spawn.scenes_dir, spawn.glass_pattern, spawn.floor_heights = (
+        source.scenes_dir,
+        source.glass_pattern,
+        source.floor_heights,
+    )
     env_cfg.scene.camera.width = env_cfg.scene.camera.height = args.camera_size
     run_cfg = VlnRunCfg(
         query_period=args.query_period,
@@ -210,6 +259,7 @@ def run(args: argparse.Namespace) -> tuple[list[EpisodeResult], dict, SceneLayou
         loop_s = time.perf_counter() - loop_start
     config = {
         "episodes_file": str(args.episodes),
+        "scenes_dir": None if args.scenes_dir is None else str(args.scenes_dir),
         "task": args.task,
         "low_level": "perfect (teleported)" if args.perfect_low_level else str(args.policy),
         "vla": vla_label(args),

@@ -16,6 +16,7 @@ from matplotlib.patches import Circle, Rectangle  # noqa: E402
 from navila_lab.video import mp4_writer  # noqa: E402
 from navila_tasks.vln.episodes import Episode  # noqa: E402
 from navila_tasks.vln.layout import SceneLayout  # noqa: E402
+from navila_tasks.vln.scene_files import MeshScene  # noqa: E402
 from navila_tasks.vln.scenes import BoxKind, Scene  # noqa: E402
 
 from navila_agents.vln.rollout import EpisodeResult  # noqa: E402
@@ -43,8 +44,8 @@ class _Clip:
     """The figure without its changing artists, drawn once (later frames only redraw what changes)."""
 
 
-def draw_scene(axes: plt.Axes, scene: Scene) -> None:
-    """Top-down footprints of a scene's boxes (glass in translucent cyan), floor left out."""
+def _draw_boxes(axes: plt.Axes, scene: Scene) -> None:
+    """A procedural scene's boxes but the floor, glass in translucent cyan."""
     for box in scene.boxes:
         if box.kind == BoxKind.FLOOR:
             continue
@@ -53,7 +54,21 @@ def draw_scene(axes: plt.Axes, scene: Scene) -> None:
         alpha = 0.5 if box.kind == BoxKind.GLASS else 1.0
         edge = "c" if box.kind == BoxKind.GLASS else "none"
         axes.add_patch(Rectangle((x0, y0), x1 - x0, y1 - y0, facecolor=color, alpha=alpha, edgecolor=edge))
+
+
+def draw_scene(axes: plt.Axes, scene: Scene | MeshScene) -> None:
+    """Top-down footprints of a scene's obstacles (glass in translucent cyan), floor left out.
+
+    A procedural scene's boxes are drawn as they are; a scene from a file as its blocked cells.
+    """
     x_min, y_min, x_max, y_max = scene.bounds
+    if isinstance(scene, MeshScene):
+        image = np.zeros((*scene.blocked().shape, 4))
+        image[scene.blocked(include_glass=False)] = (0.55, 0.55, 0.55, 1.0)
+        image[scene.blocked(glass_only=True)] = (0.0, 0.8, 0.9, 0.6)
+        axes.imshow(image, origin="lower", extent=(x_min, x_max, y_min, y_max), interpolation="nearest")
+    else:
+        _draw_boxes(axes, scene)
     axes.set(xlim=(x_min - 0.5, x_max + 0.5), ylim=(y_min - 0.5, y_max + 0.5), aspect="equal", xlabel="x (m)")
 
 

@@ -9,6 +9,8 @@ import pytest
 from navila_agents.vla.backends.base import FunctionBackend
 from navila_agents.vla.backends.server import make_server
 from navila_tasks.vln.episodes import load_episodes
+from navila_tasks.vln.scenes import scene_from_id
+from scene_writers import write_glb, write_usd
 
 
 def navila(*args: str) -> subprocess.CompletedProcess:
@@ -121,6 +123,40 @@ class TestVlnInputErrors:
         path.write_text(json.dumps(data))
         result = navila("vln", "--episodes", str(path), "--perfect-low-level")
         assert result.returncode == 2 and "not a procedural scene" in last_line(result)
+
+    @pytest.fixture
+    def renamed(self, tmp_path, episode_file):
+        """The first episode with scene id 'house' (its start moved to ``start`` when given), written to a file."""
+
+        def write(start=None):
+            episode = load_episodes(episode_file)[0]
+            data = episode.to_dict() | {"scene_id": "house"}
+            data["start_position"] = list(start or episode.start_position)
+            path = tmp_path / "house_episodes.json"
+            path.write_text(json.dumps({"episodes": [data]}))
+            return path, scene_from_id(episode.scene_id)
+
+        return write
+
+    def test_missing_scene_file(self, tmp_path, renamed):
+        path, _ = renamed()
+        result = navila("vln", "--episodes", str(path), "--perfect-low-level", "--scenes-dir", str(tmp_path))
+        assert result.returncode == 2 and "scene 'house' not found in" in last_line(result)
+
+    def test_scene_without_collision_geometry(self, tmp_path, renamed):
+        path, scene = renamed()
+        write_usd(scene, tmp_path / "house" / "house.usd", colliders=False)
+        result = navila("vln", "--episodes", str(path), "--perfect-low-level", "--scenes-dir", str(tmp_path))
+        assert result.returncode == 2 and "has no collision geometry" in last_line(result)
+
+    def test_start_inside_geometry(self, tmp_path, renamed):
+        """An episode starting in the middle of a piece of furniture: the error names the episode, scene and place."""
+        _, scene = renamed()
+        furniture = scene.landmarks[0]
+        path, _ = renamed(start=(*furniture.center[:2], 0.0))
+        write_glb(scene, tmp_path / "house.glb")
+        result = navila("vln", "--episodes", str(path), "--perfect-low-level", "--scenes-dir", str(tmp_path))
+        assert result.returncode == 2 and "episode 0 starts inside the geometry of scene 'house'" in last_line(result)
 
     def test_low_level_is_required(self, episode_file):
         """Neither --policy nor --perfect-low-level: argparse names the missing choice."""

@@ -13,8 +13,9 @@ from navila_agents.vla.backends.oracle import ShortestPathOracle
 from navila_agents.vla.backends.server import ServerBackend, make_server
 from navila_agents.vln.rollout import EndReason, VlnRunCfg, VlnRunner
 from navila_tasks.vln.episodes import generate_episodes, load_episodes, yaw_to_quaternion
-from navila_tasks.vln.layout import SceneLayout
-from navila_tasks.vln.scenes import generate_scene
+from navila_tasks.vln.layout import SceneLayout, SceneSource
+from navila_tasks.vln.scenes import generate_scene, scene_from_id
+from scene_writers import write_glb, write_usd
 from vln_support import KinematicSim
 
 
@@ -242,3 +243,24 @@ class TestInterfaces:
         results, _, _ = run(layout, [episode], lambda sim: ServerBackend(url, interface=interface), num_envs=1)
         assert results[0].end_reason == EndReason.STOP and results[0].answers == answers
         assert results[0].record.path_length == pytest.approx(0.5, abs=0.03)
+
+
+class TestSceneFiles:
+    @pytest.mark.parametrize("write", [write_usd, write_glb])
+    def test_oracle_results_equal_the_procedural_path(self, tmp_path, glass_episodes, write):
+        """The first 6 glass episodes with their scenes written as files (USD in the NaVILA-Bench layout, GLB) and
+        their scene ids pointing at them: oracle + teleported execution gives the same per-episode results."""
+        scene_ids = sorted({episode.scene_id for episode in glass_episodes})
+        for scene_id in scene_ids:
+            name = f"file_{scene_id}"
+            write(scene_from_id(scene_id), tmp_path / (f"{name}/{name}.usd" if write is write_usd else f"{name}.glb"))
+        renamed = [replace(episode, scene_id=f"file_{episode.scene_id}") for episode in glass_episodes]
+        layout = SceneLayout.from_ids([e.scene_id for e in renamed], source=SceneSource(str(tmp_path)))
+        procedural = SceneLayout.from_ids([e.scene_id for e in glass_episodes])
+        from_files, _, _ = run(layout, renamed, oracle, num_envs=3)
+        expected, _, _ = run(procedural, glass_episodes, oracle, num_envs=3)
+        for got, want in zip(from_files, expected, strict=True):
+            assert got.end_reason == want.end_reason and got.answers == want.answers
+            assert got.record.steps == want.record.steps
+            for key in ("distance_to_goal", "min_distance_to_goal", "path_length", "shortest_path_length"):
+                assert getattr(got.record, key) == pytest.approx(getattr(want.record, key), abs=1e-3), key
