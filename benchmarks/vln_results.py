@@ -11,9 +11,9 @@ On a GPU machine, with the shipped policies (all 100 episodes in parallel per ru
       .venv/bin/python benchmarks/vln_results.py --video 0
 
 * the three interfaces (language actions, tokens A-D, waypoint sequences) × the three low levels
-  (``results/vln_interfaces.md``)::
+  (``results/vln_interfaces.md``; ``--skip-done`` lets the same command finish the nine runs over several calls)::
 
-      .venv/bin/python benchmarks/vln_results.py --interfaces language tokens waypoints --video 0
+      .venv/bin/python benchmarks/vln_results.py --interfaces language tokens waypoints --video 0 --skip-done
 
 * throughput at scale: 512 glass episodes, 256 in parallel, LiDAR policy, 512 × 512 camera
   (``results/vln_scale.md``)::
@@ -40,7 +40,7 @@ import subprocess
 import sys
 from pathlib import Path
 
-from navila_agents.vln.report import load_summary, markdown_report
+from navila_agents.vln.report import SUMMARY_FILE, load_summary, markdown_report
 from navila_lab.errors import run_command
 from navila_lab.provenance import stamp
 
@@ -73,6 +73,9 @@ def parse_args(argv: list[str]) -> argparse.Namespace:
         choices=("full", "camera"),
         default="full",
         help="oracle plans around glass (full) or only around what the camera sees (camera), as an RGB VLA would",
+    )
+    parser.add_argument(
+        "--skip-done", action="store_true", help="reuse runs whose summary.json exists (finish a table in chunks)"
     )
     parser.add_argument("--out-dir", type=Path, default=None, help="per-run output folders (default: by setting)")
     parser.add_argument("--report", type=Path, default=None, help="markdown report to write (default: by setting)")
@@ -114,13 +117,16 @@ def main(argv: list[str]) -> int:
         for method in args.methods:
             label, folder = run_label(interface, method, args.interfaces)
             run_dir = args.out_dir / folder
+            run_dirs.append(run_dir)
+            if args.skip_done and (run_dir / SUMMARY_FILE).is_file():
+                print(f"[vln_results] {label}: reusing {run_dir}", flush=True)
+                continue
             command = [sys.executable, "-m", "navila_cli", "vln", *common, *low_levels[method]]
             command += ["--interface", interface, "--label", label, "--out", str(run_dir)]
             print("[vln_results]", shlex.join(command), flush=True)
             if subprocess.run(command, cwd=ROOT).returncode != 0:
                 print(f"[vln_results] {label} failed; no report written", file=sys.stderr)
                 return 1
-            run_dirs.append(run_dir)
     view = "" if args.oracle_view == "full" else " that sees only what the camera sees (glass does not block its plans)"
     what = "interfaces × low levels" if len(args.interfaces) > 1 else "three low levels"
     title = f"VLN: oracle VLA{view}, {what} (procedural scenes with glass)"
