@@ -98,7 +98,7 @@ def main() -> None:
             without_robot = screenshot(
                 page,
                 out / "viser_no_robot.png",
-                lambda image: np.abs(middle(image) - middle(with_robot)).mean() > 5.0,
+                lambda image: np.abs(middle(image) - middle(with_robot)).mean() > 1.0,
                 stand,
             )
             browser.close()
