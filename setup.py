@@ -63,6 +63,7 @@ setup(
             "trimesh",
         ],
         "dev": ["pytest", "ruff", "hypothesis", "import-linter"],
+        "viz": ["isaaclab[viser,rerun]==3.0.0", "playwright"],
     },
     entry_points={"console_scripts": ["navila = navila_cli:main"]},
 )

@@ -304,7 +304,7 @@ def measure(
     """Build ``task`` in this process and measure it (see the module docstring). Call once per process."""
     import gymnasium as gym
     from isaaclab.app import launch_simulation
-    from tqdm import tqdm
+    from navila_lab.progress import progress
 
     env_cfg = load_env_cfg(task, device, num_envs, seed)
     sync = synchronizer(device)
@@ -323,7 +323,7 @@ def measure(
             action = action_source(base, actions, seed)
 
             def loop(count: int, label: str, each: Callable[[], None] | None = None) -> float:
-                bar = tqdm(range(count), desc=f"{task} {label}", unit="step", disable=not progress, leave=False)
+                bar = progress(range(count), desc=f"{task} {label}", unit="step", disable=not progress, leave=False)
                 sync()
                 begin = time.perf_counter()
                 with torch.inference_mode():

@@ -22,11 +22,12 @@ if [ ! -x .venv/bin/python ]; then
   "$PY" -m venv .venv
 fi
 
-stamp=.venv/.navila-setup-$(cat setup.py scripts/setup.sh scripts/install_robot_deps.sh 2>/dev/null | sha256sum | cut -c1-16)
+stamp=.venv/.navila-setup-$(cat setup.py scripts/setup.sh scripts/install_*_deps.sh 2>/dev/null | sha256sum | cut -c1-16)
 if [ ! -f "$stamp" ]; then
   .venv/bin/python -m pip install -q --upgrade pip
   echo "setup: installing navila-lab and Isaac Lab 3 (first time: a few minutes, ~8 GB)"
-  .venv/bin/python -m pip install -q -e ".[dev,vla]"
+  .venv/bin/python -m pip install -q -e ".[dev,vla,viz]"
   if [ -f scripts/install_robot_deps.sh ]; then bash scripts/install_robot_deps.sh .venv; fi
+  bash scripts/install_viewer_deps.sh .venv
   rm -f .venv/.navila-setup-*; touch "$stamp"
 fi

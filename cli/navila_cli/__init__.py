@@ -13,6 +13,7 @@ import sys
 from navila_lab.errors import run_command
 
 SUBCOMMANDS: dict[str, tuple[str, str]] = {
+    "demo": ("navila_agents", "VLN episodes past glass end to end: metrics, video, summary (minutes on CPU)"),
     "train": ("navila_agents", "train a locomotion policy with rsl_rl PPO"),
     "play": ("navila_agents", "run a policy and write a video"),
     "export": ("navila_agents", "export a checkpoint to TorchScript, ONNX and deploy.yaml"),

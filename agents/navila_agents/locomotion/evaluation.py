@@ -35,10 +35,10 @@ from navila_lab.mdp.recorders import (
     EvalMetricsRecorderCfg,
     EvalRecorderManagerCfg,
 )
+from navila_lab.progress import progress
 from navila_lab.provenance import git_commit
 from navila_lab.terrains.config import sub_terrain_of_column
 from navila_lab.terrains.walls import GLASS, OBSTACLES
-from tqdm import trange
 
 from navila_agents.locomotion import runtime
 from navila_agents.locomotion.eval_report import combine_seeds, summarize, terrain_group
@@ -136,7 +136,7 @@ def roll_out(env: gym.Env, policy: Callable, steps: int, label: str) -> EvalMetr
     recorder = metrics_recorder(env)
     obs = env.get_observations()
     with torch.inference_mode():
-        for _ in trange(steps, desc=label, unit="step"):
+        for _ in progress(range(steps), desc=label, unit="step"):
             obs, _, _, _ = env.step(policy(obs))
             if recorder.finished:
                 break

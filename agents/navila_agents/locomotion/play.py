@@ -9,7 +9,7 @@ from typing import TYPE_CHECKING
 import gymnasium as gym
 import numpy as np
 import torch
-from tqdm import trange
+from navila_lab.progress import progress
 
 if TYPE_CHECKING:
     from tensordict import TensorDict
@@ -31,7 +31,7 @@ def roll_out(env: gym.Env, policy: Callable[[TensorDict], torch.Tensor], steps: 
     rollout = Rollout()
     obs = env.get_observations()
     with torch.inference_mode():
-        for _ in trange(steps, desc="play", unit="step"):
+        for _ in progress(range(steps), desc="play", unit="step"):
             obs, _, _, _ = env.step(policy(obs))
             yaw = euler_xyz_from_quat(robot.data.root_quat_w.torch)[2]
             xy = robot.data.root_pos_w.torch[:, :2]

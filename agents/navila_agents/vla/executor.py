@@ -48,7 +48,7 @@ class ExecutorCfg:
     yaw_tolerance: float = math.radians(1.0)
     """Closed loop: the final heading counts as reached within this angle (rad)."""
     approach_gain: float = 4.0
-    """Closed loop: speed command per meter left to go (1/s), capped at ``forward_speed``."""
+    """Closed loop: speed command per meter left to go along the plan (1/s), capped at ``forward_speed``."""
     heading_gain: float = 4.0
     """Closed loop: yaw-rate command per radian of heading error (1/s), capped at ``turn_rate``."""
     lookahead: float = 0.3
@@ -130,6 +130,8 @@ class ActionExecutor:
         self.device = torch.device(device)
         k = self.cfg.max_waypoints
         self._targets = torch.zeros(num_envs, k, 3, device=self.device)
+        self._length_after = torch.zeros(num_envs, k, device=self.device)
+        """Per env and target: length of the plan's segments after that target (m); slows only for the last."""
         self._num_targets = torch.zeros(num_envs, dtype=torch.long, device=self.device)
         self._target_index = torch.zeros(num_envs, dtype=torch.long, device=self.device)
         self._segment_start = torch.zeros(num_envs, 2, device=self.device)
@@ -194,6 +196,10 @@ class ActionExecutor:
         world = relative_to_world(start_poses, relative)
         self._targets[env_ids] = 0.0
         self._targets[env_ids, : relative.shape[1]] = world
+        valid = torch.arange(relative.shape[1], device=self.device) < counts[:, None]
+        segments = (world[:, 1:, :2] - world[:, :-1, :2]).norm(dim=-1) * valid[:, 1:]
+        self._length_after[env_ids] = 0.0
+        self._length_after[env_ids, : relative.shape[1] - 1] = segments.flip(1).cumsum(1).flip(1)
         self._num_targets[env_ids] = counts
         self._target_index[env_ids] = 0
         self._segment_start[env_ids] = start_poses[:, :2]
@@ -242,21 +248,36 @@ class ActionExecutor:
         self._target_index = torch.where(expired, self._num_targets, self._target_index)
         return commands * active[:, None]
 
-    def _track(self, poses: torch.Tensor) -> torch.Tensor:
-        """Closed-loop commands toward each env's current target; advances the envs that reached it."""
-        rows = torch.arange(self.num_envs, device=self.device)
-        target = self._targets[rows, self._target_index.clamp(max=self.cfg.max_waypoints - 1)]
+    def _segment(self, poses: torch.Tensor) -> tuple[torch.Tensor, ...]:
+        """Per env: current target index (clamped) and pose, its segment's unit direction and length, progress."""
+        index = self._target_index.clamp(max=self.cfg.max_waypoints - 1)
+        target = self._targets[torch.arange(self.num_envs, device=self.device), index]
         segment = target[:, :2] - self._segment_start
         length = segment.norm(dim=-1)
         direction = segment / length.clamp(min=1e-9)[:, None]
         progress = ((poses[:, :2] - self._segment_start) * direction).sum(dim=-1)
+        return index, target, direction, length, progress
+
+    def _track(self, poses: torch.Tensor) -> torch.Tensor:
+        """Closed-loop commands toward each env's current target; advances the envs that reached it.
+
+        An intermediate waypoint within tolerance is passed before the command is computed, so the robot drives on.
+        """
+        index, target, _, length, progress = self._segment(poses)
+        passed = (length - progress <= self.cfg.position_tolerance) & (self._target_index < self._num_targets - 1)
+        self._segment_start = torch.where(passed[:, None], target[:, :2], self._segment_start)
+        self._target_index = self._target_index + passed.long()
+
+        rows = torch.arange(self.num_envs, device=self.device)
+        index, target, direction, length, progress = self._segment(poses)
         remaining = length - progress
         moving = remaining > self.cfg.position_tolerance
 
         aim = self._segment_start + direction * (progress + self.cfg.lookahead)[:, None]
         bearing = torch.atan2(aim[:, 1] - poses[:, 1], aim[:, 0] - poses[:, 0])
         heading_error = torch.where(length > 0, wrap_to_pi(bearing - poses[:, 2]), 0.0)
-        vx = (self.cfg.approach_gain * remaining).clamp(0.0, self.cfg.forward_speed) * heading_error.cos()
+        to_go = remaining + self._length_after[rows, index]
+        vx = (self.cfg.approach_gain * to_go).clamp(0.0, self.cfg.forward_speed) * heading_error.cos()
         vx = vx * (heading_error.abs() < self.cfg.max_driving_heading_error)
 
         is_last = self._target_index == self._num_targets - 1

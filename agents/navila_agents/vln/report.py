@@ -58,10 +58,33 @@ def _end_reasons(summary: dict) -> str:
     )
 
 
-def markdown_report(run_dirs: Sequence[str | Path], title: str = "VLN results") -> str:
-    """Markdown with one table row per run (NE in m; OS, SR, SPL in %), then how each run ended and was made."""
+THROUGHPUT_KEYS = ("num_envs", "camera", "device", "loop_time_s", "episodes_per_hour")
+"""Settings of ``summary.json`` the throughput table shows (runs made before they were recorded have none)."""
+
+
+def throughput_table(summaries: Sequence[dict]) -> list[str]:
+    """Markdown lines: episodes in parallel, camera size, device, loop time and episodes per hour of each run."""
+    rows = [s for s in summaries if all(key in s["config"] for key in THROUGHPUT_KEYS)]
+    if not rows:
+        return []
+    lines = ["| method | envs in parallel | camera | device | episodes | loop time (s) | episodes/hour |"]
+    lines.append("|---|---|---|---|---|---|---|")
+    for s in rows:
+        c = s["config"]
+        cells = (c["num_envs"], c["camera"], c["device"], s["metrics"]["episodes"], c["loop_time_s"])
+        lines.append(f"| {s['label']} | " + " | ".join(map(str, cells)) + f" | {c['episodes_per_hour']:.0f} |")
+    return [*lines, ""]
+
+
+def markdown_report(run_dirs: Sequence[str | Path], title: str = "VLN results", header: str = "") -> str:
+    """Markdown: a table row per run (NE in m; OS, SR, SPL in %), its throughput, how it ended and was made.
+
+    ``header`` (e.g. device, date, commit and command) goes under the title.
+    """
     summaries = [load_summary(run_dir) for run_dir in run_dirs]
-    lines = [f"# {title}", "", format_table({s["label"]: s["metrics"] for s in summaries}), ""]
+    lines = [f"# {title}", "", *([header, ""] if header else [])]
+    lines += [format_table({s["label"]: s["metrics"] for s in summaries}), ""]
+    lines += throughput_table(summaries)
     lines += ["| method | episodes ended by |", "|---|---|"]
     lines += [f"| {s['label']} | {_end_reasons(s)} |" for s in summaries]
     lines += ["", "Runs:", ""]

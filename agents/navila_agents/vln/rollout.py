@@ -1,9 +1,11 @@
 """The nested VLN loop: many envs, each in its own episode, a frozen VLA above a locomotion policy.
 
 Every policy step (50 Hz) the :class:`~navila_agents.vla.executor.ActionExecutor` turns each env's current action
-into a velocity command for the simulator. An env whose action is done asks the VLA again at the next tick of
-``query_period`` seconds of its simulated time (0.5 s in the reference benchmark), with its sampled camera frames and
-instruction; the answer goes through the grammar (:class:`~navila_agents.vla.grammar.ActionDecoder`).
+or waypoint plan into a velocity command for the simulator. An env whose plan is done asks the VLA again at the next
+tick of a ``query_period`` clock (0.5 s of simulated time in the reference benchmark), with its sampled camera frames
+and instruction; the answer is read in the backend's interface (:class:`~navila_agents.vla.interfaces.AnswerDecoder`).
+The clock is shared by all envs, so the cameras render only on its ticks: an episode that starts between two ticks
+stands until the next one (at most ``query_period``) before its first query.
 
 Episodes end as in docs/reference.md §4: on stop, on a fall (the env's termination; its cause is the names of the
 termination terms that fired), after ``max_steps`` steps, or after ``max_still_steps`` steps without moving. Each
@@ -19,15 +21,20 @@ from typing import NamedTuple, Protocol
 
 import numpy as np
 import torch
+from navila_lab.progress import progress as progress_bar
 from navila_tasks.vln.episodes import SUCCESS_RADIUS, Episode
 from navila_tasks.vln.layout import SceneLayout
-from tqdm import tqdm
 
 from navila_agents.vla.backends.base import VLABackend
 from navila_agents.vla.executor import ActionExecutor, ExecutorCfg
 from navila_agents.vla.frames import FrameHistory
-from navila_agents.vla.grammar import ActionDecoder, InvalidPolicy, Stop
+from navila_agents.vla.grammar import InvalidPolicy, Stop
+from navila_agents.vla.interfaces import Answer, AnswerDecoder, Waypoints
+from navila_agents.vln.goal_distance import GoalDistances
 from navila_agents.vln.metrics import EpisodeRecord, EpisodeTracker
+
+PROGRESS_STEPS = 50
+"""Policy steps between two updates of the progress bar's step count."""
 
 
 class StepResult(NamedTuple):
@@ -133,7 +140,7 @@ class EpisodeResult:
     scene_id: str
     instruction: str
     end_reason: EndReason
-    answers: list[str]
+    answers: list[Answer]
     """The VLA's answers, in order."""
     path: list[tuple[float, float]]
     """Base positions in the scene frame at every query and at the end (m)."""
@@ -184,10 +191,13 @@ class VlnRunner:
         self.recorder = recorder
         n, device = sim.num_envs, sim.device
         self.query_steps = max(1, round(self.cfg.query_period / sim.step_dt))
-        self.decoder = ActionDecoder(n, self.cfg.invalid_policy, self.cfg.max_requeries)
+        self.decoder = AnswerDecoder(n, backend.interface, self.cfg.invalid_policy, self.cfg.max_requeries)
         self.executor = ActionExecutor(n, replace(self.cfg.executor, policy_dt=sim.step_dt), device)
         self.history = FrameHistory(n)
         self.tracker = EpisodeTracker(n, device)
+        self.goal_distances = GoalDistances(n, device)
+        self._clock = 0
+        """Policy steps since the run began: queries happen when it is a multiple of ``query_steps``."""
         self._queue = iter(range(len(self.episodes)))
         self._current = [-1] * n
         """Per env: index of the episode it runs, or -1."""
@@ -201,7 +211,7 @@ class VlnRunner:
         self._last_xy = torch.zeros(n, 2, device=device)
         self._distance = torch.zeros(n, device=device)
         """Per env: geodesic distance to the goal at the last step (m)."""
-        self._answers: list[list[str]] = [[] for _ in range(n)]
+        self._answers: list[list[Answer]] = [[] for _ in range(n)]
         self._paths: list[list[tuple[float, float]]] = [[] for _ in range(n)]
         self._results: dict[int, EpisodeResult] = {}
 
@@ -243,8 +253,14 @@ class VlnRunner:
         self._still_steps[ids] = 0
         self._anchor[ids] = xy
         self._last_xy[ids] = xy
-        self._distance[ids] = self._distances(starting, xy)
         episodes = [self._episode(env_id) for env_id in starting]
+        self.goal_distances.set_goals(
+            starting,
+            [self.layout.nav_grids[episode.scene_id] for episode in episodes],
+            [np.asarray(episode.goals[0].position[:2]) for episode in episodes],
+            np.stack([self.layout.offset(episode.scene_id) for episode in episodes]),
+        )
+        self._distance[ids] = self.goal_distances(poses[:, :2])[ids]
         d0 = torch.tensor([episode.shortest_path_length for episode in episodes])
         self.tracker.reset(ids, xy, self._distance[ids], d0)
         if self.backend.privileged:
@@ -254,17 +270,6 @@ class VlnRunner:
             self._paths[env_id] = []
             if self.recorder is not None and self.recorder.wants(self._current[env_id]):
                 self.recorder.begin(env_id, episode)
-
-    def _distances(self, env_ids: Sequence[int], xy: torch.Tensor) -> torch.Tensor:
-        """Geodesic distances (M,) from world points (M, 2) of these envs to their episodes' goals (m)."""
-        points = xy.detach().cpu().numpy()
-        distances = np.empty(len(env_ids))
-        for row, env_id in enumerate(env_ids):
-            episode = self._episode(env_id)
-            grid = self.layout.nav_grids[episode.scene_id]
-            local = points[row] - self.layout.offset(episode.scene_id)
-            distances[row] = grid.distances_to(episode.goals[0].position[:2], local[None])[0]
-        return torch.as_tensor(distances, dtype=torch.float32, device=xy.device)
 
     def _finish(self, env_ids: Sequence[int], reason: EndReason, terminations: torch.Tensor | None = None) -> None:
         """Record the episodes of these envs; those still standing are reset at the next step.
@@ -341,15 +346,26 @@ class VlnRunner:
         frames = [self.history.sample(env_id) for env_id in env_ids]
         instructions = [self._episode(env_id).instruction_text for env_id in env_ids]
         answers = self.backend.act_batch(frames, instructions, env_ids)
-        actions = self.decoder.decode(answers, env_ids)
+        commands = self.decoder.decode(answers, env_ids)
         for env_id, answer in zip(env_ids, answers, strict=True):
             self._answers[env_id].append(answer)
             self._paths[env_id].append(self._scene_xy(env_id))
-        stopped = [env_id for env_id, action in zip(env_ids, actions, strict=True) if isinstance(action, Stop)]
-        moving = [(env_id, action) for env_id, action in zip(env_ids, actions, strict=True) if env_id not in stopped]
-        if moving:
-            ids, chosen = zip(*moving, strict=True)
-            self.executor.start(list(ids), list(chosen), poses)
+        stopped, actions, plans = [], {}, {}
+        for env_id, command in zip(env_ids, commands, strict=True):
+            if isinstance(command, Stop):
+                stopped.append(env_id)
+            elif isinstance(command, Waypoints):
+                plans[env_id] = command.array()
+            else:
+                actions[env_id] = command
+        if actions:
+            self.executor.start(list(actions), list(actions.values()), poses)
+        if plans:
+            counts = torch.tensor([len(plan) for plan in plans.values()], device=self.sim.device)
+            padded = np.zeros((len(plans), int(counts.max()), 3), dtype=np.float32)
+            for row, plan in enumerate(plans.values()):
+                padded[row, : len(plan)] = plan
+            self.executor.start_waypoints(list(plans), torch.as_tensor(padded), poses, counts)
         self._finish(stopped, EndReason.STOP)
 
     def _record_frames(self) -> None:
@@ -368,19 +384,18 @@ class VlnRunner:
     def step(self) -> None:
         """One policy step of every env: queries, commands, simulation, metrics, episode ends and starts."""
         poses = self.sim.poses()
-        due = self._running & self.executor.done & (self._steps % self.query_steps == 0)
-        if due.any():
+        due = self._running & self.executor.done
+        if self._clock % self.query_steps == 0 and due.any():
             self._query(torch.nonzero(due).flatten().tolist(), poses)
         if self.recorder is not None:
             self._record_frames()
         commands = self.executor.step(poses) * self._running[:, None]
         result = self.sim.step(commands)
+        self._clock += 1
         running = self._running & ~result.reset
         poses = self.sim.poses()
         xy = torch.where(running[:, None], poses[:, :2], self._last_xy)
-        ids = torch.nonzero(running).flatten().tolist()
-        if ids:
-            self._distance[ids] = self._distances(ids, xy[ids])
+        self._distance = torch.where(running, self.goal_distances(xy), self._distance)
         in_collision, on_glass = self.sim.contacts()
         fell = result.fell & self._running
         self.tracker.update(xy, self._distance, in_collision & running, on_glass & running, fell)
@@ -404,12 +419,14 @@ class VlnRunner:
         self._queue_next(range(self.sim.num_envs))
         self.sim.reset()
         self._begin(list(range(self.sim.num_envs)), self.sim.poses())
-        with tqdm(total=len(self.episodes), desc="vln", unit="episode", disable=not progress) as bar:
+        with progress_bar(total=len(self.episodes), desc="vln", unit="episode", disable=not progress) as bar:
             while any(index >= 0 for index in self._current):
                 done = len(self._results)
                 self.step()
                 if len(self._results) > done:
                     bar.update(len(self._results) - done)
+                if self._clock % PROGRESS_STEPS == 0:
+                    bar.set_postfix(step=self._clock, simulated=f"{self._clock * self.sim.step_dt:.0f}s")
                 if not self._running.any() and all(index < 0 for index in self._pending):
                     break
         return [self._results[index] for index in sorted(self._results)]

@@ -13,6 +13,7 @@ import numpy as np
 import torch
 from isaaclab.utils.math import euler_xyz_from_quat, quat_from_euler_xyz
 from isaaclab_rl.rsl_rl import RslRlVecEnvWrapper
+from navila_lab.sensors.height_map import HeightMapSpec
 from navila_tasks.vln.layout import SceneLayout
 from navila_tasks.vln.teleport import TELEPORT_CLEARANCE, TeleportBase
 from tensordict import TensorDict
@@ -77,6 +78,13 @@ class IsaacVlnSim:
     def depth(self, env_ids: Sequence[int]) -> np.ndarray:
         """(M, H, W) distance to the image plane (m; 0 where nothing is hit), with the ``-Depth`` task only."""
         return self._camera.data.output["distance_to_image_plane"].torch[list(env_ids), ..., 0].cpu().numpy()
+
+    def height_maps(self, env_ids: Sequence[int]) -> np.ndarray | None:
+        """(M, rows, cols) LiDAR height maps of these envs as the policy last read them (m); None without LiDAR."""
+        if self._obs is None or "height_map" not in self._obs.keys():
+            return None
+        maps = self._obs["height_map"][list(env_ids)]
+        return maps.reshape(len(env_ids), *HeightMapSpec().shape).cpu().numpy()
 
     @staticmethod
     def _touching(sensor: object) -> torch.Tensor:

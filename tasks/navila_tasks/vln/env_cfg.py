@@ -79,12 +79,12 @@ class Go2VlnTerminationsCfg(Go2TerminationsCfg):
 class Go2VlnEnvCfg(Go2RoughLidarEnvCfg_PLAY):
     """LiDAR play task in VLN scenes: set ``scene.vln_scenes.spawn.scene_ids`` to the scenes of the episodes."""
 
-    scene: Go2VlnSceneCfg = Go2VlnSceneCfg(num_envs=32, env_spacing=2.5)
+    scene: Go2VlnSceneCfg = Go2VlnSceneCfg(num_envs=256, env_spacing=2.5)
     terminations: Go2VlnTerminationsCfg = Go2VlnTerminationsCfg()
 
     def __post_init__(self) -> None:
         super().__post_init__()
-        self.scene.num_envs = 32
+        self.scene.num_envs = 256  # episodes in parallel on one GPU; navila vln runs fewer when it has fewer
         self.scene.terrain = None
         self.curriculum.terrain_levels = None
         # the scenes' walls are not terrain walls: their contacts are the glass/obstacle sensors above

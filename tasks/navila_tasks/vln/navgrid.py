@@ -58,19 +58,19 @@ class NavGrid:
             resolution: Cell edge (m).
             robot_radius: Clearance kept from every obstacle and from the bounds (m).
         """
-        x_min, y_min, x_max, y_max = bounds
-        shape = (round((y_max - y_min) / resolution), round((x_max - x_min) / resolution))
-        blocked = np.zeros(shape, dtype=bool)
-        for fx_min, fy_min, fx_max, fy_max in footprints:  # every cell the footprint overlaps
-            c0, r0 = np.floor((np.array([fx_min, fy_min]) - (x_min, y_min)) / resolution + 1e-6).astype(int)
-            c1, r1 = np.ceil((np.array([fx_max, fy_max]) - (x_min, y_min)) / resolution - 1e-6).astype(int)
-            blocked[max(r0, 0) : max(r1, 0), max(c0, 0) : max(c1, 0)] = True
+        return cls.from_blocked(rasterize_footprints(footprints, bounds, resolution), bounds, resolution, robot_radius)
+
+    @classmethod
+    def from_blocked(
+        cls, blocked: np.ndarray, bounds: tuple[float, float, float, float], resolution: float, robot_radius: float
+    ) -> NavGrid:
+        """Inflate the blocked cells (H, W) of an area by the robot radius; outside the area counts as blocked."""
         blocked = np.pad(blocked, 1, constant_values=True)
         reach = math.ceil(robot_radius / resolution - 1e-9)
         offsets = np.arange(-reach, reach + 1) * resolution
         disk = np.hypot(*np.meshgrid(offsets, offsets)) <= robot_radius + 1e-9
         inflated = ndimage.binary_dilation(blocked, structure=disk)[1:-1, 1:-1]
-        return cls(free=~inflated, resolution=resolution, origin=(x_min, y_min))
+        return cls(free=~inflated, resolution=resolution, origin=(bounds[0], bounds[1]))
 
     def to_cell(self, xy: np.ndarray | Sequence[float]) -> np.ndarray:
         """(row, col) integer cells of world points (..., 2), unclipped."""
@@ -113,12 +113,16 @@ class NavGrid:
         sources, targets, weights = map(np.concatenate, (sources, targets, weights))
         return csr_matrix((weights, (sources, targets)), shape=(height * width,) * 2)
 
+    def goal_cell(self, goal_xy: Sequence[float]) -> tuple[int, int]:
+        """(row, col) of the goal's cell, or of its nearest free cell when the goal is off the free cells.
+
+        A goal of an external episode file may lie closer to a wall than the robot radius.
+        """
+        return tuple(int(index) for index in self.to_cell(self.nearest_free(np.asarray(goal_xy, dtype=float))[0]))
+
     def _from_goal(self, goal_xy: Sequence[float]) -> tuple[np.ndarray, np.ndarray]:
         """Distances (cells) and predecessors of every cell toward the goal's cell, cached per goal cell."""
-        row, col = self.to_cell(goal_xy)
-        if not self.is_free(goal_xy):
-            raise ValueError(f"goal {tuple(np.round(goal_xy, 2))} is not on a free cell")
-        key = (int(row), int(col))
+        row, col = key = self.goal_cell(goal_xy)
         if key not in self._distance_cache:
             node = row * self.free.shape[1] + col
             self._distance_cache[key] = dijkstra(self._graph, directed=False, indices=node, return_predecessors=True)
@@ -141,6 +145,18 @@ class NavGrid:
         snapped = self.to_world(self._nearest_free_cell[:, cells[:, 0], cells[:, 1]].T)
         return np.where(self.is_free(points)[:, None], points, snapped)
 
+    def goal_field(self, goal_xy: Sequence[float]) -> tuple[np.ndarray, np.ndarray]:
+        """Tables to look up :meth:`distances_to` anywhere (e.g. on a GPU, for many robots at once).
+
+        A point in cell (r, c) (clipped to the grid) is ``distance[r, c] + |point - center[r, c]|`` from the goal.
+
+        Returns:
+            (H, W) geodesic distance (m) of each cell's nearest free cell (``inf`` where the goal is unreachable),
+            and (H, W, 2) the world (x, y) of that free cell's center.
+        """
+        nearest = self._nearest_free_cell
+        return self.geodesic_distances(goal_xy)[nearest[0], nearest[1]], self.to_world(np.moveaxis(nearest, 0, -1))
+
     def distances_to(self, goal_xy: Sequence[float], points: np.ndarray) -> np.ndarray:
         """Geodesic distances (m) from many points to one goal, for NE and OS of a batch of robots.
 
@@ -148,7 +164,7 @@ class NavGrid:
         free cell plus the straight offset to that cell's center.
 
         Args:
-            goal_xy: World (x, y) of the goal; must be free.
+            goal_xy: World (x, y) of the goal (see :meth:`goal_cell`).
             points: World (x, y) of the points (M, 2).
 
         Returns:
@@ -165,18 +181,19 @@ class NavGrid:
 
         Args:
             start_xy: World (x, y) of the start; must be free.
-            goal_xy: World (x, y) of the goal; must be free.
+            goal_xy: World (x, y) of the goal (see :meth:`goal_cell`).
 
         Returns:
             Waypoints (K, 2): the exact start, the corners, the exact goal.
 
         Raises:
-            ValueError: If either end is blocked or the goal cannot be reached.
+            ValueError: If the start is blocked or the goal cannot be reached.
         """
         _, predecessors = self._from_goal(goal_xy)
         if not self.is_free(start_xy):
             raise ValueError(f"start {tuple(np.round(start_xy, 2))} is not on a free cell")
-        node, goal_node = (int(row * self.free.shape[1] + col) for row, col in self.to_cell([start_xy, goal_xy]))
+        (row, col), (goal_row, goal_col) = self.to_cell(start_xy), self.goal_cell(goal_xy)
+        node, goal_node = int(row * self.free.shape[1] + col), goal_row * self.free.shape[1] + goal_col
         cells = [node]
         while node != goal_node:
             node = predecessors[node]
@@ -191,20 +208,97 @@ class NavGrid:
 
     def line_is_free(self, a: np.ndarray, b: np.ndarray) -> bool:
         """Whether the straight segment a → b crosses only free cells (sampled every half cell)."""
-        samples = max(2, math.ceil(np.linalg.norm(b - a) / (0.5 * self.resolution)) + 1)
-        return bool(self.is_free(np.linspace(a, b, samples)).all())
+        return bool(self.lines_are_free(np.asarray(a, dtype=float), np.asarray(b, dtype=float)[None])[0])
+
+    def lines_are_free(self, a: np.ndarray, ends: np.ndarray) -> np.ndarray:
+        """(M,) whether each straight segment from ``a`` (2,) to ``ends`` (M, 2) crosses only free cells.
+
+        Each segment is sampled every half cell, at exactly the points ``np.linspace(a, end, n)`` gives (its
+        arithmetic is repeated, special case for a zero step included), all segments in one batch.
+        """
+        counts = np.maximum(2, np.ceil(np.linalg.norm(ends - a, axis=1) / (0.5 * self.resolution)).astype(int) + 1)
+        segment = np.repeat(np.arange(len(ends)), counts)
+        first = np.cumsum(counts) - counts
+        index = np.arange(counts.sum(), dtype=float) - first[segment]
+        delta, div = ends - a, (counts - 1).astype(float)[:, None]
+        step = delta / div
+        zero_step = (step == 0).any(axis=1)[segment, None]
+        index = index[:, None]
+        samples = np.where(zero_step, (index / div[segment]) * delta[segment], index * step[segment]) + a
+        samples[first + counts - 1] = ends
+        blocked = np.bincount(segment, weights=~self.is_free(samples), minlength=len(ends))
+        return blocked == 0
 
     def _shortcut(self, points: np.ndarray) -> np.ndarray:
         """Pull the string: from each kept point, jump to the farthest later point in straight sight."""
         kept, anchor = [points[0]], 0
         while anchor < len(points) - 1:
-            anchor = next(
-                reach
-                for reach in range(len(points) - 1, anchor, -1)
-                if reach == anchor + 1 or self.line_is_free(points[anchor], points[reach])
-            )
+            free = self.lines_are_free(points[anchor], points[anchor + 2 :])
+            anchor = anchor + 2 + int(np.flatnonzero(free)[-1]) if free.any() else anchor + 1
             kept.append(points[anchor])
         return np.stack(kept)
+
+
+def grid_shape(bounds: tuple[float, float, float, float], resolution: float) -> tuple[int, int]:
+    """(rows, cols) of a grid over ``bounds`` at ``resolution``."""
+    x_min, y_min, x_max, y_max = bounds
+    return round((y_max - y_min) / resolution), round((x_max - x_min) / resolution)
+
+
+def rasterize_footprints(
+    footprints: Sequence[tuple[float, float, float, float]],
+    bounds: tuple[float, float, float, float],
+    resolution: float,
+) -> np.ndarray:
+    """(H, W) bool: the cells each axis-aligned footprint (x_min, y_min, x_max, y_max) overlaps (touching excluded)."""
+    x_min, y_min = bounds[:2]
+    blocked = np.zeros(grid_shape(bounds, resolution), dtype=bool)
+    for fx_min, fy_min, fx_max, fy_max in footprints:
+        c0, r0 = np.floor((np.array([fx_min, fy_min]) - (x_min, y_min)) / resolution + 1e-6).astype(int)
+        c1, r1 = np.ceil((np.array([fx_max, fy_max]) - (x_min, y_min)) / resolution - 1e-6).astype(int)
+        blocked[max(r0, 0) : max(r1, 0), max(c0, 0) : max(c1, 0)] = True
+    return blocked
+
+
+def rasterize_triangles(
+    triangles: np.ndarray, bounds: tuple[float, float, float, float], resolution: float, chunk: int = 200_000
+) -> np.ndarray:
+    """(H, W) bool: the cells each triangle's x-y projection overlaps (touching excluded, as for footprints).
+
+    Exact separating-axis test of each triangle (a segment when it stands vertical) against the cells of its
+    bounding box, in batches of ``chunk`` (triangle, cell) pairs.
+
+    Args:
+        triangles: (T, 3, 2) x-y corners (m).
+        bounds: Area covered (x_min, y_min, x_max, y_max) (m).
+        resolution: Cell edge (m).
+        chunk: Pairs tested at once (memory).
+    """
+    shape = grid_shape(bounds, resolution)
+    blocked = np.zeros(shape, dtype=bool)
+    cells = (np.asarray(triangles, dtype=float) - np.asarray(bounds[:2])) / resolution  # in cell units
+    low = np.clip(np.floor(cells.min(axis=1) + 1e-6).astype(int), 0, None)
+    high = np.minimum(np.ceil(cells.max(axis=1) - 1e-6).astype(int), (shape[1], shape[0]))
+    counts = np.maximum(high - low, 0).prod(axis=1)
+    tri_of_pair = np.repeat(np.arange(len(cells)), counts)
+    for start in range(0, len(tri_of_pair), chunk):
+        tri = tri_of_pair[start : start + chunk]
+        within = np.arange(start, start + len(tri)) - (np.cumsum(counts) - counts)[tri]
+        width = (high - low)[tri, 0]
+        col, row = low[tri, 0] + within % width, low[tri, 1] + within // width
+        corners = cells[tri]
+        square = np.stack((col, row), -1)[:, None] + np.array([[0, 0], [1, 0], [0, 1], [1, 1]])
+        overlap = np.ones(len(tri), dtype=bool)
+        for a, b in ((0, 1), (1, 2), (2, 0)):  # triangle edge normals (zero for a collapsed edge: no test)
+            edge = corners[:, b] - corners[:, a]
+            normal = np.stack((-edge[:, 1], edge[:, 0]), -1)
+            normal /= np.maximum(np.linalg.norm(normal, axis=-1, keepdims=True), 1e-12)
+            on_tri = np.einsum("nkd,nd->nk", corners, normal)
+            on_square = np.einsum("nkd,nd->nk", square, normal)
+            separated = (on_square.max(1) <= on_tri.min(1) + 1e-6) | (on_square.min(1) >= on_tri.max(1) - 1e-6)
+            overlap &= ~(separated & (np.linalg.norm(edge, axis=-1) > 1e-9))
+        blocked[row[overlap], col[overlap]] = True
+    return blocked
 
 
 def path_length(points: np.ndarray) -> float:

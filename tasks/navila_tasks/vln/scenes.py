@@ -16,7 +16,7 @@ import numpy as np
 import trimesh
 from scipy import ndimage
 
-from navila_tasks.vln.navgrid import NavGrid
+from navila_tasks.vln.navgrid import NavGrid, rasterize_footprints
 
 
 class BoxKind(StrEnum):
@@ -191,10 +191,15 @@ class Scene:
                 scene.add_geometry(box.mesh(), geom_name=box.name, node_name=box.name)
         return scene
 
+    def blocked(self, include_glass: bool = True) -> np.ndarray:
+        """(H, W) bool over :attr:`bounds`: cells under a box other than the floor (glass with ``include_glass``)."""
+        footprints = [box.footprint for box in self.obstacles(include_glass)]
+        return rasterize_footprints(footprints, self.bounds, self.cfg.grid_resolution)
+
     def nav_grid(self, include_glass: bool = True) -> NavGrid:
         """Navigability grid: every box but the floor blocks; glass only with ``include_glass`` (without: as seen)."""
-        footprints = [box.footprint for box in self.obstacles(include_glass)]
-        return NavGrid.from_footprints(footprints, self.bounds, self.cfg.grid_resolution, self.cfg.robot_radius)
+        blocked = self.blocked(include_glass)
+        return NavGrid.from_blocked(blocked, self.bounds, self.cfg.grid_resolution, self.cfg.robot_radius)
 
     def room_of(self, xy: np.ndarray) -> int:
         """Index of the room containing a world point (x, y), or -1."""

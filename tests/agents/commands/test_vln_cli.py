@@ -3,9 +3,14 @@
 import json
 import subprocess
 import sys
+import threading
 
 import pytest
+from navila_agents.vla.backends.base import FunctionBackend
+from navila_agents.vla.backends.server import make_server
 from navila_tasks.vln.episodes import load_episodes
+from navila_tasks.vln.scenes import scene_from_id
+from scene_writers import write_glb, write_usd
 
 
 def navila(*args: str) -> subprocess.CompletedProcess:
@@ -70,6 +75,43 @@ class TestVlnInputErrors:
         assert result.returncode == 2, result.stderr[-2000:]
         assert message in last_line(result) and "Traceback" not in result.stderr
 
+    def test_hf_speaks_language_only(self, episode_file, tiny_vla_path):
+        result = navila(
+            "vln",
+            "--episodes",
+            str(episode_file),
+            "--perfect-low-level",
+            "--vla",
+            "hf",
+            "--vla-model",
+            str(tiny_vla_path),
+            "--interface",
+            "tokens",
+        )
+        assert result.returncode == 2 and "--vla hf answers in language" in last_line(result)
+
+    def test_server_is_asked_before_the_simulator_is_built(self, episode_file):
+        """A server that does not answer /health is a one-line error at once."""
+        args = ("--perfect-low-level", "--vla", "server", "--vla-url", "http://127.0.0.1:1")
+        result = navila("vln", "--episodes", str(episode_file), *args)
+        assert result.returncode == 2 and "does not answer /health" in last_line(result)
+
+    def test_server_of_another_interface(self, episode_file):
+        """A tokens server with the default language interface: the error names the server's interface."""
+        server = make_server(FunctionBackend(lambda frames, text: "A", "tokens"), "127.0.0.1", 0)
+        threading.Thread(target=server.serve_forever, daemon=True).start()
+        try:
+            url = f"http://127.0.0.1:{server.server_port}"
+            result = navila(
+                "vln", "--episodes", str(episode_file), "--perfect-low-level", "--vla", "server", "--vla-url", url
+            )
+        finally:
+            server.shutdown()
+            server.server_close()
+        assert result.returncode == 2 and "answers in the tokens interface; pass --interface tokens" in last_line(
+            result
+        )
+
     def test_malformed_episode_file_names_episode_and_field(self, tmp_path):
         """A malformed episode is reported with its id and field."""
         path = tmp_path / "bad.json"
@@ -84,6 +126,40 @@ class TestVlnInputErrors:
         path.write_text(json.dumps(data))
         result = navila("vln", "--episodes", str(path), "--perfect-low-level")
         assert result.returncode == 2 and "not a procedural scene" in last_line(result)
+
+    @pytest.fixture
+    def renamed(self, tmp_path, episode_file):
+        """The first episode with scene id 'house' (its start moved to ``start`` when given), written to a file."""
+
+        def write(start=None):
+            episode = load_episodes(episode_file)[0]
+            data = episode.to_dict() | {"scene_id": "house"}
+            data["start_position"] = list(start or episode.start_position)
+            path = tmp_path / "house_episodes.json"
+            path.write_text(json.dumps({"episodes": [data]}))
+            return path, scene_from_id(episode.scene_id)
+
+        return write
+
+    def test_missing_scene_file(self, tmp_path, renamed):
+        path, _ = renamed()
+        result = navila("vln", "--episodes", str(path), "--perfect-low-level", "--scenes-dir", str(tmp_path))
+        assert result.returncode == 2 and "scene 'house' not found in" in last_line(result)
+
+    def test_scene_without_collision_geometry(self, tmp_path, renamed):
+        path, scene = renamed()
+        write_usd(scene, tmp_path / "house" / "house.usd", colliders=False)
+        result = navila("vln", "--episodes", str(path), "--perfect-low-level", "--scenes-dir", str(tmp_path))
+        assert result.returncode == 2 and "has no collision geometry" in last_line(result)
+
+    def test_start_inside_geometry(self, tmp_path, renamed):
+        """An episode starting in the middle of a piece of furniture: the error names the episode, scene and place."""
+        _, scene = renamed()
+        furniture = scene.landmarks[0]
+        path, _ = renamed(start=(*furniture.center[:2], 0.0))
+        write_glb(scene, tmp_path / "house.glb")
+        result = navila("vln", "--episodes", str(path), "--perfect-low-level", "--scenes-dir", str(tmp_path))
+        assert result.returncode == 2 and "episode 0 starts inside the geometry of scene 'house'" in last_line(result)
 
     def test_low_level_is_required(self, episode_file):
         """Neither --policy nor --perfect-low-level: argparse names the missing choice."""

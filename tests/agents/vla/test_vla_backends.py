@@ -135,12 +135,12 @@ class TestServer:
         assert "500" in caplog.text
 
     def test_health_endpoint(self, serve):
-        """GET /health reports ok."""
+        """GET /health reports ok and the interface the server answers in."""
         import json
         import urllib.request
 
         with urllib.request.urlopen(f"{serve(EchoBackend())}/health", timeout=5) as response:
-            assert json.loads(response.read()) == {"status": "ok"}
+            assert json.loads(response.read()) == {"status": "ok", "interface": "language"}
 
 
 class TestShortestPathOracle:

@@ -162,6 +162,16 @@ class TestAdapters:
         assert (poses[:, :2] - goals[:, :2]).norm(dim=-1).max() < 0.06
         assert wrap_to_pi(poses[:, 2] - goals[:, 2]).abs().max() < math.radians(1.5)
 
+    def test_dense_waypoints_keep_speed_until_the_last(self):
+        """24 waypoints 5 cm apart in a line: driven at full speed through the intermediate ones (1.2 m at 0.5 m/s
+        takes 120 steps; slowing down, or pausing a step, at every waypoint would take a quarter longer or more)."""
+        executor = ActionExecutor(1, ExecutorCfg(policy_dt=DT))
+        poses = torch.zeros(1, 3)
+        executor.start_waypoints([0], torch.tensor([[[0.05 * (i + 1), 0.0, 0.0] for i in range(24)]]), poses)
+        steps = simulate(executor, poses)
+        assert not executor.timed_out.any() and poses[0, 0] == pytest.approx(1.2, abs=0.02)
+        assert steps < 135
+
     def test_rejects_too_many_waypoints(self):
         """Plans longer than max_waypoints are refused."""
         executor = ActionExecutor(1, ExecutorCfg(max_waypoints=4))

@@ -57,3 +57,12 @@ class TestReport:
         """A directory without summary.json is named in the error."""
         with pytest.raises(ValueError, match="not a navila vln output"):
             load_summary(tmp_path)
+
+    def test_throughput_table_for_runs_that_recorded_it(self, tmp_path):
+        """Runs with envs, camera, device and timing get a throughput row; older runs are left out of it."""
+        config = {"num_envs": 256, "camera": "512x512", "device": "cuda:0", "loop_time_s": 90.0}
+        write_run(tmp_path / "a", "LiDAR policy", [result(0, 1.0, True, "stop")], config | {"episodes_per_hour": 40.0})
+        write_run(tmp_path / "b", "old run", [result(0, 1.0, True, "stop")], {"num_envs": 32})
+        text = markdown_report([tmp_path / "a", tmp_path / "b"])
+        assert "| LiDAR policy | 256 | 512x512 | cuda:0 | 1 | 90.0 | 40 |" in text
+        assert "| old run | 32" not in text

@@ -1,16 +1,21 @@
 """The VLN loop on a kinematic stand-in simulator: episode scheduling, query timing, end conditions, metrics."""
 
+import math
+import threading
+from dataclasses import replace
 from pathlib import Path
 
 import numpy as np
 import pytest
 from navila_agents.commands.vln import ORACLE_WAYPOINT_RADIUS
-from navila_agents.vla.backends.base import VLABackend
+from navila_agents.vla.backends.base import FunctionBackend, VLABackend
 from navila_agents.vla.backends.oracle import ShortestPathOracle
+from navila_agents.vla.backends.server import ServerBackend, make_server
 from navila_agents.vln.rollout import EndReason, VlnRunCfg, VlnRunner
-from navila_tasks.vln.episodes import generate_episodes, load_episodes
-from navila_tasks.vln.layout import SceneLayout
-from navila_tasks.vln.scenes import generate_scene
+from navila_tasks.vln.episodes import generate_episodes, load_episodes, yaw_to_quaternion
+from navila_tasks.vln.layout import SceneLayout, SceneSource
+from navila_tasks.vln.scenes import generate_scene, scene_from_id
+from scene_writers import write_glb, write_usd
 from vln_support import KinematicSim
 
 
@@ -154,6 +159,12 @@ class TestQueryTiming:
         _, _, backend = run(layout, short_episodes[:1], lambda sim: ScriptedBackend("move forward 75 cm", sim), 1, cfg)
         assert [step for step, _ in backend.queries] == [0, 75, 150]
 
+    def test_queries_wait_for_the_shared_clock(self, layout, short_episodes):
+        """One env, two episodes: the first stops at step 0; the second starts at step 1 and is first asked at the
+        next tick of the clock all envs share (step 25), so that cameras render only on ticks."""
+        _, _, backend = run(layout, short_episodes[:2], lambda sim: ScriptedBackend("stop", sim), 1)
+        assert backend.queries == [(0, 0), (25, 0)]
+
     def test_query_period_is_configurable(self, layout, short_episodes):
         """With a 1.0 s period a 0.5 s turn waits for the 1.0 s tick."""
         cfg = VlnRunCfg(max_steps=200, query_period=1.0)
@@ -161,3 +172,95 @@ class TestQueryTiming:
             layout, short_episodes[:1], lambda sim: ScriptedBackend("turn left 15 degrees", sim), 1, cfg
         )
         assert [step for step, _ in backend.queries] == [0, 50, 100, 150]
+
+
+def facing_first_leg(episode):
+    """The episode with its start turned toward its reference path's first corner, and that leg's length."""
+    (x0, y0, _), (x1, y1, _) = episode.reference_path[:2]
+    yaw = math.atan2(y1 - y0, x1 - x0)
+    return replace(episode, start_rotation=yaw_to_quaternion(yaw)), math.hypot(x1 - x0, y1 - y0)
+
+
+class Scripted:
+    """A per-query function answering from a list, then with its last item."""
+
+    def __init__(self, answers):
+        self.answers, self.calls = list(answers), 0
+
+    def __call__(self, frames, instruction):
+        self.calls += 1
+        return self.answers[min(self.calls, len(self.answers)) - 1]
+
+
+@pytest.fixture
+def serve():
+    servers = []
+
+    def start(backend):
+        server = make_server(backend, "127.0.0.1", 0)
+        threading.Thread(target=server.serve_forever, daemon=True).start()
+        servers.append(server)
+        return f"http://127.0.0.1:{server.server_port}"
+
+    yield start
+    for server in servers:
+        server.shutdown()
+        server.server_close()
+
+
+class TestInterfaces:
+    @pytest.mark.parametrize("interface", ["tokens", "waypoints"])
+    def test_oracle_reaches_every_glass_goal(self, glass_layout, glass_episodes, interface):
+        """Token and waypoint oracles + teleported execution stop at every goal of the first 6 glass episodes."""
+
+        def make(sim):
+            return ShortestPathOracle(
+                sim.num_envs, sim.poses, waypoint_radius=ORACLE_WAYPOINT_RADIUS, interface=interface
+            )
+
+        results, _, _ = run(glass_layout, glass_episodes, make, num_envs=3)
+        assert all(r.record.success() and r.end_reason == EndReason.STOP for r in results)
+        answers = [answer for result in results for answer in result.answers]
+        if interface == "tokens":
+            assert set(answers) == {"A", "B", "C", "D"}
+        else:
+            plans = [answer for answer in answers if answer]
+            assert answers.count([]) == len(results) and all(len(plan) == 16 for plan in plans)
+            assert len(plans) < sum(r.record.path_length for r in results) / 1.0, "each plan covers > 1 m"
+
+    @pytest.mark.parametrize(
+        ("interface", "answers"),
+        [
+            ("tokens", ["A", "A", "D"]),
+            ("waypoints", [[[0.05 * (i + 1), 0.0, 0.0] for i in range(10)], []]),
+        ],
+    )
+    def test_served_vla_drives_the_robot(self, layout, short_episodes, serve, interface, answers):
+        """A VLA behind the HTTP protocol: two forward tokens, or ten waypoints 5 cm apart, drive 0.5 m, then stop."""
+        episode, leg = max((facing_first_leg(e) for e in short_episodes), key=lambda pair: pair[1])
+        assert leg > 0.6
+        url = serve(FunctionBackend(Scripted(answers), interface))
+        results, _, _ = run(layout, [episode], lambda sim: ServerBackend(url, interface=interface), num_envs=1)
+        assert results[0].end_reason == EndReason.STOP and results[0].answers == answers
+        assert results[0].record.path_length == pytest.approx(0.5, abs=0.03)
+
+
+class TestSceneFiles:
+    @pytest.mark.parametrize("write", [write_usd, write_glb])
+    def test_oracle_results_equal_the_procedural_path(self, tmp_path, glass_episodes, write):
+        """The first 6 glass episodes with their scenes written as files (USD in the NaVILA-Bench layout, GLB) and
+        their scene ids pointing at them: oracle + teleported execution gives the same per-episode results."""
+        scene_ids = sorted({episode.scene_id for episode in glass_episodes})
+        for scene_id in scene_ids:
+            name = f"file_{scene_id}"
+            write(scene_from_id(scene_id), tmp_path / (f"{name}/{name}.usd" if write is write_usd else f"{name}.glb"))
+        renamed = [replace(episode, scene_id=f"file_{episode.scene_id}") for episode in glass_episodes]
+        layout = SceneLayout.from_ids([e.scene_id for e in renamed], source=SceneSource(str(tmp_path)))
+        procedural = SceneLayout.from_ids([e.scene_id for e in glass_episodes])
+        from_files, _, _ = run(layout, renamed, oracle, num_envs=3)
+        expected, _, _ = run(procedural, glass_episodes, oracle, num_envs=3)
+        for got, want in zip(from_files, expected, strict=True):
+            assert got.end_reason == want.end_reason and got.answers == want.answers
+            assert got.record.steps == want.record.steps
+            for key in ("distance_to_goal", "min_distance_to_goal", "path_length", "shortest_path_length"):
+                assert getattr(got.record, key) == pytest.approx(getattr(want.record, key), abs=1e-3), key

@@ -13,6 +13,7 @@ from navila_lab.assets.go2_constants import JOINT_TYPES
 from navila_lab.deploy_spec import DeploySpec
 from navila_tasks.vln.episodes import generate_episodes, save_episodes
 from navila_tasks.vln.scenes import generate_scene
+from scene_writers import write_glb, write_usd
 from vln_support import METRIC_FIELDS
 
 pytestmark = pytest.mark.sim
@@ -169,3 +170,44 @@ class TestEndToEnd:
             "1",
         )
         assert len(episodes) == 1 and METRIC_FIELDS <= set(episodes[0]) and episodes[0]["answers"]
+
+
+@pytest.fixture(scope="module")
+def scene_files(tmp_path_factory):
+    """procedural_00001 written as a USD file in the NaVILA-Bench layout (a file of a scene's id wins over generating
+    it), and as house.glb."""
+    root = tmp_path_factory.mktemp("scene_files")
+    write_usd(generate_scene(1), root / "procedural_00001" / "procedural_00001.usd")
+    write_glb(generate_scene(1), root / "house.glb")
+    return root
+
+
+@pytest.fixture(scope="module")
+def file_probe(scene_files):
+    """The scene probe on the USD copy; LiDAR hits within one grid cell of the pane count (box colliders)."""
+    result = run(str(PROBE), "--scenes-dir", str(scene_files), "--panel-margin", "0.12")
+    return json.loads(result.stdout.strip().splitlines()[-1])
+
+
+class TestSceneFromFile:
+    def test_camera_sees_through_file_glass_and_the_lidar_hits_it(self, file_probe):
+        """The file's meshes are drawn (glass as guides): depth is the first non-glass surface; the LiDAR sees glass."""
+        depth = np.asarray(file_probe["depth"])
+        behind, glass = np.asarray(file_probe["expected_without_glass"]), np.asarray(file_probe["expected_with_glass"])
+        occluded = behind - glass > 0.3
+        assert occluded.sum() >= 3 and np.allclose(depth[occluded], behind[occluded], atol=0.02)
+        assert file_probe["lidar_hits_on_glass"] > 50
+        assert not any(file_probe["glass_visible"]) and all(file_probe["glass_collides"])
+        assert np.linalg.norm(file_probe["start_error"][0]) < 0.05
+
+    def test_episodes_in_a_glb_scene(self, scene_files, tmp_path):
+        """navila vln --scenes-dir with episodes of house.glb: oracle + teleported execution reach both goals."""
+        episodes = generate_episodes(generate_scene(1), 2, seed=0, min_distance=1.5, max_distance=3.0)
+        path = tmp_path / "house.json.gz"
+        save_episodes(path, [replace(episode, scene_id="house") for episode in episodes])
+        results = navila_vln(
+            path, tmp_path / "out", "--perfect-low-level", "--max-steps", "400", "--scenes-dir", str(scene_files)
+        )
+        assert len(results) == 2 and all(e["end_reason"] == "stop" and e["success"] for e in results)
+        summary = json.loads((tmp_path / "out" / "summary.json").read_text())
+        assert summary["config"]["scenes_dir"] == str(scene_files)

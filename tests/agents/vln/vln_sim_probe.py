@@ -3,9 +3,11 @@
 Robot 0 stands 1.2 m in front of the longest glass partition of ``procedural_00001``, facing it; robot 1 is thrown
 head first at the same panel (envs do not collide with each other; head and base contacts do not terminate here).
 The report holds what the USD stage, the Newton model, the camera, the LiDAR and the contact sensors say, plus what
-ray casts against the scene's boxes expect.
+ray casts against the scene's boxes expect. With ``--scenes-dir`` the scene is spawned from its file there (the
+procedural scene written as one), while the expectations still come from the procedural boxes.
 """
 
+import argparse
 import json
 import math
 import sys
@@ -15,7 +17,7 @@ import torch
 import trimesh
 from navila_agents.locomotion import runtime
 from navila_lab.terrains.generator import GLASS_ATTRIBUTE
-from navila_tasks.vln.scenes import BoxKind
+from navila_tasks.vln.scenes import BoxKind, scene_from_id
 
 TASK = "NaVILA-Go2-VLN-Depth"
 SCENE_ID = "procedural_00001"
@@ -43,16 +45,17 @@ def expected_depths(meshes: trimesh.Trimesh, origin: np.ndarray, directions: np.
     return depth.tolist()
 
 
-def main() -> None:
+def main(scenes_dir: str | None, panel_margin: float) -> None:
     env_cfg, agent_cfg = runtime.load_cfgs(TASK, [])
     env_cfg.sim.device = agent_cfg.device = "cpu"
     env_cfg.scene.num_envs = 2
     env_cfg.scene.vln_scenes.spawn.scene_ids = [SCENE_ID]
+    env_cfg.scene.vln_scenes.spawn.scenes_dir = scenes_dir
     env_cfg.scene.camera.width = env_cfg.scene.camera.height = SIZE
     env_cfg.terminations.head_contact = env_cfg.terminations.base_contact = None  # robot 1 leans on the glass
     env_cfg.scene.lidar.height_map_window = None  # the report reads hits beyond the map's window: full-length rays
     layout = env_cfg.scene.vln_scenes.spawn.layout()
-    scene, offset = layout.scenes[0], layout.offsets[0]
+    scene, offset = scene_from_id(SCENE_ID), layout.offsets[0]
     panel = max((box for box in scene.boxes if box.kind == BoxKind.GLASS), key=lambda box: max(box.size[:2]))
     free = layout.nav_grids[SCENE_ID].is_free
     starts = [facing_pose(panel, 1.2, free), facing_pose(panel, 0.45, free)]
@@ -98,8 +101,10 @@ def main() -> None:
 
         hits = env.unwrapped.scene["lidar"].data.ray_hits_w.torch[0].numpy() - np.array([*offset, 0.0])
         (x0, y0, x1, y1), top = panel.footprint, panel.size[2]
-        on_panel = (hits[:, 0] > x0 - 0.02) & (hits[:, 0] < x1 + 0.02) & (hits[:, 1] > y0 - 0.02)
-        on_panel &= (hits[:, 1] < y1 + 0.02) & (hits[:, 2] > 0.02) & (hits[:, 2] < top)
+        on_panel = (
+            (hits[:, 0] > x0 - panel_margin) & (hits[:, 0] < x1 + panel_margin) & (hits[:, 1] > y0 - panel_margin)
+        )
+        on_panel &= (hits[:, 1] < y1 + panel_margin) & (hits[:, 2] > 0.02) & (hits[:, 2] < top)
         report = {
             "glass_prims": [str(prim.GetPath()) for prim in glass_prims],
             "glass_guide": [UsdGeom.Imageable(prim).ComputePurpose() == UsdGeom.Tokens.guide for prim in glass_prims],
@@ -122,5 +127,9 @@ def main() -> None:
 
 
 if __name__ == "__main__":
-    main()
+    parser = argparse.ArgumentParser()
+    parser.add_argument("--scenes-dir", default=None, help="spawn the scene from the file of its id in this folder")
+    parser.add_argument("--panel-margin", type=float, default=0.02, help="LiDAR hits this close to the pane count (m)")
+    arguments = parser.parse_args()
+    main(arguments.scenes_dir, arguments.panel_margin)
     sys.exit(0)

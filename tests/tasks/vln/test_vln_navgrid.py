@@ -74,3 +74,35 @@ class TestNavGrid:
             grid.shortest_path([1.0, 1.0], [4.0, 1.0])
         with pytest.raises(ValueError, match="not on a free cell"):
             grid.shortest_path([2.5, 1.0], [4.0, 1.0])
+
+
+class TestBatchedQueries:
+    @pytest.fixture(scope="class")
+    def grid(self):
+        from navila_tasks.vln.scenes import generate_scene
+
+        return generate_scene(3).nav_grid()
+
+    def test_lines_are_free_samples_like_linspace(self, grid):
+        """The batched segment check agrees with sampling each segment by np.linspace, axis-aligned ones included."""
+        rng = np.random.default_rng(0)
+        for trial in range(300):
+            start = np.round(rng.uniform(0, 10, 2), 1 if trial % 2 else 6)
+            ends = np.round(rng.uniform(0, 10, (6, 2)), 1 if trial % 2 else 6)
+            ends[:2, trial % 2] = start[trial % 2]  # two horizontal or vertical segments
+            expected = []
+            for end in ends:
+                count = max(2, math.ceil(np.linalg.norm(end - start) / (0.5 * grid.resolution)) + 1)
+                expected.append(bool(grid.is_free(np.linspace(start, end, count)).all()))
+            assert grid.lines_are_free(start, ends).tolist() == expected
+
+    def test_goal_field_gives_distances_to(self, grid):
+        """Looking a point up in the goal's tables gives distances_to, inside, on blocked cells and outside the grid."""
+        goal = grid.to_world(np.argwhere(grid.free)[100])
+        points = np.random.default_rng(1).uniform(-1.0, 11.0, (500, 2))
+        distance, center = grid.goal_field(goal)
+        cells = np.clip(grid.to_cell(points), 0, np.array(grid.free.shape) - 1)
+        looked_up = distance[cells[:, 0], cells[:, 1]] + np.linalg.norm(
+            points - center[cells[:, 0], cells[:, 1]], axis=1
+        )
+        assert np.allclose(looked_up, grid.distances_to(goal, points))

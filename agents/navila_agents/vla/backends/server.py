@@ -1,13 +1,15 @@
 """A VLA over HTTP: a client backend, and a server that exposes any backend.
 
-Protocol (JSON over HTTP, stdlib only):
+Protocol (JSON over HTTP, stdlib only; docs/vla_interfaces.md):
 
-* ``GET /health`` → ``{"status": "ok"}``
-* ``POST /act`` with ``{"frames": [[<base64 PNG>, ...], ...], "instructions": [...], "env_ids": [...]}`` →
-  ``{"answers": [...]}``; a malformed request gets status 400 and ``{"error": "..."}``.
+* ``GET /health`` → ``{"status": "ok", "interface": "language" | "tokens" | "waypoints"}``
+* ``POST /act`` with ``{"interface": ..., "frames": [[<base64 PNG>, ...], ...], "instructions": [...],
+  "env_ids": [...]}`` → ``{"answers": [...]}``, one answer per query in the interface's format
+  (:mod:`navila_agents.vla.interfaces`); ``interface`` defaults to ``"language"``. A malformed request, or one for
+  another interface than the server's, gets status 400 and ``{"error": "..."}``.
 
-The client never raises on transport problems: a timeout, a down server or a bad reply makes every answer ``"stop"``
-and logs the reason.
+The client never raises on transport problems: a timeout, a down server or a bad reply makes every answer a stop
+(``"stop"``, ``"D"`` or ``[]``) and logs the reason.
 """
 
 from __future__ import annotations
@@ -27,11 +29,10 @@ import numpy as np
 from PIL import Image
 
 from navila_agents.vla.backends.base import VLABackend
+from navila_agents.vla.grammar import Stop
+from navila_agents.vla.interfaces import Answer, Interface, format_answer
 
 logger = logging.getLogger(__name__)
-
-FALLBACK_ANSWER = "stop"
-"""What the client answers when the server cannot."""
 
 
 def encode_frames(frames: np.ndarray) -> list[str]:
@@ -52,22 +53,39 @@ def decode_frames(encoded: Sequence[str]) -> np.ndarray:
 class ServerBackend(VLABackend):
     """Client of a VLA served over HTTP (see the module docstring for the protocol)."""
 
-    def __init__(self, url: str, timeout: float = 30.0) -> None:
+    def __init__(self, url: str, timeout: float = 30.0, interface: Interface | str = Interface.LANGUAGE) -> None:
         """Create the client; nothing is contacted yet.
 
         Args:
             url: Base address of the server, e.g. ``http://127.0.0.1:8000``.
-            timeout: Seconds to wait for an answer before falling back to ``"stop"``.
+            timeout: Seconds to wait for an answer before falling back to a stop.
+            interface: The answers expected (sent with every query).
         """
         self.url = url.rstrip("/")
         self.timeout = timeout
+        self.interface = Interface(interface)
+        self.fallback: Answer = format_answer(self.interface, Stop())
+        """What the client answers when the server cannot."""
+
+    def health(self) -> dict:
+        """The server's ``/health`` reply.
+
+        Raises:
+            OSError: If the server cannot be reached or does not answer with JSON.
+        """
+        try:
+            with urllib.request.urlopen(f"{self.url}/health", timeout=self.timeout) as response:
+                return json.loads(response.read())
+        except ValueError as error:
+            raise OSError(f"{self.url}/health did not answer with JSON") from error
 
     def act_batch(
         self, frames: Sequence[np.ndarray], instructions: Sequence[str], env_ids: Sequence[int] | None = None
-    ) -> list[str]:
-        """Ask the server; on any transport or protocol failure answer ``"stop"`` for every query."""
+    ) -> list[Answer]:
+        """Ask the server; on any transport or protocol failure answer a stop for every query."""
         env_ids = list(range(len(frames))) if env_ids is None else [int(env_id) for env_id in env_ids]
         payload = {
+            "interface": str(self.interface),
             "frames": [encode_frames(query) for query in frames],
             "instructions": list(instructions),
             "env_ids": env_ids,
@@ -80,12 +98,17 @@ class ServerBackend(VLABackend):
                 answers = json.loads(response.read())["answers"]
             if not (isinstance(answers, list) and len(answers) == len(frames)):
                 raise ValueError(f"expected {len(frames)} answers, got {answers!r:.200}")
-            return [str(answer) for answer in answers]
+            return answers
         except (OSError, ValueError, KeyError, TypeError) as error:
             logger.warning(
-                "VLA server %s failed (%s): answering %r for envs %s", self.url, error, FALLBACK_ANSWER, env_ids
+                "VLA server %s failed (%s): answering %r for envs %s", self.url, error, self.fallback, env_ids
             )
-            return [FALLBACK_ANSWER] * len(frames)
+            return [self.fallback] * len(frames)
+
+
+def to_json(answer: object) -> Answer:
+    """An answer as JSON can carry it (NumPy arrays and tuples as lists)."""
+    return answer if isinstance(answer, str) else np.asarray(answer, dtype=float).reshape(-1, 3).tolist()
 
 
 def make_server(backend: VLABackend, host: str = "127.0.0.1", port: int = 0) -> ThreadingHTTPServer:
@@ -103,7 +126,7 @@ def make_server(backend: VLABackend, host: str = "127.0.0.1", port: int = 0) -> 
     class Handler(BaseHTTPRequestHandler):
         def do_GET(self) -> None:  # noqa: N802 (http.server's naming)
             if self.path == "/health":
-                self._reply(HTTPStatus.OK, {"status": "ok"})
+                self._reply(HTTPStatus.OK, {"status": "ok", "interface": str(backend.interface)})
             else:
                 self._reply(HTTPStatus.NOT_FOUND, {"error": f"unknown path {self.path}"})
 
@@ -116,12 +139,17 @@ def make_server(backend: VLABackend, host: str = "127.0.0.1", port: int = 0) -> 
                 frames = [decode_frames(query) for query in request["frames"]]
                 instructions = [str(text) for text in request["instructions"]]
                 env_ids = request.get("env_ids")
+                interface = request.get("interface", Interface.LANGUAGE)
             except (ValueError, KeyError, TypeError, OSError) as error:
                 self._reply(HTTPStatus.BAD_REQUEST, {"error": f"malformed request: {error}"})
                 return
+            if interface != backend.interface:
+                error = f"this server answers in the {backend.interface} interface, not {interface!r}"
+                self._reply(HTTPStatus.BAD_REQUEST, {"error": error})
+                return
             try:
                 with lock:
-                    answers = backend.act_batch(frames, instructions, env_ids)
+                    answers = [to_json(answer) for answer in backend.act_batch(frames, instructions, env_ids)]
             except Exception as error:  # a failing model must not take the server down
                 logger.exception("backend failed")
                 self._reply(HTTPStatus.INTERNAL_SERVER_ERROR, {"error": f"backend failed: {error}"})
