@@ -15,7 +15,7 @@
 # Sizes (environment variables): TRAIN_SCENES=160 VAL_SCENES=20 TEST_SCENES=10 PER_SCENE=5 NUM_ENVS=256
 # SFT_STEPS=1500 ROUND_STEPS=600 BATCH=64 DAGGER_SCENES=128 DAGGER_PER_SCENE=2 (one wave of 256 envs per round)
 # DAGGER_MAX_STEPS=1500 LIDAR=policies/go2_rough_lidar
-# SHIP=policies/vla_small DEVICE=cuda SCORE_ARGS="" (extra benchmarks/vla_results.py options, e.g. --limit 2)
+# ROUNDS=2 (DAgger rounds: 1 ships r1) SHIP=policies/vla_small DEVICE=cuda SCORE_ARGS="" (extra benchmarks/vla_results.py options, e.g. --limit 2)
 set -uo pipefail
 cd "$(dirname "$0")/.."
 
@@ -65,7 +65,7 @@ pack() {
   local files=(results/vla.md results/vla results/vla_latency.md "$ship" "$work/timings.tsv")
   files+=("$work"/*.log "$work"/*.done "$work"/data/README.md "$work"/data/episodes "$work"/dagger_*/README.md)
   for run in sft r1 r2; do files+=("$work/$run/training.json" "$work/$run/tb"); done
-  files+=("$work/sft/model" "$work/r1/model")  # r2/model is policies/vla_small
+  files+=("$work/sft/model" "$work/r1/model")  # the final round's model is policies/vla_small
   local present=()
   for file in "${files[@]}"; do [ -e "$file" ] && present+=("$file"); done
   rm -f "$out"/vla_outputs.tar.part-*
@@ -87,14 +87,21 @@ stage dagger_1 240 "$navila" vla-dagger --model "$work/sft/model" --data "$work/
   --out "$work/dagger_1" "${dagger[@]}" --camera-size 96 --device "$device" || exit 0
 train r1 "${ROUND_STEPS:-600}" --data "$work/data" "$work/dagger_1" --init "$work/sft/model" --lr 5e-4 --warmup 20 \
   --device "$device" || exit 0
-stage dagger_2 240 "$navila" vla-dagger --model "$work/r1/model" --data "$work/data" --round 2 \
-  --out "$work/dagger_2" "${dagger[@]}" --policy "$lidar" --camera-size 96 --device "$device" || exit 0
-train r2 "${ROUND_STEPS:-600}" --data "$work/data" "$work/dagger_1" "$work/dagger_2" --init "$work/r1/model" \
-  --lr 5e-4 --warmup 20 --device "$device" || exit 0
-stage ship 10 bash -c "rm -rf '$ship' && cp -r '$work/r2/model' '$ship' && cp '$work/r2/training.json' '$ship/'" || exit 0
+rounds=(--round "sft=$work/sft/model")
+final=r1
+if [ "${ROUNDS:-2}" -ge 2 ]; then
+  stage dagger_2 240 "$navila" vla-dagger --model "$work/r1/model" --data "$work/data" --round 2 \
+    --out "$work/dagger_2" "${dagger[@]}" --policy "$lidar" --camera-size 96 --device "$device" || exit 0
+  train r2 "${ROUND_STEPS:-600}" --data "$work/data" "$work/dagger_1" "$work/dagger_2" --init "$work/r1/model" \
+    --lr 5e-4 --warmup 20 --device "$device" || exit 0
+  rounds+=(--round "dagger_1=$work/r1/model")
+  final=r2
+fi
+stage ship 10 bash -c "rm -rf '$ship' && cp -r '$work/$final/model' '$ship' && cp '$work/$final/training.json' '$ship/'" \
+  || exit 0
 # shellcheck disable=SC2086 # SCORE_ARGS holds several options
 stage score 300 "$navila" bench vla_results --vla "$ship" --data "$work/data" --device "$device" \
-  --round "sft=$work/sft/model" --round "dagger_1=$work/r1/model" --lidar "$lidar" \
+  "${rounds[@]}" --lidar "$lidar" \
   --card "$ship" --timings "$work/timings.tsv" ${SCORE_ARGS:-} || exit 0
 two_cores=$(command -v taskset >/dev/null && echo "taskset -c 0,1")  # the robot's CPU: 2 cores
 stage latency 120 bash -c "'$navila' bench vla_latency --vla '$ship' --data '$work/data' --devices cuda \
