@@ -101,7 +101,8 @@ class TestSafeVelocityCommand:
 class TestSafeRewards:
     def test_tracking_rewards_stopping_at_the_pane_and_integrates_the_allowed_distance(self):
         """In front of the pane, standing earns the full tracking reward and walking on is penalized; far from it the
-        command is tracked; the allowed distance sums the target's speed over steps and restarts on reset."""
+        command is tracked; the allowed distance sums the target's speed over steps, the progress the velocity along
+        the target (never more than the target), and both restart on reset."""
         velocity = torch.tensor([[0.0, 0.0, 0.0], [1.0, 0.0, 0.0], [1.0, 0.0, 0.0], [0.0, 0.0, 0.0]])
         env = fake_env([1.6, 1.6, -3.0, -3.0], [0.0] * 4, [[1.0, 0.0, 0.0]] * 4, root_lin_vel_b=velocity)
         term = track_safe_lin_vel_xy_exp(RewardTermCfg(func=track_safe_lin_vel_xy_exp, params={}), env)
@@ -109,8 +110,22 @@ class TestSafeRewards:
             reward = term(env, std=0.5, command_name="base_velocity")
         assert torch.allclose(reward, torch.tensor([1.0, math.exp(-4.0), 1.0, math.exp(-4.0)]))
         assert torch.allclose(term.allowed_distance, torch.tensor([0.0, 0.0, 0.06, 0.06]))
+        assert torch.allclose(term.progress, torch.tensor([0.0, 0.0, 0.06, 0.0]))
         term.reset(torch.tensor([2]))
         assert torch.allclose(term.allowed_distance, torch.tensor([0.0, 0.0, 0.0, 0.06]))
+        assert torch.allclose(term.progress, torch.zeros(4))
+
+    @pytest.mark.parametrize(
+        ("velocity", "progress"),
+        [((0.5, 0.0), 0.01), ((2.0, 0.0), 0.02), ((0.0, 1.0), 0.0), ((-1.0, 0.0), 0.0), ((0.6, 0.8), 0.012)],
+    )
+    def test_progress_is_the_velocity_along_the_target(self, velocity, progress):
+        """Slower than the target counts what was walked, faster counts the target, sideways and backwards nothing;
+        the base-frame velocity is used, so a robot turning under a yaw-rate command progresses along its arc."""
+        env = fake_env([-3.0], [0.0], [[1.0, 0.0, 0.5]], root_lin_vel_b=torch.tensor([[*velocity, 0.0]]))
+        term = track_safe_lin_vel_xy_exp(RewardTermCfg(func=track_safe_lin_vel_xy_exp, params={}), env)
+        term(env, std=0.5, command_name="base_velocity")
+        assert term.progress.item() == pytest.approx(progress)
 
     def test_stand_still_when_stopped_or_blocked_but_not_when_turning(self):
         """Joint deviation is penalized when the command is zero or the pane holds the robot, not when it walks freely
@@ -149,28 +164,22 @@ class FakeTerrain:
 
 class TestFreePathCurriculum:
     @pytest.mark.parametrize(
-        ("walked", "allowed", "fell", "level"),
+        ("progress", "allowed", "fell", "level"),
         [
             (0.3, 0.2, False, 5),  # stopped at a wall in front of it: the target allowed almost nothing, stays
-            (0.3, 9.0, False, 4),  # free way, commanded 9 m, walked 0.3: demoted
-            (5.0, 9.0, False, 6),  # walked over half a tile: promoted
-            (3.0, 5.0, False, 5),  # walked over half of what was allowed: stays
+            (0.3, 9.0, False, 4),  # free way, commanded 9 m, progressed 0.3: demoted
+            (5.0, 9.0, False, 6),  # progressed over half a tile: promoted
+            (3.0, 5.0, False, 5),  # progressed over half of what was allowed: stays
             (0.5, 0.2, True, 4),  # fell or collided: demoted
-            (4.5, 6.0, True, 6),  # walked off the tile before falling: promoted, as Isaac Lab's
+            (4.5, 6.0, True, 6),  # progressed over half a tile before falling: promoted, as Isaac Lab's
         ],
     )
-    def test_levels_move_by_progress_along_the_free_path(self, walked, allowed, fell, level):
-        """A robot is demoted only when it fell or walked less than half the distance its safe target allowed."""
+    def test_levels_move_by_progress_along_the_free_path(self, progress, allowed, fell, level):
+        """A robot is demoted only when it fell or progressed less than half the distance its safe target allowed."""
         terrain = FakeTerrain(1)
-        tracker = SimpleNamespace(allowed_distance=torch.tensor([allowed]))
-        scene = Scene(
-            robot=SimpleNamespace(
-                data=SimpleNamespace(root_pos_w=SimpleNamespace(torch=torch.tensor([[walked, 0.0, 0.3]])))
-            )
-        )
-        scene.terrain, scene.env_origins = terrain, torch.zeros(1, 3)
+        tracker = SimpleNamespace(allowed_distance=torch.tensor([allowed]), progress=torch.tensor([progress]))
         env = SimpleNamespace(
-            scene=scene,
+            scene=SimpleNamespace(terrain=terrain),
             reward_manager=SimpleNamespace(get_term_cfg=lambda name: SimpleNamespace(func=tracker)),
             termination_manager=SimpleNamespace(terminated=torch.tensor([fell])),
         )

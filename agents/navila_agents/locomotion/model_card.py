@@ -21,6 +21,7 @@ CURVES: dict[str, str] = {
 """TensorBoard scalar → plot title, in the order they are drawn."""
 EVAL_ROWS: dict[str, str] = {
     "fall_rate": "falls",
+    "collision_rate": "collisions (episodes touching a box or pane)",
     "forward_speed": "forward speed (m/s)",
     "lin_vel_error": "lin. vel. error (m/s)",
     "yaw_vel_error": "yaw rate error (rad/s)",
@@ -108,16 +109,24 @@ def render_curves(series: dict[str, Series], path: str, title: str) -> None:
 
 
 def eval_table(report: dict, policy_name: str) -> str:
-    """Markdown table of one policy's per-terrain eval numbers from a ``navila evaluate`` JSON."""
+    """Markdown table of one policy's per-terrain numbers (mean ± sd over seeds) from a ``navila evaluate`` JSON."""
     entry = next((p for p in report["policies"] if p["name"] == policy_name), None)
     if entry is None:
         return f"(no eval of '{policy_name}' in this report)"
     terrains = list(entry["terrains"])
+    spread = entry.get("spread") or {}
     lines = ["| metric | " + " | ".join(terrains) + " |", "|---|" + "---:|" * len(terrains)]
     for field, label in EVAL_ROWS.items():
-        cells = [entry["terrains"][terrain][field] for terrain in terrains]
-        text = [f"{value:.1%}" if field == "fall_rate" else f"{value:.2f}" for value in cells]
-        lines.append(f"| {label} | " + " | ".join(text) + " |")
+        cells = []
+        for terrain in terrains:
+            value, sd = entry["terrains"][terrain].get(field), spread.get(terrain, {}).get(field)
+            scale, unit = (100, "%") if field.endswith("_rate") else (1, "")
+            if value is None:
+                cells.append("–")
+                continue
+            digits = 1 if unit else 2
+            cells.append(f"{value * scale:.{digits}f}" + ("" if sd is None else f" ± {sd * scale:.{digits}f}") + unit)
+        lines.append(f"| {label} | " + " | ".join(cells) + " |")
     return "\n".join(lines)
 
 
@@ -152,7 +161,7 @@ def write_model_card(
             report = json.load(file)
         lines += [
             f"## Evaluation (`navila evaluate`, {report['device']}, {report['date'][:10]}, "
-            f"seed {report['eval_set']['seed']})",
+            f"seeds {', '.join(map(str, report['eval_set'].get('seeds') or [report['eval_set'].get('seed')]))})",
             "",
             eval_table(report, name),
             "",

@@ -107,8 +107,15 @@ def load_policy(
     joint_names = list(env.unwrapped.scene["robot"].joint_names)
     if source.spec.joint_names != joint_names:
         raise UserError(f"policy '{source.path}': joints {source.spec.joint_names} are not the task's {joint_names}")
-    wrapped = RslRlVecEnvWrapper(env, clip_actions=agent_cfg.clip_actions)
     groups = agent_cfg.obs_groups["actor"]
+    task_terms = list(env.unwrapped.observation_manager.active_terms[groups[0]])
+    policy_terms = [term.name for term in source.spec.observations]
+    if policy_terms != task_terms:
+        raise UserError(
+            f"policy '{source.path}' reads the terms {policy_terms}, task {source.task} gives {task_terms} "
+            "(a policy exported before the task changed: retrain or choose its task with --task)"
+        )
+    wrapped = RslRlVecEnvWrapper(env, clip_actions=agent_cfg.clip_actions)
     obs = wrapped.get_observations()
     width = sum(obs[group].shape[-1] for group in groups)
     if width != source.spec.obs_dim:

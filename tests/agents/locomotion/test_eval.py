@@ -8,8 +8,10 @@ from pathlib import Path
 
 import pytest
 import torch
+import yaml
 from eval_probe import write_fresh_policy
 from navila_agents.locomotion.eval_report import combine_seeds, results_table, summarize, terrain_group
+from navila_lab.deploy_spec import DEPLOY_FILE, OBSERVATION_TERMS
 from navila_lab.mdp.locomotion_metrics import (
     EvalTotals,
     each_partner,
@@ -322,4 +324,18 @@ class TestEvalRuns:
         )
         assert result.returncode == 2, result.stderr[-2000:]
         assert "reads 450-D observations but task NaVILA-Go2-Flat gives 909-D" in result.stderr
+        assert "Traceback" not in result.stderr
+
+    def test_observation_terms_mismatch(self, tmp_path):
+        """A policy whose contract reads other terms than the task (e.g. exported before base_rpy became projected
+        gravity) is a one-line error naming both term lists, even when the widths agree."""
+        policy = write_fresh_policy(tmp_path / "old")
+        contract = yaml.safe_load((policy / DEPLOY_FILE).read_text())
+        term = next(term for term in contract["observations"] if term["name"] == "projected_gravity")
+        term["name"], term["meaning"] = "base_rpy", OBSERVATION_TERMS["base_rpy"].meaning
+        (policy / DEPLOY_FILE).write_text(yaml.safe_dump(contract, sort_keys=False))
+        args = ("--num_envs", "1", "--steps", "1", "--device", "cpu", "--out", str(tmp_path / "out.json"))
+        result = navila("evaluate", "--policy", str(policy), *args)
+        assert result.returncode == 2, result.stderr[-2000:]
+        assert "'base_rpy'" in result.stderr and "'projected_gravity'" in result.stderr
         assert "Traceback" not in result.stderr

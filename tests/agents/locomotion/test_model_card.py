@@ -51,8 +51,14 @@ def eval_report(path, name="pol"):
     report = {
         "device": "NVIDIA H200",
         "date": "2026-11-24T06:49:14+00:00",
-        "eval_set": {"seed": 0},
-        "policies": [{"name": name, "terrains": {"flat": terrain, "glass": dict(terrain, fall_rate=0.5)}}],
+        "eval_set": {"seeds": [0, 1, 2]},
+        "policies": [
+            {
+                "name": name,
+                "terrains": {"flat": terrain, "glass": dict(terrain, fall_rate=0.5, collision_rate=0.25)},
+                "spread": {"flat": {"fall_rate": 0.0}, "glass": {"fall_rate": 0.1, "collision_rate": 0.05}},
+            }
+        ],
     }
     path.write_text(json.dumps(report))
     return path
@@ -78,7 +84,9 @@ def test_eval_table_rows_per_terrain(tmp_path):
     report = json.loads(eval_report(tmp_path / "eval.json").read_text())
     table = eval_table(report, "pol").splitlines()
     assert table[0] == "| metric | flat | glass |"
-    assert "| falls | 12.5% | 50.0% |" in table
+    assert "| falls | 12.5 ± 0.0% | 50.0 ± 10.0% |" in table
+    assert "| collisions (episodes touching a box or pane) | – | 25.0 ± 5.0% |" in table
+    assert "| forward speed (m/s) | 0.50 | 0.50 |" in table
     assert all(row.count("|") == 4 for row in table)
     assert "no eval" in eval_table(report, "other")
 

@@ -3,8 +3,9 @@
 Isaac Lab's ``terrain_levels_vel`` (after Rudin et al., "Learning to Walk in Minutes Using Massively Parallel Deep
 Reinforcement Learning", CoRL 2021) demotes a robot that walked less than half of ``‖command‖ · episode length``: on
 obstacle and glass tiles that is every robot that stopped, as it should, in front of a wall, so the curriculum drifts
-to the easy rows. Here the required distance is what the safe target allowed
-(:class:`~navila_lab.mdp.safety.track_safe_lin_vel_xy_exp`), and falls and collisions demote.
+to the easy rows. Here progress is measured along the safe target
+(:class:`~navila_lab.mdp.safety.track_safe_lin_vel_xy_exp`) against the distance it allowed, so stopping at a wall and
+walking an arc under a yaw-rate command both count as following the command; falls and collisions demote.
 """
 
 from __future__ import annotations
@@ -13,7 +14,7 @@ from collections.abc import Sequence
 from typing import TYPE_CHECKING
 
 import torch
-from isaaclab.managers import CurriculumTermCfg, ManagerTermBase, SceneEntityCfg
+from isaaclab.managers import CurriculumTermCfg, ManagerTermBase
 
 from navila_lab.terrains.config import sub_terrain_of_column
 
@@ -25,20 +26,17 @@ def terrain_levels_free_path(
     env: ManagerBasedRLEnv,
     env_ids: Sequence[int],
     tracking_term: str = "track_safe_lin_vel_xy_exp",
-    asset_cfg: SceneEntityCfg = SceneEntityCfg("robot"),
 ) -> torch.Tensor:
     """Mean terrain level after moving the reset robots by their progress along the free path.
 
-    Up when they walked over half a tile from their origin; down when they fell or walked less than half the distance
-    the safe target of ``tracking_term`` allowed them since their reset.
+    Up when their progress along the safe target of ``tracking_term`` exceeds half a tile; down when they fell or
+    progressed less than half the distance that target allowed since their reset.
     """
     terrain = env.scene.terrain
-    walked = torch.linalg.norm(
-        env.scene[asset_cfg.name].data.root_pos_w.torch[env_ids, :2] - env.scene.env_origins[env_ids, :2], dim=1
-    )
-    allowed = env.reward_manager.get_term_cfg(tracking_term).func.allowed_distance[env_ids]
-    move_up = walked > 0.5 * terrain.cfg.terrain_generator.size[0]
-    move_down = ((walked < 0.5 * allowed) | env.termination_manager.terminated[env_ids]) & ~move_up
+    tracker = env.reward_manager.get_term_cfg(tracking_term).func
+    progress, allowed = tracker.progress[env_ids], tracker.allowed_distance[env_ids]
+    move_up = progress > 0.5 * terrain.cfg.terrain_generator.size[0]
+    move_down = ((progress < 0.5 * allowed) | env.termination_manager.terminated[env_ids]) & ~move_up
     terrain.update_env_origins(env_ids, move_up, move_down)
     return torch.mean(terrain.terrain_levels.float())
 

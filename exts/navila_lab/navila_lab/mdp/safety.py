@@ -71,18 +71,23 @@ def safe_velocity_command(
 class track_safe_lin_vel_xy_exp(ManagerTermBase):
     """exp(−‖v_xy − v*_xy‖² / std²) of the base velocity against the safe target v* (base frame).
 
-    It also integrates the distance the target allowed since each robot's reset, ∫‖v*_xy‖ dt (:attr:`allowed_distance`),
-    which :func:`~navila_lab.mdp.curriculums.terrain_levels_free_path` compares with the distance walked.
+    Since each robot's reset it also integrates the distance the target allowed, ∫‖v*_xy‖ dt
+    (:attr:`allowed_distance`), and the progress along it, ∫ min(‖v*_xy‖, max(0, v_xy · v̂*_xy)) dt (:attr:`progress`),
+    which :func:`~navila_lab.mdp.curriculums.terrain_levels_free_path` compares. Progress is measured along the target,
+    not as distance from the start: yaw-rate commands drive arcs whose chord is much shorter than their length.
     """
 
     def __init__(self, cfg: RewardTermCfg, env: ManagerBasedRLEnv) -> None:
         super().__init__(cfg, env)
         self.allowed_distance = torch.zeros(env.num_envs, device=env.device)
         """Distance (m) the safe target allowed since the reset."""
+        self.progress = torch.zeros(env.num_envs, device=env.device)
+        """Distance (m) walked along the safe target since the reset (at most the target's speed each step)."""
 
     def reset(self, env_ids: torch.Tensor | None = None) -> None:
-        """Restart the allowed distance of the reset robots."""
+        """Restart the allowed distance and progress of the reset robots."""
         zero_rows(self.allowed_distance, env_ids)
+        zero_rows(self.progress, env_ids)
 
     def __call__(
         self,
@@ -91,10 +96,13 @@ class track_safe_lin_vel_xy_exp(ManagerTermBase):
         command_name: str,
         asset_cfg: SceneEntityCfg = SceneEntityCfg("robot"),
     ) -> torch.Tensor:
-        """Tracking reward of each robot; adds this step's allowed distance."""
+        """Tracking reward of each robot; adds this step's allowed distance and progress."""
         target = safe_velocity_command(env, command_name, asset_cfg=asset_cfg)[:, :2]
-        self.allowed_distance += torch.linalg.norm(target, dim=1) * env.step_dt
         velocity = env.scene[asset_cfg.name].data.root_lin_vel_b.torch[:, :2]
+        speed = torch.linalg.norm(target, dim=1)
+        along = torch.sum(velocity * target, dim=1) / speed.clamp_min(1e-6)
+        self.allowed_distance += speed * env.step_dt
+        self.progress += torch.minimum(along.clamp_min(0.0), speed) * env.step_dt
         return torch.exp(-torch.sum(torch.square(velocity - target), dim=1) / std**2)
 
 
