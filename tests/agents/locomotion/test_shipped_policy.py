@@ -56,3 +56,26 @@ def test_lidar_policy_walks_at_half_a_meter_per_second(tmp_path):
     assert flat["env_steps"] == 8 * STEPS
     assert flat["forward_speed"] >= MIN_SPEED, f"mean forward speed {flat['forward_speed']:.3f} m/s at {COMMAND} m/s"
     assert flat["fall_rate"] < MAX_FALL_RATE, f"falls in {flat['fall_rate']:.1%} of episodes: {flat['terminations']}"
+
+
+PANE_PROBE = Path(__file__).resolve().parents[2] / "support" / "pane_stop_probe.py"
+
+
+def walk_at_walls(policy: Path) -> dict:
+    """The pane-stop probe's report of ``policy`` commanded at 0.5 m/s towards a box and a pane 2 m ahead."""
+    result = subprocess.run(
+        [sys.executable, str(PANE_PROBE), str(policy)], capture_output=True, text=True, timeout=1800
+    )
+    assert result.returncode == 0, result.stdout[-3000:] + result.stderr[-3000:]
+    return json.loads(result.stdout.strip().splitlines()[-1])
+
+
+def test_lidar_policy_stops_before_the_pane_the_blind_one_walks_into():
+    """Commanded straight at a box and a glass pane, the LiDAR policy walks, stops short and never touches them; the
+    blind policy trained with the same objective walks into both (it cannot see them)."""
+    for kind, seen in walk_at_walls(POLICY).items():
+        assert seen["peak_speed"] > 0.4, f"{kind}: never walked ({seen})"
+        assert seen["wall_force"] < 1.0, f"{kind}: touched the wall ({seen})"
+        assert abs(seen["final_speed"]) < 0.05 and seen["head_reach"] < seen["face"] - 0.1, f"{kind}: {seen}"
+    for kind, seen in walk_at_walls(POLICY.with_name("go2_rough_blind")).items():
+        assert seen["wall_force"] > 1.0, f"{kind}: the blind policy was expected to walk into the wall ({seen})"
