@@ -1,6 +1,10 @@
-"""A tiny random LLaVA (CLIP vision tower + Llama text model) with a word-level tokenizer, built offline."""
+"""Fixtures of the agents tests: a tiny random LLaVA (CLIP vision tower + Llama text model) with a word-level tokenizer,
+built offline, and VLA servers on localhost."""
+
+import threading
 
 import pytest
+from navila_agents.vla.backends.server import make_server
 from navila_agents.vla.frames import build_prompt
 from navila_agents.vla.grammar import FORWARD_CM, TURN_DEG
 
@@ -80,3 +84,20 @@ def build_tiny_vla(path):
 def tiny_vla_path(tmp_path_factory):
     """Folder of a tiny random LLaVA usable with ``local_files_only=True``."""
     return build_tiny_vla(tmp_path_factory.mktemp("tiny_vla"))
+
+
+@pytest.fixture
+def serve():
+    """Start VLA servers for backends on 127.0.0.1 in threads (``serve(backend) -> url``); shut them down after."""
+    servers = []
+
+    def start(backend):
+        server = make_server(backend, "127.0.0.1", 0)
+        threading.Thread(target=server.serve_forever, daemon=True).start()
+        servers.append(server)
+        return f"http://127.0.0.1:{server.server_port}"
+
+    yield start
+    for server in servers:
+        server.shutdown()
+        server.server_close()

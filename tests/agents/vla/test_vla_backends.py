@@ -1,6 +1,5 @@
 import logging
 import math
-import threading
 
 import numpy as np
 import pytest
@@ -27,23 +26,6 @@ class EchoBackend(VLABackend):
 class FailingBackend(VLABackend):
     def act_batch(self, frames, instructions, env_ids=None):
         raise RuntimeError("out of memory")
-
-
-@pytest.fixture
-def serve():
-    """Start servers on 127.0.0.1 in threads; shut them down after the test."""
-    servers = []
-
-    def start(backend):
-        server = make_server(backend, "127.0.0.1", 0)
-        threading.Thread(target=server.serve_forever, daemon=True).start()
-        servers.append(server)
-        return f"http://127.0.0.1:{server.server_port}"
-
-    yield start
-    for server in servers:
-        server.shutdown()
-        server.server_close()
 
 
 @pytest.mark.slow

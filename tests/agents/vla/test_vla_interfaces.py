@@ -13,7 +13,7 @@ import pytest
 import torch
 from navila_agents.vla.backends.base import FunctionBackend
 from navila_agents.vla.backends.oracle import ShortestPathOracle
-from navila_agents.vla.backends.server import ServerBackend, encode_frames, make_server
+from navila_agents.vla.backends.server import ServerBackend, encode_frames
 from navila_agents.vla.grammar import Forward, Invalid, Stop, Turn
 from navila_agents.vla.interfaces import (
     MAX_WAYPOINTS,
@@ -144,22 +144,6 @@ class TestOracles:
     def test_waypoint_count_is_checked(self):
         with pytest.raises(ValueError, match="num_waypoints must be 8 to 24"):
             oracle("waypoints", torch.zeros(1, 3), self.PATH, num_waypoints=30)
-
-
-@pytest.fixture
-def serve():
-    servers = []
-
-    def start(backend):
-        server = make_server(backend, "127.0.0.1", 0)
-        threading.Thread(target=server.serve_forever, daemon=True).start()
-        servers.append(server)
-        return f"http://127.0.0.1:{server.server_port}"
-
-    yield start
-    for server in servers:
-        server.shutdown()
-        server.server_close()
 
 
 class TestServerProtocol:

@@ -10,9 +10,6 @@ from navila_agents.vla.grammar import Forward, Stop, Turn, parse_action
 from navila_agents.vla.training.dataset import QuerySamples, load_dataset_dir, write_dataset
 from navila_agents.vln.datagen import collect
 from navila_agents.vln.rollout import VlnRunCfg
-from navila_tasks.vln.episodes import generate_episodes
-from navila_tasks.vln.layout import SceneLayout
-from navila_tasks.vln.scenes import generate_scene
 from vln_support import KinematicSim
 
 
@@ -37,28 +34,13 @@ class SpinningLearner(VLABackend):
         return ["turn left 15 degrees"] * len(frames)
 
 
-@pytest.fixture(scope="module")
-def scene():
-    return generate_scene(1)
-
-
-@pytest.fixture(scope="module")
-def layout(scene):
-    return SceneLayout.from_ids([scene.scene_id])
-
-
-@pytest.fixture(scope="module")
-def episodes(scene):
-    return generate_episodes(scene, 3, seed=0, min_distance=1.5, max_distance=3.0)
-
-
 class TestExpertRollouts:
     def test_every_episode_is_labelled_by_the_expert_and_succeeds(self, expert_rollouts_and_rows):
         """Each episode's rows are contiguous and in query order; the expert acts and ends every episode with stop."""
-        rollouts, episodes = expert_rollouts_and_rows
+        rollouts, short_episodes = expert_rollouts_and_rows
         assert all(result.record.success() for result in rollouts.results)
         names = [row.episode for row in rollouts.rows]
-        assert len(set(names)) == len(episodes)
+        assert len(set(names)) == len(short_episodes)
         for name in set(names):
             rows = [row for row in rollouts.rows if row.episode == name]
             first = names.index(name)
@@ -67,7 +49,7 @@ class TestExpertRollouts:
             assert all(row.answer == row.executed for row in rows)
             assert rows[-1].answer == "stop" and all(row.answer != "stop" for row in rows[:-1])
             assert {row.instruction for row in rows} == {
-                episodes[int(name.split("/")[1].split(":")[0])].instruction_text
+                short_episodes[int(name.split("/")[1].split(":")[0])].instruction_text
             }
 
     def test_offsets_point_at_the_frames_the_vla_saw(self, expert_rollouts_and_rows, tmp_path):
@@ -88,24 +70,24 @@ class TestExpertRollouts:
 
 
 @pytest.fixture(scope="module")
-def expert_rollouts_and_rows(layout, episodes):
+def expert_rollouts_and_rows(layout, short_episodes):
     sim = CountingFramesSim(layout, 2)
-    return collect(sim, layout, episodes, "expert", VlnRunCfg(), progress=False), episodes
+    return collect(sim, layout, short_episodes, "expert", VlnRunCfg(), progress=False), short_episodes
 
 
 class TestDagger:
-    def test_labels_are_the_experts_for_the_learners_states(self, layout, episodes):
+    def test_labels_are_the_experts_for_the_learners_states(self, layout, short_episodes):
         """The learner (always turning left) acts; each label is the expert's action from the pose the learner had."""
         sim = KinematicSim(layout, 1)
         learner = SpinningLearner(sim)
         cfg = VlnRunCfg(max_steps=400, max_still_steps=400)
-        rollouts = collect(sim, layout, episodes[:1], "dagger_1", cfg, learner=learner, progress=False)
+        rollouts = collect(sim, layout, short_episodes[:1], "dagger_1", cfg, learner=learner, progress=False)
         rows = rollouts.rows
         assert len(rows) == len(learner.poses) > 5
         assert all(row.executed == "turn left 15 degrees" and row.source == "dagger_1" for row in rows)
         assert {type(parse_action(row.answer)) for row in rows} >= {Forward, Turn}
-        path = np.asarray(episodes[0].reference_path)[:, :2]
-        offset = layout.offset(episodes[0].scene_id)
+        path = np.asarray(short_episodes[0].reference_path)[:, :2]
+        offset = layout.offset(short_episodes[0].scene_id)
         for row, (x, y, yaw) in zip(rows, learner.poses, strict=True):
             assert np.allclose([x, y], path[0] + offset, atol=1e-3), "spinning in place"
             target = path[1] + offset
@@ -117,13 +99,13 @@ class TestDagger:
             else:
                 assert abs(error) < 7.5
 
-    def test_expert_probability_one_executes_the_expert(self, layout, episodes):
+    def test_expert_probability_one_executes_the_expert(self, layout, short_episodes):
         """With expert probability 1 every executed answer is the label: the episode succeeds despite the learner."""
         sim = KinematicSim(layout, 1)
         learner = SpinningLearner(sim)
         cfg = VlnRunCfg()
         rollouts = collect(
-            sim, layout, episodes[:1], "dagger", cfg, learner=learner, expert_probability=1.0, progress=False
+            sim, layout, short_episodes[:1], "dagger", cfg, learner=learner, expert_probability=1.0, progress=False
         )
         assert all(row.executed == row.answer for row in rollouts.rows)
         assert rollouts.results[0].record.success()

@@ -1,7 +1,6 @@
 """The VLN loop on a kinematic stand-in simulator: episode scheduling, query timing, end conditions, metrics."""
 
 import math
-import threading
 from dataclasses import replace
 from pathlib import Path
 
@@ -10,11 +9,11 @@ import pytest
 from navila_agents.commands.vln import ORACLE_WAYPOINT_RADIUS
 from navila_agents.vla.backends.base import FunctionBackend, VLABackend
 from navila_agents.vla.backends.oracle import ShortestPathOracle
-from navila_agents.vla.backends.server import ServerBackend, make_server
+from navila_agents.vla.backends.server import ServerBackend
 from navila_agents.vln.rollout import EndReason, VlnRunCfg, VlnRunner
-from navila_tasks.vln.episodes import generate_episodes, load_episodes, yaw_to_quaternion
+from navila_tasks.vln.episodes import load_episodes, yaw_to_quaternion
 from navila_tasks.vln.layout import SceneLayout, SceneSource
-from navila_tasks.vln.scenes import generate_scene, scene_from_id
+from navila_tasks.vln.scenes import scene_from_id
 from scene_writers import write_glb, write_usd
 from vln_support import KinematicSim
 
@@ -30,21 +29,6 @@ class ScriptedBackend(VLABackend):
         assert all(query.shape == (8, 8, 8, 3) for query in frames)
         self.queries += [(self.sim.steps, env_id) for env_id in env_ids]
         return [self.answer] * len(frames)
-
-
-@pytest.fixture(scope="module")
-def scene():
-    return generate_scene(1)
-
-
-@pytest.fixture(scope="module")
-def layout(scene):
-    return SceneLayout.from_ids([scene.scene_id])
-
-
-@pytest.fixture(scope="module")
-def short_episodes(scene):
-    return generate_episodes(scene, 3, seed=0, min_distance=1.5, max_distance=3.0)
 
 
 def oracle(sim):
@@ -190,22 +174,6 @@ class Scripted:
     def __call__(self, frames, instruction):
         self.calls += 1
         return self.answers[min(self.calls, len(self.answers)) - 1]
-
-
-@pytest.fixture
-def serve():
-    servers = []
-
-    def start(backend):
-        server = make_server(backend, "127.0.0.1", 0)
-        threading.Thread(target=server.serve_forever, daemon=True).start()
-        servers.append(server)
-        return f"http://127.0.0.1:{server.server_port}"
-
-    yield start
-    for server in servers:
-        server.shutdown()
-        server.server_close()
 
 
 class TestInterfaces:
