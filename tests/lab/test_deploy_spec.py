@@ -58,13 +58,14 @@ class TestShippedContracts:
         )
 
     def test_contract_says_what_it_means(self):
-        """The LiDAR contract names the base frame, the actuator model, the history layout and the LiDAR."""
+        """The LiDAR contract names the base frame, the actuator model, the history layout and the LiDAR; its attitude
+        term needs no heading reference."""
         spec = DeploySpec.load(LIDAR)
         assert spec.base_body == "base" and spec.lidar.body == "base" and not spec.lidar.hits_robot
         assert (spec.actuator.kind, spec.actuator.pd_dt, spec.actuator.delay) == ("delayed_pd", 0.005, 0.02)
         assert (spec.history.order, spec.history.reset) == ("oldest_first", "repeat_first_frame")
         assert spec.actor_input == ["frame", "history", "height_map"] and spec.obs_dim == 909
-        assert "ZYX" in spec.observations[1].meaning and "absolute" in spec.observations[1].meaning
+        assert spec.observations[1].name == "projected_gravity" and "no yaw" in spec.observations[1].meaning
         assert "default_joint_pos" in spec.observations[3].meaning and "raw" in spec.observations[5].meaning
 
 
