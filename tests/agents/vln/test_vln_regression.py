@@ -1,7 +1,8 @@
-"""``navila vln`` gives the per-episode results it gave before the layout move (same code path, same numbers).
+"""``navila vln`` gives the per-episode results of its recording (same code path, same numbers).
 
-The expected file was written by the pre-move code (its ``recorded_at``) with the shipped LiDAR policy, the full-view
-oracle and the command it names; a change of the shipped policy or of the VLN task needs a new recording.
+The expected file was written (its ``recorded_at``: first before the layout move of issue 15, matched after it; again
+for the policies retrained for issue 16) with the shipped LiDAR policy, the full-view oracle and the command it names;
+a change of the shipped policy or of the VLN task needs a new recording.
 """
 
 import json
