@@ -42,13 +42,16 @@ class TestObservationBuilder:
         assert set(TERMS) == set(OBSERVATION_TERMS)
 
     def test_layout_and_scales(self):
-        """The frame is the deploy.yaml terms in order, scaled, in the policy's joint order."""
+        """The frame is the deploy.yaml terms in order, scaled, in the policy's joint order; the attitude term is the
+        shipped contract's (gravity in the base frame, no heading)."""
         builder = ObservationBuilder(SPEC)
         low = replace(distinct_state(), quat=rpy_to_quat(np.array([0.1, -0.2, 2.5])))
         obs = builder.build(low, np.array([0.5, 0.0, -0.2]), np.zeros(SPEC.height_map.shape))
         assert obs.shape == (SPEC.obs_dim,) == (909,)
         assert np.allclose(obs[0:3], 0.25 * low.gyro)
-        assert np.allclose(obs[3:6], [0.1, -0.2, 2.5])
+        assert SPEC.observations[1].name == "projected_gravity"
+        assert np.allclose(obs[3:6], projected_gravity(low.quat))
+        assert obs[5] < -0.9, "gravity points down in the base frame of a robot tilted by 0.1 and -0.2 rad"
         assert np.allclose(obs[6:9], [0.5, 0.0, -0.2])
         for i, name in enumerate(SPEC.joint_names):
             slot = SDK_JOINT_NAMES.index(name)
