@@ -192,6 +192,12 @@ def format_action(action: Action) -> str:
     raise TypeError(f"not an action: {action!r}")
 
 
+def canonical_answers() -> list[str]:
+    """Every action of the vocabulary in canonical text: the closed answer set of a VLA trained on such labels."""
+    actions = [Forward(cm) for cm in FORWARD_CM] + [Turn(sign * deg) for deg in TURN_DEG for sign in (1, -1)]
+    return [format_action(action) for action in [*actions, Stop()]]
+
+
 DISCRETE_TOKENS: dict[str, Action] = {"A": Forward(25), "B": Turn(15), "C": Turn(-15), "D": Stop()}
 """Discrete-token interface of StreamVLN / VLN-R1 / Nav-R1: A forward 25 cm, B left 15°, C right 15°, D stop."""
 _TOKEN_WORDS = {"FORWARD": "A", "LEFT": "B", "RIGHT": "C", "STOP": "D"}

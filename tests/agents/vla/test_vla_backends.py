@@ -184,3 +184,82 @@ class TestShortestPathOracle:
         """An empty path is refused with the env named."""
         with pytest.raises(ValueError, match="env 0"):
             self.make(torch.zeros(1, 3)).set_paths([0], [np.zeros((0, 2))])
+
+
+class BigramVla:
+    """Stands in for a small VLA: the next token's probabilities depend on the current token only."""
+
+    def __init__(self, tokenizer, table):
+        self.device, self.dtype = torch.device("cpu"), torch.float32
+        vocab = len(tokenizer)
+        self.log_probs = torch.full((vocab, vocab), -30.0)
+        for word, successors in table.items():
+            for successor, probability in successors.items():
+                self.log_probs[tokenizer.convert_tokens_to_ids(word), tokenizer.convert_tokens_to_ids(successor)] = (
+                    math.log(probability)
+                )
+        self.calls = 0
+
+    def __call__(self, input_ids, **_):
+        self.calls += 1
+        return type("Output", (), {"logits": self.log_probs[input_ids]})()
+
+
+def bigram_table(turn, move, stop):
+    """After <answer>: turn, move or stop; turns split over left/right and 15/30/45; moves are 75 cm mostly."""
+    return {
+        "<answer>": {"turn": turn, "move": move, "stop": stop},
+        "turn": {"left": 0.5, "right": 0.5},
+        "left": {"15": 1 / 3, "30": 1 / 3, "45": 1 / 3},
+        "right": {"15": 1 / 3, "30": 1 / 3, "45": 1 / 3},
+        "move": {"forward": 1.0},
+        "forward": {"75": 0.9, "25": 0.05, "50": 0.05},
+        **{number: {"degrees": 0.5, "cm": 0.5} for number in ("15", "30", "45", "25", "50", "75")},
+        **{word: {"</s>": 1.0} for word in ("degrees", "cm", "stop")},
+    }
+
+
+class TestRankDecoding:
+    @pytest.fixture(scope="class")
+    def small_vla_path(self, tmp_path_factory):
+        from navila_agents.vla.frames import build_prompt
+        from navila_agents.vla.grammar import canonical_answers
+        from navila_agents.vla.training.model import build_small_vla
+        from navila_agents.vla.training.tokenizer import build_tokenizer
+        from vla_training_support import TINY
+
+        tokenizer = build_tokenizer([build_prompt("go to the sofa"), *canonical_answers()])
+        model, processor = build_small_vla(TINY, tokenizer)
+        path = tmp_path_factory.mktemp("small_vla")
+        model.save_pretrained(path)
+        processor.save_pretrained(path)
+        return path
+
+    @pytest.mark.parametrize(
+        ("probabilities", "expected"),
+        [((0.55, 0.4, 0.05), "move forward 75 cm"), ((0.45, 0.25, 0.3), "stop")],
+        ids=["move-beats-six-turns", "stop-beats-six-turns"],
+    )
+    def test_answers_the_most_likely_answer_not_the_greedy_one(self, small_vla_path, probabilities, expected):
+        """The likeliest first word is "turn", yet every single turn is less likely than the answer chosen.
+
+        Greedy decoding would commit to "turn" (six answers share it) and never say the likelier move or stop.
+        """
+        from navila_agents.vla.backends.hf import HFBackend
+
+        backend = HFBackend(small_vla_path)
+        assert backend.decoding == "rank"  # auto: the small VLA's tokenizer has <answer>
+        backend.model = BigramVla(backend.processor.tokenizer, bigram_table(*probabilities))
+        backend.rank_batch = 7  # chunks cut through queries
+        frames = np.zeros((8, 32, 32, 3), dtype=np.uint8)
+        assert backend.act_batch([frames, frames], ["go to the sofa", "go to the sofa"]) == [expected, expected]
+        assert backend.model.calls == 3  # 2 queries x 10 answers in chunks of 7
+
+    def test_general_vlms_generate(self, tiny_vla_path):
+        """A folder without the <answer> token (a general VLM) keeps greedy generation; bad choices are errors."""
+        from navila_agents.vla.backends.hf import HFBackend
+        from navila_lab.errors import UserError
+
+        assert HFBackend(tiny_vla_path).decoding == "generate"
+        with pytest.raises(UserError, match="decoding"):
+            HFBackend(tiny_vla_path, decoding="beam")

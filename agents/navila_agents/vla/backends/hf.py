@@ -11,6 +11,7 @@ from navila_lab.errors import UserError
 
 from navila_agents.vla.backends.base import VLABackend, freeze
 from navila_agents.vla.frames import IMAGE_PLACEHOLDER, build_prompt
+from navila_agents.vla.grammar import canonical_answers
 
 WEIGHT_FILES = (
     "model.safetensors",
@@ -21,6 +22,8 @@ WEIGHT_FILES = (
 """One of these holds a folder's weights."""
 PROCESSOR_FILES = ("processor_config.json", "preprocessor_config.json")
 TOKENIZER_FILES = ("tokenizer.json", "tokenizer_config.json")
+DECODINGS = ("auto", "generate", "rank")
+"""How :class:`HFBackend` answers: ``generate`` greedily, ``rank`` the closed answer set, ``auto`` picks (see there)."""
 
 
 def prompt_messages(instruction: str, num_frames: int) -> list[dict]:
@@ -101,7 +104,16 @@ def model_image_size(path: str | Path) -> int | None:
 class HFBackend(VLABackend):
     """Any ``AutoModelForImageTextToText`` with its ``AutoProcessor`` (which must carry a chat template).
 
-    Nothing is downloaded: the folder must hold the config, weights and processor files. Decoding is greedy.
+    Nothing is downloaded: the folder must hold the config, weights and processor files. Two ways to answer:
+
+    * ``generate``: greedy generation, free text (a general VLM such as NaVILA answers in sentences);
+    * ``rank``: the most likely answer of a closed set (the canonical actions of the grammar by default), each
+      scored by the sum of its tokens' log-probabilities (end of sequence included) exactly as training scores it.
+      For a model trained on canonical answers only, greedy decoding is biased: it commits to the most likely first
+      word, and "turn" (six answers) or "move" (three) beats the single-token "stop" and the most likely answer.
+
+    ``auto`` ranks for models whose tokenizer has the ``<answer>`` token (the small VLA of ``navila vla-train``) and
+    generates otherwise.
     """
 
     def __init__(
@@ -110,6 +122,9 @@ class HFBackend(VLABackend):
         device: str | torch.device = "cpu",
         dtype: torch.dtype | None = None,
         max_new_tokens: int = 32,
+        decoding: str = "auto",
+        answers: Sequence[str] | None = None,
+        rank_batch: int = 128,
     ) -> None:
         """Check the folder, then load and freeze the model.
 
@@ -118,12 +133,17 @@ class HFBackend(VLABackend):
             device: Device to run on.
             dtype: Weight dtype; the checkpoint's when omitted.
             max_new_tokens: Longest answer generated.
+            decoding: One of :data:`DECODINGS` (see the class docstring).
+            answers: The closed answer set of ``rank``; the grammar's canonical actions when omitted.
+            rank_batch: Sequences (queries times answers) scored per forward pass by ``rank``.
 
         Raises:
             UserError: If the folder lacks files, its tokenizer does not match the model, or its weights are unreadable.
         """
         from transformers import AutoModelForImageTextToText, AutoProcessor
 
+        if decoding not in DECODINGS:
+            raise UserError(f"decoding must be one of {', '.join(DECODINGS)}, got {decoding!r}")
         check_vla_folder(model_path)
         self.processor = AutoProcessor.from_pretrained(model_path, local_files_only=True)
         self.processor.tokenizer.padding_side = "left"
@@ -133,12 +153,26 @@ class HFBackend(VLABackend):
             raise UserError(f"VLA folder '{model_path}': cannot load the model ({_first_line(error)})") from None
         self.model = freeze(model.to(device))
         self.max_new_tokens = max_new_tokens
+        if decoding == "auto":
+            from navila_agents.vla.training.tokenizer import ANSWER_TOKEN
+
+            decoding = "rank" if ANSWER_TOKEN in self.processor.tokenizer.get_vocab() else "generate"
+        self.decoding = decoding
+        self.answers = list(answers) if answers is not None else canonical_answers()
+        self.rank_batch = rank_batch
+        self._collator = None
+        if decoding == "rank":
+            from navila_agents.vla.training.collate import QueryCollator
+
+            self._collator = QueryCollator(self.processor)  # pads on the right, as in training
 
     @torch.inference_mode()
     def act_batch(
         self, frames: Sequence[np.ndarray], instructions: Sequence[str], env_ids: Sequence[int] | None = None
     ) -> list[str]:
-        """Generate one answer per query, all queries in one padded batch."""
+        """Answer every query: generated in one left-padded batch, or ranked (see the class docstring)."""
+        if self.decoding == "rank":
+            return self._rank(frames, instructions)
         texts = [
             self.processor.apply_chat_template(
                 prompt_messages(instruction, len(query)), add_generation_prompt=True, tokenize=False
@@ -151,3 +185,27 @@ class HFBackend(VLABackend):
         generated = self.model.generate(**inputs, max_new_tokens=self.max_new_tokens, do_sample=False)
         answers = generated[:, inputs["input_ids"].shape[1] :]
         return self.processor.batch_decode(answers, skip_special_tokens=True)
+
+    def _rank(self, frames: Sequence[np.ndarray], instructions: Sequence[str]) -> list[str]:
+        """Per query, the answer of :attr:`answers` with the highest log-likelihood (its tokens and the end token)."""
+        from navila_agents.vla.training.collate import IGNORE_INDEX
+
+        samples = [
+            (np.asarray(query), instruction, answer)
+            for query, instruction in zip(frames, instructions, strict=True)
+            for answer in self.answers
+        ]
+        scores = []
+        for start in range(0, len(samples), self.rank_batch):
+            batch = self._collator(samples[start : start + self.rank_batch])
+            targets = batch.pop("labels")[:, 1:].to(self.model.device)
+            batch = {
+                key: value.to(self.model.device, self.model.dtype if value.is_floating_point() else value.dtype)
+                for key, value in batch.items()
+            }
+            logits = self.model(**batch).logits[:, :-1].float()
+            answer = targets != IGNORE_INDEX
+            token_scores = logits.log_softmax(dim=-1).gather(-1, targets.clamp(min=0)[..., None])[..., 0]
+            scores.append((token_scores * answer).sum(dim=1))
+        best = torch.cat(scores).view(len(frames), len(self.answers)).argmax(dim=1)
+        return [self.answers[index] for index in best.tolist()]
