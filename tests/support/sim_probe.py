@@ -31,6 +31,13 @@ def wall_terrain(difficulty, cfg):
     return [*meshes, tag_wall(wall, GLASS)], origin
 
 
+def spawn_still(env_cfg) -> None:
+    """Robots start on the first row at their tile's center, heading +x, at rest, in the default joint pose."""
+    env_cfg.scene.terrain.max_init_terrain_level = 0
+    env_cfg.events.reset_base.params = {"pose_range": {}, "velocity_range": {}}
+    env_cfg.events.reset_robot_joints.params["position_range"] = (1.0, 1.0)
+
+
 def known_scene(env_cfg) -> None:
     """Two tiles, robot 0 facing a glass wall, robot 1 on open ground; no spawn randomization."""
     env_cfg.scene.terrain.terrain_generator = WallTerrainGeneratorCfg(
@@ -45,9 +52,7 @@ def known_scene(env_cfg) -> None:
             "flat": FlatSlabTerrainCfg(proportion=0.5),
         },
     )
-    env_cfg.scene.terrain.max_init_terrain_level = 0
-    env_cfg.events.reset_base.params = {"pose_range": {}, "velocity_range": {}}
-    env_cfg.events.reset_robot_joints.params["position_range"] = (1.0, 1.0)
+    spawn_still(env_cfg)
 
 
 PEN_DISTANCE = 0.75

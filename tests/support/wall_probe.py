@@ -17,6 +17,7 @@ from navila_agents.locomotion import runtime
 from navila_lab.terrains.flat import FlatSlabTerrainCfg, flat_slab_terrain
 from navila_lab.terrains.generator import WallTerrainGeneratorCfg
 from navila_lab.terrains.walls import GLASS, OBSTACLES, tag_wall
+from sim_probe import spawn_still
 
 TASK = "NaVILA-Go2-Rough-Lidar-Play"
 FACE = 0.87
@@ -56,9 +57,7 @@ def configure(env_cfg) -> None:
             for kind in (OBSTACLES, GLASS)
         },
     )
-    env_cfg.scene.terrain.max_init_terrain_level = 0
-    env_cfg.events.reset_base.params = {"pose_range": {}, "velocity_range": {}}
-    env_cfg.events.reset_robot_joints.params["position_range"] = (1.0, 1.0)
+    spawn_still(env_cfg)
     env_cfg.events.push_robot = None
     for name in list(vars(env_cfg.terminations)):
         if name != "time_out":
