@@ -18,10 +18,9 @@ from pathlib import Path
 
 import gymnasium as gym
 from navila_lab.errors import UserError
-from navila_tasks.commands.vln_episodes import passes_glass
-from navila_tasks.vln.episodes import Episode, generate_episodes, save_episodes
+from navila_tasks.commands.vln_episodes import episodes_of_scenes
+from navila_tasks.vln.episodes import Episode, save_episodes
 from navila_tasks.vln.layout import SceneLayout
-from navila_tasks.vln.scenes import BoxKind, generate_scene
 
 from navila_agents.commands.vln import ORACLE_WAYPOINT_RADIUS
 from navila_agents.vla.backends.base import VLABackend
@@ -30,8 +29,6 @@ from navila_agents.vln.labelling import LabellingOracle, QueryRecorder, Recordin
 from navila_agents.vln.rollout import EpisodeResult, VlnRunCfg, VlnRunner, VlnSim
 
 VLN_TASK = "NaVILA-Go2-VLN"
-GLASS_CANDIDATES = 8
-"""In glass splits, episodes drawn per episode kept (only those passing glass are kept)."""
 
 
 @dataclass(frozen=True)
@@ -81,31 +78,19 @@ def split_episodes(
     Raises:
         UserError: If fewer than ``spec.scenes`` scenes in ``max_seeds`` seeds fit.
     """
-    episodes: list[Episode] = []
-    scenes = 0
-    for scene_seed in range(spec.first_seed, spec.first_seed + max_seeds):
-        if scenes == spec.scenes:
-            break
-        scene = generate_scene(scene_seed)
-        has_glass = any(box.kind == BoxKind.GLASS for box in scene.boxes)
-        if spec.glass is not None and has_glass != spec.glass:
-            continue
-        count = spec.per_scene * (GLASS_CANDIDATES if spec.glass else 1)
-        try:
-            drawn = generate_episodes(scene, count, seed + scene_seed, min_distance, max_distance)
-        except RuntimeError:  # no start that far from a goal in this scene
-            continue
-        if spec.glass:
-            drawn = [episode for episode in drawn if passes_glass(scene, episode, near_glass)]
-        if len(drawn) < spec.per_scene:
-            continue
-        scenes += 1
-        episodes += [
-            dataclasses.replace(episode, episode_id=len(episodes) + i, trajectory_id=len(episodes) + i)
-            for i, episode in enumerate(drawn[: spec.per_scene])
-        ]
-    if scenes < spec.scenes:
-        raise UserError(f"split {spec.name}: only {scenes} of {spec.scenes} scenes in {max_seeds} seeds fit")
+    episodes, fitted = episodes_of_scenes(
+        spec.first_seed,
+        spec.scenes,
+        spec.per_scene,
+        seed=seed,
+        min_distance=min_distance,
+        max_distance=max_distance,
+        glass_scenes=spec.glass,
+        near_glass=near_glass if spec.glass else None,
+        max_seeds=max_seeds,
+    )
+    if fitted < spec.scenes:
+        raise UserError(f"split {spec.name}: only {fitted} of {spec.scenes} scenes in {max_seeds} seeds fit")
     return episodes
 
 

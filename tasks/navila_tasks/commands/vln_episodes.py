@@ -49,38 +49,68 @@ def passes_glass(scene: Scene, episode: Episode, distance: float) -> bool:
     return not all(grid.line_is_free(a, b) for a, b in zip(path[:-1], path[1:], strict=True))
 
 
-def draw_episodes(scene: Scene, args: argparse.Namespace, seed: int) -> list[Episode]:
-    """``args.per_scene`` episodes of one scene (passing glass with ``--near-glass``); fewer if the scene has none."""
-    count = args.per_scene * (CANDIDATES_PER_EPISODE if args.near_glass else 1)
-    drawn = generate_episodes(scene, count, seed, args.min_distance, args.max_distance)
-    if args.near_glass:
-        drawn = [episode for episode in drawn if passes_glass(scene, episode, args.near_glass)]
-    return drawn[: args.per_scene]
+def episodes_of_scenes(
+    first_seed: int,
+    scenes: int,
+    per_scene: int,
+    *,
+    seed: int,
+    min_distance: float,
+    max_distance: float,
+    glass_scenes: bool | None = None,
+    near_glass: float | None = None,
+    max_seeds: int = 10_000,
+) -> tuple[list[Episode], int]:
+    """``per_scene`` episodes in each of the first ``scenes`` scenes that fit from seed ``first_seed`` on (ids from 0).
+
+    ``glass_scenes``: True keeps only scenes with glass, False only scenes without, None any. ``near_glass``: keep only
+    episodes whose path passes within that distance of glass (drawing :data:`CANDIDATES_PER_EPISODE` per one kept).
+    A scene fits when it has ``per_scene`` such episodes within the distances (start-goal draws seeded
+    ``seed + scene seed``).
+
+    Returns:
+        The episodes and the number of scenes that fit (fewer than ``scenes`` if ``max_seeds`` seeds ran out).
+    """
+    episodes: list[Episode] = []
+    fitted = 0
+    for scene_seed in range(first_seed, first_seed + max_seeds):
+        if fitted == scenes:
+            break
+        scene = generate_scene(scene_seed)
+        if glass_scenes is not None and any(box.kind == BoxKind.GLASS for box in scene.boxes) != glass_scenes:
+            continue
+        count = per_scene * (CANDIDATES_PER_EPISODE if near_glass else 1)
+        try:
+            drawn = generate_episodes(scene, count, seed + scene_seed, min_distance, max_distance)
+        except RuntimeError:  # no start at that distance in this scene
+            continue
+        if near_glass:
+            drawn = [episode for episode in drawn if passes_glass(scene, episode, near_glass)]
+        if len(drawn) < per_scene:
+            continue
+        fitted += 1
+        episodes += [
+            dataclasses.replace(episode, episode_id=len(episodes) + i, trajectory_id=len(episodes) + i)
+            for i, episode in enumerate(drawn[:per_scene])
+        ]
+    return episodes, fitted
 
 
 def make_episodes(args: argparse.Namespace, max_seeds: int = 10_000) -> list[Episode]:
     """Episodes of ``args.scenes`` scenes, numbered 0, 1, ... across scenes."""
-    episodes: list[Episode] = []
-    scenes = 0
-    for scene_seed in range(args.first_seed, args.first_seed + max_seeds):
-        if scenes == args.scenes:
-            break
-        scene = generate_scene(scene_seed)
-        if args.with_glass and not any(box.kind == BoxKind.GLASS for box in scene.boxes):
-            continue
-        try:
-            drawn = draw_episodes(scene, args, args.seed + scene_seed)
-        except RuntimeError:  # no start at that distance in this scene
-            continue
-        if len(drawn) < args.per_scene:
-            continue
-        scenes += 1
-        episodes += [
-            dataclasses.replace(e, episode_id=len(episodes) + i, trajectory_id=len(episodes) + i)
-            for i, e in enumerate(drawn)
-        ]
-    if scenes < args.scenes:
-        raise UserError(f"only {scenes} of {args.scenes} scenes in {max_seeds} seeds fit the constraints")
+    episodes, fitted = episodes_of_scenes(
+        args.first_seed,
+        args.scenes,
+        args.per_scene,
+        seed=args.seed,
+        min_distance=args.min_distance,
+        max_distance=args.max_distance,
+        glass_scenes=True if args.with_glass else None,
+        near_glass=args.near_glass,
+        max_seeds=max_seeds,
+    )
+    if fitted < args.scenes:
+        raise UserError(f"only {fitted} of {args.scenes} scenes in {max_seeds} seeds fit the constraints")
     return episodes
 
 
