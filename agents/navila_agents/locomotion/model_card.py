@@ -117,14 +117,13 @@ def eval_table(report: dict, policy_name: str) -> str:
     spread = entry.get("spread") or {}
     lines = ["| metric | " + " | ".join(terrains) + " |", "|---|" + "---:|" * len(terrains)]
     for field, label in EVAL_ROWS.items():
+        scale, digits, unit = (100, 1, "%") if field.endswith("_rate") else (1, 2, "")
         cells = []
         for terrain in terrains:
             value, sd = entry["terrains"][terrain].get(field), spread.get(terrain, {}).get(field)
-            scale, unit = (100, "%") if field.endswith("_rate") else (1, "")
             if value is None:
                 cells.append("–")
                 continue
-            digits = 1 if unit else 2
             cells.append(f"{value * scale:.{digits}f}" + ("" if sd is None else f" ± {sd * scale:.{digits}f}") + unit)
         lines.append(f"| {label} | " + " | ".join(cells) + " |")
     return "\n".join(lines)
