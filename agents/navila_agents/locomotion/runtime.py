@@ -149,12 +149,13 @@ def dump_cfgs(log_dir: str, env_cfg: ManagerBasedRLEnvCfg, agent_cfg: RslRlOnPol
 
 
 def load_runner(env: gym.Env, agent_cfg: RslRlOnPolicyRunnerCfg, checkpoint: str) -> OnPolicyRunner:
-    """An rsl_rl runner over ``env`` with the weights of ``checkpoint`` (no logging)."""
+    """An rsl_rl runner over ``env`` with the actor weights of ``checkpoint`` (no logging; critic and optimizer, which
+    inference does not use, may be absent, as in the stripped checkpoints ``scripts/gpu_train_chunk.sh`` brings back)."""
     from isaaclab_rl.rsl_rl import RslRlVecEnvWrapper, create_rsl_rl_runner
 
     runner = create_rsl_rl_runner(RslRlVecEnvWrapper(env, clip_actions=agent_cfg.clip_actions), agent_cfg, None)
     try:
-        runner.load(checkpoint, map_location=agent_cfg.device)
+        runner.load(checkpoint, load_cfg={"actor": True, "iteration": True}, map_location=agent_cfg.device)
     except (RuntimeError, KeyError) as error:
         raise UserError(f"checkpoint '{checkpoint}' does not fit task policy: {str(error).splitlines()[0]}") from None
     return runner
