@@ -149,8 +149,11 @@ def dump_cfgs(log_dir: str, env_cfg: ManagerBasedRLEnvCfg, agent_cfg: RslRlOnPol
 
 
 def load_runner(env: gym.Env, agent_cfg: RslRlOnPolicyRunnerCfg, checkpoint: str) -> OnPolicyRunner:
-    """An rsl_rl runner over ``env`` with the actor weights of ``checkpoint`` (no logging; critic and optimizer, which
-    inference does not use, may be absent, as in the stripped checkpoints ``scripts/gpu_train_chunk.sh`` brings back)."""
+    """An rsl_rl runner over ``env`` with the actor weights of ``checkpoint`` (no logging).
+
+    Critic and optimizer state, which inference does not use, may be absent (``scripts/gpu_train_chunk.sh``'s stripped
+    checkpoints).
+    """
     from isaaclab_rl.rsl_rl import RslRlVecEnvWrapper, create_rsl_rl_runner
 
     runner = create_rsl_rl_runner(RslRlVecEnvWrapper(env, clip_actions=agent_cfg.clip_actions), agent_cfg, None)
