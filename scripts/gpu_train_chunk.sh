@@ -33,10 +33,10 @@ for task in "$@"; do
   run="$run_name-$(echo "$task" | tr 'A-Z' 'a-z')"
   resume=()
   done_it=-1
-  previous=$(ls -d logs/gpu/*/"$run" 2>/dev/null | head -n 1)
-  if [ -n "$previous" ] && ls "$previous"/model_*.pt >/dev/null 2>&1; then
-    resume=(--resume "$previous")
-    done_it=$(ls "$previous"/model_*.pt | sed -E 's/.*model_([0-9]+)\.pt/\1/' | sort -n | tail -n 1)
+  checkpoints=(logs/gpu/*/"$run"/model_*.pt)
+  if [ ${#checkpoints[@]} -gt 0 ]; then
+    done_it=$(printf '%s\n' "${checkpoints[@]}" | sed -E 's/.*model_([0-9]+)\.pt/\1/' | sort -n | tail -n 1)
+    resume=(--resume "$(dirname "${checkpoints[0]}")/model_$done_it.pt")
   fi
   left=$((iterations - done_it - 1))
   if [ "$left" -le 0 ]; then
