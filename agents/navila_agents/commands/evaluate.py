@@ -1,7 +1,8 @@
 """``navila evaluate``: locomotion metrics of a policy (or two, side by side) per terrain type and commanded speed.
 
 The task defaults to the exported policy's (deploy.yaml), else NaVILA-Go2-Rough-Lidar; the seed defaults to 0, the
-number of envs to 2 per (terrain column, speed) on CPU and 64 on CUDA. With ``--seeds A B C`` every seed is a run of
+number of envs to 2 per (terrain column, speed) on CPU and 16 on CUDA, with 1 (CPU) or 4 (CUDA) columns of distinct
+layouts per terrain type (``--layouts``). With ``--seeds A B C`` every seed is a run of
 its own and the table and results file give the mean over seeds and its spread (sample standard deviation).
 """
 
@@ -40,6 +41,12 @@ def parse_args(argv: list[str]) -> argparse.Namespace:
     parser.add_argument(
         "--seeds", type=int, nargs="+", default=None, help="one run per seed, reported as mean and spread (over --seed)"
     )
+    parser.add_argument(
+        "--layouts",
+        type=int,
+        default=None,
+        help="terrain columns (distinct layouts) per terrain type (default: CPU 1, CUDA 4)",
+    )
     parser.add_argument("--out", default="eval.json", help="results file (default: eval.json)")
     return parser.parse_args(argv)
 
@@ -59,7 +66,12 @@ def eval_set_of(args: argparse.Namespace) -> EvalSet:
         speeds = tuple(float(speed) for speed in args.speeds.split(","))
     except ValueError:
         raise runtime.UserError(f"--speeds must be comma-separated numbers, got '{args.speeds}'") from None
-    for name, value in (("--steps", args.steps), ("--episodes", args.episodes), ("--num_envs", args.num_envs)):
+    for name, value in (
+        ("--steps", args.steps),
+        ("--episodes", args.episodes),
+        ("--num_envs", args.num_envs),
+        ("--layouts", args.layouts),
+    ):
         if value is not None and value < 1:
             raise runtime.UserError(f"{name} must be positive, got {value}")
     seeds = tuple(args.seeds) if args.seeds else (args.seed,)
@@ -70,6 +82,7 @@ def eval_set_of(args: argparse.Namespace) -> EvalSet:
         speeds=speeds,
         yaw_rate=args.yaw_rate,
         num_envs=args.num_envs,
+        layouts=args.layouts,
         steps=args.steps,
         episodes=args.episodes,
         seeds=seeds,

@@ -49,8 +49,11 @@ if TYPE_CHECKING:
 
 FORMAT_VERSION = 1
 """Version of the results file layout."""
-ENVS_PER_CELL = {"cpu": 2, "cuda": 64}
+ENVS_PER_CELL = {"cpu": 2, "cuda": 16}
 """Default envs per (terrain column, commanded speed) pair."""
+LAYOUTS = {"cpu": 1, "cuda": 4}
+"""Default terrain columns per terrain type: layouts of each difficulty row drawn per seed (all robots of a column
+and row share one layout, so few layouts make the seed, not the policy, decide the obstacle rates)."""
 
 
 def metrics_recorder(env: gym.Env) -> EvalMetricsRecorder:
@@ -74,6 +77,8 @@ class EvalSet:
     """Commanded yaw rate (rad/s) of every env."""
     num_envs: int | None = None
     """None: :data:`ENVS_PER_CELL` per (terrain column, speed)."""
+    layouts: int | None = None
+    """Terrain columns per terrain type; None: :data:`LAYOUTS` of the device."""
     steps: int | None = None
     """Policy steps; None: run ``episodes`` episodes per env."""
     episodes: int = 1
@@ -84,8 +89,14 @@ class EvalSet:
     """Hydra overrides of the env cfg (applied before the eval edits)."""
 
 
-def make_eval_cfg(env_cfg: ManagerBasedRLEnvCfg, eval_set: EvalSet, seed: int, max_episodes: int | None) -> list[str]:
-    """Edit a play env cfg into the evaluation set's run of ``seed``; returns the sub-terrain of each terrain column."""
+def make_eval_cfg(
+    env_cfg: ManagerBasedRLEnvCfg, eval_set: EvalSet, seed: int, max_episodes: int | None, layouts: int = 1
+) -> list[str]:
+    """Edit a play env cfg into the evaluation set's run of ``seed``; returns the sub-terrain of each terrain column.
+
+    Each sub-terrain gets ``layouts`` columns: Isaac Lab draws every cell's difficulty within its row, so the columns of
+    one type hold distinct layouts.
+    """
     generator = env_cfg.scene.terrain.terrain_generator
     available = list(dict.fromkeys(terrain_group(name) for name in generator.sub_terrains))
     wanted = available if "all" in eval_set.terrains else eval_set.terrains
@@ -97,7 +108,7 @@ def make_eval_cfg(env_cfg: ManagerBasedRLEnvCfg, eval_set: EvalSet, seed: int, m
         for name, sub in generator.sub_terrains.items()
         if terrain_group(name) in wanted
     }
-    generator.num_cols = len(generator.sub_terrains)
+    generator.num_cols = len(generator.sub_terrains) * layouts
     generator.curriculum = True  # one sub-terrain per column, rows of increasing difficulty
     generator.seed = seed
     previous = env_cfg.commands.base_velocity
@@ -151,9 +162,11 @@ def evaluate_seed(
     if edit_cfg is not None:
         edit_cfg(env_cfg)
     max_episodes = None if eval_set.steps is not None else eval_set.episodes
-    columns = make_eval_cfg(env_cfg, eval_set, seed, max_episodes)
     device = runtime.resolve_device(eval_set.device)
-    num_envs = eval_set.num_envs or len(columns) * len(eval_set.speeds) * ENVS_PER_CELL[device.split(":")[0]]
+    kind = device.split(":")[0]
+    layouts = eval_set.layouts or LAYOUTS[kind]
+    columns = make_eval_cfg(env_cfg, eval_set, seed, max_episodes, layouts)
+    num_envs = eval_set.num_envs or len(columns) * len(eval_set.speeds) * ENVS_PER_CELL[kind]
     runtime.configure(env_cfg, agent_cfg, argparse.Namespace(device=device, num_envs=num_envs, seed=seed))
     with runtime.open_env(source.task, env_cfg) as env:
         wrapped, policy = load_policy(source, env, agent_cfg)
@@ -165,6 +178,7 @@ def evaluate_seed(
         return {
             "num_envs": unwrapped.num_envs,
             "num_levels": env_cfg.scene.terrain.terrain_generator.num_rows,
+            "layouts": layouts,
             "terrains": summarize(recorder.totals, terrain_of_env, speed_of_env),
         }
 
@@ -186,6 +200,7 @@ def evaluate(source: PolicySource, eval_set: EvalSet, edit_cfg: Callable[[object
         "task": source.task,
         "num_envs": runs[0]["num_envs"],
         "num_levels": runs[0]["num_levels"],
+        "layouts": runs[0]["layouts"],
         "seeds": list(eval_set.seeds),
         "terrains": mean,
         "spread": spread,

@@ -108,6 +108,26 @@ class TestStepQuantities:
         ]
 
 
+@pytest.mark.sim
+def test_layouts_give_each_terrain_type_distinct_columns():
+    """With three layouts every terrain type fills three neighbouring columns, and their obstacle boxes differ."""
+    from navila_agents.locomotion import runtime
+    from navila_agents.locomotion.evaluation import EvalSet, make_eval_cfg
+
+    env_cfg, _ = runtime.load_cfgs("NaVILA-Go2-Rough-Lidar", [], play=True)
+    columns = make_eval_cfg(env_cfg, EvalSet(terrains=["obstacles", "flat"]), seed=5, max_episodes=1, layouts=3)
+    assert [terrain_group(name) for name in columns] == ["flat"] * 3 + ["obstacles"] * 3
+    generator = env_cfg.scene.terrain.terrain_generator
+    generator.num_rows = 1
+    boxes = generator.class_type(generator, device="cpu").walls["obstacles"]  # generated column by column
+    per_column = len(boxes) // 3
+    layouts = {
+        tuple(sorted(tuple(box.extents.round(3)) for box in boxes[i : i + per_column]))
+        for i in range(0, len(boxes), per_column)
+    }
+    assert per_column == 10 and len(layouts) == 3
+
+
 def synthetic_totals() -> EvalTotals:
     """Four envs: two on flat (speeds 0.0, 0.5), two on glass (0.0, 0.5), one still on its first step."""
     totals = EvalTotals.zeros(4, ["time_out", "head_contact"], "cpu")
