@@ -161,6 +161,11 @@ class RecordingSim:
         return result
 
 
+EXPERT_TURN_THRESHOLD_DEG = 20.0
+"""The expert turns only when the next path point is this far off its heading (degrees), else walks: coarser than the
+VLN oracle's 7.5, so its turn-or-walk choice shows in small frames (a learner cannot see 8 degrees in 96 pixels)."""
+
+
 class LabellingOracle(ShortestPathOracle):
     """The shortest-path oracle, recording its answer at every query; optionally a learner acts instead (DAgger)."""
 
@@ -185,7 +190,7 @@ class LabellingOracle(ShortestPathOracle):
             seed: Seed of those draws.
             **oracle_kwargs: Passed to :class:`~navila_agents.vla.backends.oracle.ShortestPathOracle`.
         """
-        super().__init__(num_envs, pose_source, **oracle_kwargs)
+        super().__init__(num_envs, pose_source, **{"turn_threshold_deg": EXPERT_TURN_THRESHOLD_DEG, **oracle_kwargs})
         self.recorder, self.learner = recorder, learner
         self.expert_probability = expert_probability
         self._rng = np.random.default_rng(seed)

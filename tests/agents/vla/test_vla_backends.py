@@ -147,6 +147,18 @@ class TestShortestPathOracle:
             Turn(-30),
         ]
 
+    def test_turn_threshold_coarsens_the_labels(self):
+        """With a 20 degree threshold it walks 10 and 19 degrees off the path point and turns (snapped) from 20 on."""
+        poses = torch.zeros(3, 3)
+        oracle = self.make(poses, turn_threshold_deg=20.0)
+        paths = [np.array([[2.0, 2.0 * math.tan(math.radians(degrees))], [5.0, 0.0]]) for degrees in (10, 19, 25)]
+        oracle.set_paths(range(3), paths)
+        assert [parse_action(text) for text in oracle.act_batch([FRAMES] * 3, ["go"] * 3)] == [
+            Forward(75),
+            Forward(75),
+            Turn(30),
+        ]
+
     def test_stops_inside_the_radius(self):
         """It answers 'stop' once the goal is closer than stop_radius, not before."""
         poses = torch.tensor([[4.1, 0.0, 0.0], [3.9, 0.0, 0.0]])

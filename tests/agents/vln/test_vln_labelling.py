@@ -9,6 +9,7 @@ from navila_agents.vla.frames import sample_frame_indices
 from navila_agents.vla.grammar import Forward, Stop, Turn, parse_action
 from navila_agents.vla.training.dataset import QuerySamples, load_dataset_dir, write_dataset
 from navila_agents.vln.datagen import collect
+from navila_agents.vln.labelling import EXPERT_TURN_THRESHOLD_DEG
 from navila_agents.vln.rollout import VlnRunCfg
 from vln_support import KinematicSim
 
@@ -95,9 +96,12 @@ class TestDagger:
             action = parse_action(row.answer)
             assert not isinstance(action, Stop)
             if isinstance(action, Turn):
-                assert math.copysign(1, action.degrees) == math.copysign(1, error) and abs(error) >= 7.5
+                assert (
+                    math.copysign(1, action.degrees) == math.copysign(1, error)
+                    and abs(error) >= EXPERT_TURN_THRESHOLD_DEG
+                )
             else:
-                assert abs(error) < 7.5
+                assert abs(error) < EXPERT_TURN_THRESHOLD_DEG
 
     def test_expert_probability_one_executes_the_expert(self, layout, short_episodes):
         """With expert probability 1 every executed answer is the label: the episode succeeds despite the learner."""

@@ -45,6 +45,7 @@ class ShortestPathOracle(VLABackend):
         interface: Interface | str = Interface.LANGUAGE,
         num_waypoints: int = 16,
         waypoint_spacing: float = 0.15,
+        turn_threshold_deg: float | None = None,
     ) -> None:
         """Create the oracle; give it paths with :meth:`set_paths` before querying.
 
@@ -59,6 +60,8 @@ class ShortestPathOracle(VLABackend):
             interface: How it answers.
             num_waypoints: Waypoints per answer of the waypoint interface (8 to 24).
             waypoint_spacing: Distance between them along the path (m).
+            turn_threshold_deg: Language and tokens: turn only when the heading error to the next path point reaches
+                this (degrees), else walk; None: half the smallest turn. A larger one makes labels coarser.
         """
         if not 8 <= num_waypoints <= 24:
             raise ValueError(f"num_waypoints must be 8 to 24, got {num_waypoints}")
@@ -67,6 +70,7 @@ class ShortestPathOracle(VLABackend):
         tokens = self.interface == Interface.TOKENS
         self.forward_choices = TOKEN_FORWARD_CM if tokens else FORWARD_CM
         self.turn_choices = TOKEN_TURN_DEG if tokens else TURN_DEG
+        self.turn_threshold_deg = self.turn_choices[0] / 2 if turn_threshold_deg is None else turn_threshold_deg
         self.pose_source = pose_source
         self.stop_radius = stop_radius
         self.waypoint_radius = waypoint_radius
@@ -130,7 +134,7 @@ class ShortestPathOracle(VLABackend):
     def _choose(self, goal_distance: float, heading_error_deg: float, target_distance: float) -> Command:
         if goal_distance < self.stop_radius:
             return Stop()
-        if abs(heading_error_deg) >= self.turn_choices[0] / 2:
+        if abs(heading_error_deg) >= self.turn_threshold_deg:
             return Turn(int(math.copysign(snap(abs(heading_error_deg), self.turn_choices), heading_error_deg)))
         reachable = [cm for cm in self.forward_choices if cm <= 100 * target_distance]
         return Forward(max(reachable, default=self.forward_choices[0]))
