@@ -128,7 +128,7 @@ finite = st.floats(-1e3, 1e3, allow_nan=False)
 anything = st.floats(allow_nan=True, allow_infinity=True, width=64)
 
 
-@settings(max_examples=10_000, deadline=None)
+@settings(max_examples=2_000, deadline=None)
 @given(
     q=arrays(np.float64, 12, elements=st.floats(-4.0, 5.0)),
     dq=arrays(np.float64, 12, elements=st.floats(-40.0, 40.0)),
