@@ -54,8 +54,8 @@ FORMAT_VERSION = 1
 ENVS_PER_CELL = {"cpu": 2, "cuda": 16}
 """Default envs per (terrain column, commanded speed) pair."""
 LAYOUTS = {"cpu": 1, "cuda": 4}
-"""Default terrain columns per terrain type: layouts of each difficulty row drawn per seed (all robots of a column
-and row share one layout, so few layouts make the seed, not the policy, decide the obstacle rates)."""
+"""Default terrain columns per terrain type: layouts drawn per difficulty row and seed (all robots of a column and row
+share one layout, so one column holds only as many layouts as rows)."""
 
 
 def metrics_recorder(env: gym.Env) -> EvalMetricsRecorder:
