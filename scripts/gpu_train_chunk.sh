@@ -51,18 +51,20 @@ done
 for pid in "${pids[@]}"; do wait "$pid"; done
 
 # bring back the latest checkpoint of each run, its events and cfgs, and the actor and critic of every KEEP_EVERY-th
-# iteration's checkpoint (stripped/model_N.pt, no optimizer state: ~6 MB; for evaluations at matched training time)
+# iteration's checkpoint (stripped/actor_critic_N.pt, no optimizer state: ~6 MB; for evaluations at matched training
+# time; named so that a run directory given to navila export/evaluate/train --resume never resolves to one)
 keep_every=${KEEP_EVERY:-100}
 keep=()
 for dir in logs/gpu/*/"$run_name"-*; do
   mkdir -p "$dir/stripped"
   for model in "$dir"/model_*.pt; do
     n=$(basename "$model" .pt | sed 's/model_//')
-    [ $((n % keep_every)) -eq 0 ] && [ ! -f "$dir/stripped/model_$n.pt" ] && python3 -c "import sys, torch
+    [ $((n % keep_every)) -eq 0 ] && [ ! -f "$dir/stripped/actor_critic_$n.pt" ] && python3 -c "import sys, torch
 c = torch.load(sys.argv[1], map_location='cpu', weights_only=False)
-torch.save({k: v for k, v in c.items() if not k.startswith('optimizer')}, sys.argv[2])" "$model" "$dir/stripped/model_$n.pt"
+torch.save({k: v for k, v in c.items() if not k.startswith('optimizer')}, sys.argv[2])" "$model" "$dir/stripped/actor_critic_$n.pt"
   done
-  keep+=("$dir/params" "$dir/stripped" $(ls "$dir"/events.out.* 2>/dev/null) $(ls -v "$dir"/model_*.pt 2>/dev/null | tail -n 1))
+  latest=$(printf '%s\n' "$dir"/model_*.pt | sort -V | tail -n 1)  # nullglob: no checkpoint, empty
+  keep+=("$dir/params" "$dir/stripped" "$dir"/events.out.* ${latest:+"$latest"})
 done
 tar cf - "${keep[@]}" | split -b 15M - "$out/runs.tar.part-"
 for log in "$out"/*.log; do tail -c 3000 "$log" >"$log.tail" && mv "$log.tail" "$log"; done
