@@ -45,7 +45,7 @@ def main(policy_dir: str) -> None:
     from navila_agents.locomotion.policy import resolve_policy
 
     eval_set = EvalSet(terrains=["all"], speeds=(0.0,), num_envs=2, steps=10, seeds=(0,), device="cpu")
-    result = evaluate(resolve_policy(policy_dir, None), eval_set, edit_cfg=glass_scene)
+    (result,) = evaluate([resolve_policy(policy_dir, None)], eval_set, edit_cfg=glass_scene)
     print(json.dumps(result["terrains"]))
 
 

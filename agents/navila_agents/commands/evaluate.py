@@ -47,6 +47,12 @@ def parse_args(argv: list[str]) -> argparse.Namespace:
         default=None,
         help="terrain columns (distinct layouts) per terrain type (default: CPU 1, CUDA 4)",
     )
+    parser.add_argument(
+        "--jobs",
+        type=int,
+        default=None,
+        help="runs (policy × seed) at once, each in a fresh process (default: CPU 1, CUDA 6)",
+    )
     parser.add_argument("--out", default="eval.json", help="results file (default: eval.json)")
     return parser.parse_args(argv)
 
@@ -71,6 +77,7 @@ def eval_set_of(args: argparse.Namespace) -> EvalSet:
         ("--episodes", args.episodes),
         ("--num_envs", args.num_envs),
         ("--layouts", args.layouts),
+        ("--jobs", args.jobs),
     ):
         if value is not None and value < 1:
             raise runtime.UserError(f"{name} must be positive, got {value}")
@@ -101,7 +108,7 @@ def main(argv: list[str]) -> int:
 
     eval_set = eval_set_of(args)
     sources = [resolve_policy(path, args.task) for path in (args.compare or [args.policy])]
-    results = [evaluate(source, eval_set) for source in sources]
+    results = evaluate(sources, eval_set, jobs=args.jobs)
     Console(width=None if sys.stdout.isatty() else 160).print(results_table(results))
     Path(args.out).write_text(json.dumps(report(results, eval_set), indent=2))
     print(f"[navila] results -> {args.out}")

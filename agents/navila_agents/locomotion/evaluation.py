@@ -185,24 +185,37 @@ def evaluate_seed(
         }
 
 
-def isolated(function: Callable[..., dict], *args: object) -> dict:
-    """``function(*args)`` in a fresh process.
-
-    A second env built in one process does not reproduce a first run: ``navila evaluate --seeds 0 1`` on CPU gave the
-    LiDAR policy 35% collisions on obstacle tiles at 0.25 m/s in seed 1, which alone gives 0% (2026-12-04).
-    """
-    with ProcessPoolExecutor(max_workers=1, mp_context=multiprocessing.get_context("spawn")) as pool:
-        return pool.submit(function, *args).result()
+PARALLEL_RUNS = {"cpu": 1, "cuda": 6}
+"""Default runs (policy × seed) at once: one run of ~2000 envs leaves most of a GPU idle; CPU cores are scarce."""
 
 
-def evaluate(source: PolicySource, eval_set: EvalSet, edit_cfg: Callable[[object], None] | None = None) -> dict:
-    """Run one policy on every seed of the evaluation set; returns its per-seed summaries, their mean and spread.
+def evaluate(
+    sources: list[PolicySource],
+    eval_set: EvalSet,
+    edit_cfg: Callable[[object], None] | None = None,
+    jobs: int | None = None,
+) -> list[dict]:
+    """Run every policy on every seed of the evaluation set; per policy its per-seed summaries, their mean and spread.
 
+    Each (policy, seed) run is a fresh process (``jobs`` of them at once, default :data:`PARALLEL_RUNS` of the
+    device): a second env built in one process does not reproduce a first run (``navila evaluate --seeds 0 1`` on CPU
+    gave the LiDAR policy 35% collisions on obstacle tiles at 0.25 m/s in seed 1, which alone gives 0%; 2026-12-04).
     ``terrains`` holds the mean over seeds (counts summed), ``spread`` the sample standard deviation across seeds
     (None for one seed), ``per_seed`` each run's summary. ``edit_cfg`` edits the task's play env cfg before the
     evaluation edits (e.g. a hand-made terrain).
     """
-    runs = [isolated(evaluate_seed, source, eval_set, seed, edit_cfg) for seed in eval_set.seeds]
+    pairs = [(source, seed) for source in sources for seed in eval_set.seeds]
+    workers = min(len(pairs), jobs or PARALLEL_RUNS[runtime.resolve_device(eval_set.device).split(":")[0]])
+    context = multiprocessing.get_context("spawn")
+    with ProcessPoolExecutor(max_workers=workers, mp_context=context, max_tasks_per_child=1) as pool:
+        futures = [pool.submit(evaluate_seed, source, eval_set, seed, edit_cfg) for source, seed in pairs]
+        runs = [future.result() for future in futures]
+    count = len(eval_set.seeds)
+    return [policy_result(source, eval_set, runs[i * count : (i + 1) * count]) for i, source in enumerate(sources)]
+
+
+def policy_result(source: PolicySource, eval_set: EvalSet, runs: list[dict]) -> dict:
+    """One policy's entry of the results file from its runs (one per seed)."""
     mean, spread = combine_seeds([run["terrains"] for run in runs])
     return {
         "name": source.name,
