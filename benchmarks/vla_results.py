@@ -195,12 +195,11 @@ def tables(out_dir: Path, low_levels: list[str]) -> str:
 
 def model_card(folder: Path, args: argparse.Namespace, results: str) -> str:
     """MODEL_CARD.md of a shipped VLA folder: architecture, data, training per stage, GPU time, results."""
-    from navila_agents.vla.training.dataset import load_dataset_dir
+    from navila_agents.vla.training.dataset import dataset_sizes
 
     config = json.loads((folder / "config.json").read_text())
     vision, text = config["vision_config"], config["text_config"]
     size = sum(path.stat().st_size for path in folder.glob("*.safetensors")) / 2**20
-    data = load_dataset_dir(args.data)
     lines = [
         f"# {folder.name}: a small VLA for the NaVILA command layer",
         "",
@@ -216,7 +215,7 @@ def model_card(folder: Path, args: argparse.Namespace, results: str) -> str:
         "## Data",
         "",
         f"`{args.data}` (its README.md has the command): "
-        + ", ".join(f"{split} {len(rows)} queries" for split, rows in data.items())
+        + ", ".join(f"{split} {rows} queries" for split, rows in dataset_sizes(args.data).items())
         + ".",
         "",
         "## Training",

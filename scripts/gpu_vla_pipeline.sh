@@ -65,7 +65,10 @@ pack() {
   local files=(results/vla.md results/vla results/vla_latency.md "$ship" "$work/timings.tsv")
   files+=("$work"/*.log "$work"/*.done "$work"/data/README.md "$work"/data/episodes "$work"/dagger_*/README.md)
   for run in sft r1 r2; do files+=("$work/$run/training.json" "$work/$run/tb"); done
-  files+=("$work/sft/model" "$work/r1/model")  # the final round's model is policies/vla_small
+  # the device tool brings back ~64 MiB per call (22 MB per model): the SFT model, and the round-1 model until a
+  # final model is shipped (the final round's model is $ship)
+  files+=("$work/sft/model")
+  [ -d "$ship" ] || files+=("$work/r1/model")
   local present=()
   for file in "${files[@]}"; do [ -e "$file" ] && present+=("$file"); done
   rm -f "$out"/vla_outputs.tar.part-*

@@ -8,7 +8,7 @@ import torch
 from navila_agents.vla.frames import NUM_FRAMES, build_prompt
 from navila_agents.vla.grammar import Forward, Stop, Turn, parse_action
 from navila_agents.vla.training.collate import IGNORE_INDEX, QueryCollator
-from navila_agents.vla.training.dataset import QuerySamples, load_dataset_dir, write_dataset
+from navila_agents.vla.training.dataset import QuerySamples, dataset_sizes, load_dataset_dir, write_dataset
 from navila_agents.vla.training.model import build_small_vla
 from navila_agents.vla.training.tokenizer import build_tokenizer
 from navila_agents.vla.training.trainer import CHECKPOINTS, LATEST, MODEL_DIR, TrainCfg, Trainer
@@ -92,6 +92,19 @@ class TestDataset:
         (tmp_path / "empty").mkdir()
         with pytest.raises(UserError):
             load_dataset_dir(tmp_path / "empty")
+
+    def test_split_sizes_come_from_the_card(self, tmp_path):
+        """The sizes of a vla-data card's front matter are read without the frames; a card without them is an error."""
+        from navila_agents.vln.datagen import dataset_card
+
+        rows = colour_rows(3, "train")
+        (tmp_path / "README.md").write_text(dataset_card("t", "navila vla-data", {"train": rows, "test": rows[:5]}, {}))
+        assert dataset_sizes(tmp_path) == {"train": len(rows), "test": 5}
+        (tmp_path / "README.md").write_text("# card without sizes\n")
+        with pytest.raises(UserError, match="no split sizes"):
+            dataset_sizes(tmp_path)
+        with pytest.raises(UserError, match="no README.md"):
+            dataset_sizes(tmp_path / "nothing")
 
     def test_write_is_all_or_nothing(self, tmp_path):
         """A failing write leaves no folder behind; an existing folder is never overwritten."""

@@ -145,6 +145,25 @@ def load_dataset_dir(path: str | Path) -> object:
     return data
 
 
+def dataset_sizes(path: str | Path) -> dict[str, int]:
+    """Rows per split, read from the dataset card's front matter (the frames need not be on this machine).
+
+    Raises:
+        UserError: One line if the card is missing or has no split sizes.
+    """
+    import yaml
+
+    card = Path(path) / CARD_FILE
+    if not card.is_file():
+        raise UserError(f"dataset '{path}' has no {CARD_FILE} (made by navila vla-data)")
+    front = card.read_text().split("---")
+    try:
+        splits = yaml.safe_load(front[1])["dataset_info"]["splits"]
+        return {split["name"]: int(split["num_examples"]) for split in splits}
+    except (IndexError, KeyError, TypeError, ValueError, yaml.YAMLError):
+        raise UserError(f"dataset card '{card}' has no split sizes in its front matter") from None
+
+
 def concat_split(datasets: Sequence[object], split: str) -> object | None:
     """One split of several loaded datasets, concatenated in order (how DAgger aggregates its rounds); None if empty."""
     from datasets import concatenate_datasets
