@@ -228,6 +228,7 @@ class TestCliErrors:
             (("--policy", "{tmp}", "--terrain", "lava"), "unknown terrain 'lava'"),
             (("--policy", "{tmp}"), "holds neither an exported policy"),
             (("--policy", "{tmp}", "--steps", "0"), "--steps must be positive"),
+            (("--policy", "{tmp}", "--jobs", "0"), "--jobs must be positive"),
             (("--policy", "{tmp}", "--speeds", "fast"), "--speeds must be comma-separated numbers"),
             (("--policy", "{tmp}", "--seeds", "0", "1", "0"), "--seeds lists a seed twice: 0 1 0"),
             (("--compare", "{fresh}", "/nonexistent/b"), "policy '/nonexistent/b' does not exist"),
@@ -255,7 +256,8 @@ class TestCliErrors:
 @pytest.mark.sim
 class TestEvalRuns:
     def test_compare_a_policy_with_itself(self, tmp_path):
-        """A fresh policy holding its pose, evaluated twice on one set: same numbers, a complete, plausible file."""
+        """A fresh policy holding its pose, evaluated twice on one set by two processes at once: same numbers, a
+        complete, plausible file."""
         policy = write_fresh_policy(tmp_path / "fresh")
         out = tmp_path / "eval.json"
         result = navila(
@@ -273,6 +275,8 @@ class TestEvalRuns:
             "cpu",
             "--seed",
             "3",
+            "--jobs",
+            "2",
             "--out",
             str(out),
         )
