@@ -1,0 +1,183 @@
+"""Probe: which body of a policy touches a pane (or box) whose edge it walks past, at which lateral offsets.
+
+One flat tile per offset: a wall 2 m wide across the robot's path, ``--face`` m ahead of the spawn, reaching from
+``offset`` m left of the robot's centerline outwards (offset 0: the wall covers the left half of the path). The
+policy is commanded straight ahead at ``--speed`` for ``--steps`` steps; only the time-out ends an episode. Per offset
+it reports where the robot ended, its last-second speed and lateral drift, its first non-trivial wall contact (body,
+base position) and every body that touched the wall. The glass-safe target (``navila_lab.mdp.safety``) stops a
+robot whose footprint band (half width ``FOOTPRINT[1]``) meets the wall and lets it pass otherwise.
+
+usage: python benchmarks/pane_edge_probe.py [--policy policies/go2_rough_lidar] [--kind glass] [--speed 0.5]
+       (appends a table to results/pane_edge.md)
+"""
+
+from __future__ import annotations
+
+import argparse
+import sys
+from pathlib import Path
+from typing import TYPE_CHECKING
+
+import torch
+import trimesh
+from isaaclab.utils import replace
+from navila_agents.locomotion import runtime
+from navila_agents.locomotion.policy import load_policy, resolve_policy
+from navila_lab.errors import run_command
+from navila_lab.mdp.commands import FixedVelocityCommandCfg
+from navila_lab.mdp.safety import FOOTPRINT
+from navila_lab.provenance import append_markdown, stamp
+from navila_lab.terrains.flat import FlatSlabTerrainCfg, flat_slab_terrain
+from navila_lab.terrains.generator import WallTerrainGeneratorCfg
+from navila_lab.terrains.walls import GLASS, OBSTACLES, tag_wall
+
+if TYPE_CHECKING:
+    from isaaclab.envs import ManagerBasedRLEnvCfg
+
+ROOT = Path(__file__).resolve().parents[1]
+RESULTS = ROOT / "results" / "pane_edge.md"
+HEADER = "# A policy at a wall's edge (`benchmarks/pane_edge_probe.py`)\n"
+CONTACT_FORCE = 1.0
+"""Normal force (N) above which a body counts as touching the wall."""
+
+
+def edge_tile(difficulty: float, cfg: FlatSlabTerrainCfg, kind: str, face: float, offset: float) -> tuple:
+    """Flat tile with a wall across +x at ``face``, from ``offset`` m left of the centerline to 2 m beyond."""
+    meshes, origin = flat_slab_terrain(difficulty, cfg)
+    depth, height = (0.4, 0.5) if kind == OBSTACLES else (0.02, 1.0)
+    wall = trimesh.creation.box((depth, 2.0, height))
+    wall.apply_translation((origin[0] + face + 0.5 * depth, origin[1] + offset + 1.0, 0.5 * height))
+    return [*meshes, tag_wall(wall, kind)], origin
+
+
+def configure(env_cfg: ManagerBasedRLEnvCfg, args: argparse.Namespace) -> None:
+    """One tile per offset, robots at rest at the tile centers heading +x, a fixed forward command, time-out only."""
+    env_cfg.sim.device = "cpu"
+    env_cfg.scene.num_envs = len(args.offsets)
+    env_cfg.scene.terrain.terrain_generator = WallTerrainGeneratorCfg(
+        size=(6.0, 6.0),
+        border_width=1.0,
+        num_rows=1,
+        num_cols=len(args.offsets),
+        curriculum=True,
+        use_cache=False,
+        sub_terrains={
+            f"edge_{offset:.2f}": FlatSlabTerrainCfg(
+                function=lambda d, c, o=offset: edge_tile(d, c, args.kind, args.face, o),
+                proportion=1.0 / len(args.offsets),
+                convert_to_heightfield=True,
+            )
+            for offset in args.offsets
+        },
+    )
+    env_cfg.scene.terrain.max_init_terrain_level = 0
+    env_cfg.events.reset_base.params = {"pose_range": {}, "velocity_range": {}}
+    env_cfg.events.reset_robot_joints.params["position_range"] = (1.0, 1.0)
+    env_cfg.events.push_robot = None
+    for name in list(vars(env_cfg.terminations)):
+        if name != "time_out":
+            setattr(env_cfg.terminations, name, None)
+    previous = env_cfg.commands.base_velocity
+    env_cfg.commands.base_velocity = FixedVelocityCommandCfg(
+        asset_name=previous.asset_name,
+        resampling_time_range=(env_cfg.episode_length_s, env_cfg.episode_length_s),
+        ranges=replace(previous.ranges, heading=None),
+        heading_command=False,
+        debug_vis=False,
+        speeds=(args.speed,),
+    )
+
+
+def walk(args: argparse.Namespace) -> list[dict]:
+    """Roll the policy out past the edges; one result per offset."""
+    source = resolve_policy(str(args.policy))
+    env_cfg, agent_cfg = runtime.load_cfgs(source.task, [], play=True)
+    configure(env_cfg, args)
+    agent_cfg.device = "cpu"
+    with runtime.open_env(source.task, env_cfg) as env:
+        wrapped, policy = load_policy(source, env, agent_cfg)
+        robot = env.unwrapped.scene["robot"]
+        contacts = env.unwrapped.scene.sensors["wall_contacts"]
+        columns = env.unwrapped.scene.terrain.terrain_types.tolist()
+        origins = robot.data.root_pos_w.torch[:, :2].clone()
+        first: list[dict | None] = [None] * len(columns)
+        peak = torch.zeros(len(columns), len(contacts.sensor_names))
+        speeds = []
+        obs = wrapped.get_observations()
+        with torch.inference_mode():
+            for step in range(args.steps):
+                obs, _, _, _ = wrapped.step(policy(obs))
+                force = torch.linalg.norm(contacts.data.normal_force_matrix_w_history.torch, dim=-1).amax(dim=(1, 3))
+                peak = torch.maximum(peak, force)
+                where = robot.data.root_pos_w.torch[:, :2] - origins
+                for env_id in torch.nonzero(force.amax(-1) > CONTACT_FORCE).flatten().tolist():
+                    if first[env_id] is None:
+                        body = contacts.sensor_names[int(force[env_id].argmax())]
+                        first[env_id] = {
+                            "step": step,
+                            "body": body,
+                            "x": where[env_id, 0].item(),
+                            "y": where[env_id, 1].item(),
+                        }
+                speeds.append(robot.data.root_lin_vel_b.torch[:, 0].clone())
+        where = robot.data.root_pos_w.torch[:, :2] - origins
+        final_speed = torch.stack(speeds[-50:]).mean(0)
+        return [
+            {
+                "offset": args.offsets[column],
+                "final_x": where[env_id, 0].item(),
+                "drift": where[env_id, 1].item(),
+                "final_speed": final_speed[env_id].item(),
+                "first": first[env_id],
+                "touched": [
+                    name
+                    for name, value in zip(contacts.sensor_names, peak[env_id].tolist(), strict=True)
+                    if value > CONTACT_FORCE
+                ],
+            }
+            for env_id, column in enumerate(columns)
+        ]
+
+
+def table(rows: list[dict]) -> str:
+    """Markdown table of the results, sorted by offset."""
+    lines = [
+        "| edge offset (m) | final x (m) | lateral drift (m) | last-second speed (m/s) | first contact (body, x, y) "
+        "| bodies touching |",
+        "|---:|---:|---:|---:|---|---|",
+    ]
+    for row in sorted(rows, key=lambda row: row["offset"]):
+        first = row["first"]
+        contact = f"{first['body']} at ({first['x']:.2f}, {first['y']:+.2f})" if first else "none"
+        lines.append(
+            f"| {row['offset']:.2f} | {row['final_x']:.2f} | {row['drift']:+.3f} | {row['final_speed']:.2f} "
+            f"| {contact} | {', '.join(row['touched']) or 'none'} |"
+        )
+    return "\n".join(lines)
+
+
+def main(argv: list[str]) -> int:
+    """Run the probe, print the table and append it to results/pane_edge.md."""
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--policy", type=Path, default=ROOT / "policies" / "go2_rough_lidar")
+    parser.add_argument("--kind", choices=(GLASS, OBSTACLES), default=GLASS)
+    parser.add_argument("--speed", type=float, default=0.5, help="commanded forward speed (m/s)")
+    parser.add_argument("--face", type=float, default=2.0, help="distance (m) from the spawn to the wall's near face")
+    parser.add_argument("--offsets", type=float, nargs="+", default=[0.0, 0.1, 0.15, 0.2, 0.25, 0.3, 0.4])
+    parser.add_argument("--steps", type=int, default=350, help="policy steps (50 per simulated second)")
+    args = parser.parse_args(argv)
+    info = stamp("cpu")
+    text = table(walk(args))
+    header = (
+        f"\n## {args.policy.name}, {args.kind}, {args.speed} m/s ({info['date']}, commit {info['commit']}, "
+        f"{info['device']})\n\n`python benchmarks/pane_edge_probe.py --policy {args.policy} --kind {args.kind} "
+        f"--speed {args.speed}`; wall face {args.face} m ahead; the safe target's footprint half width is "
+        f"{FOOTPRINT[1]} m.\n\n"
+    )
+    print(header + text)
+    append_markdown(RESULTS, HEADER, header + text + "\n")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(run_command(main, sys.argv[1:], "benchmarks/pane_edge_probe.py"))
