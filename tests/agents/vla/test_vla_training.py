@@ -161,6 +161,18 @@ class TestTrainer:
             loaded_logits = backend.model(**batch).logits
         torch.testing.assert_close(trained_logits, loaded_logits)
 
+    def test_cached_ranking_scores_answers_as_the_full_sequences_do(self, trained, colour_data):
+        """On CPU a query's prompt runs once and its answers reuse its cache: same log-likelihoods as scoring every
+        (query, answer) sequence in full, as training does."""
+        from navila_agents.vla.backends.hf import HFBackend
+
+        backend = HFBackend(trained[1])
+        samples = QuerySamples(load_dataset_dir(colour_data)["validation"])
+        queries = [samples[index] for index in range(3)]
+        full = backend._answer_scores_batched([frames for frames, _, _ in queries], [text for _, text, _ in queries])
+        cached = torch.stack([backend._answer_scores_cached(frames, text) for frames, text, _ in queries])
+        torch.testing.assert_close(cached, full, atol=1e-4, rtol=1e-4)
+
     def test_unknown_words_are_answered(self, trained):
         """An instruction full of words never seen in training is answered, not an error."""
         from navila_agents.vla.backends.hf import HFBackend

@@ -135,7 +135,7 @@ class HFBackend(VLABackend):
             max_new_tokens: Longest answer generated.
             decoding: One of :data:`DECODINGS` (see the class docstring).
             answers: The closed answer set of ``rank``; the grammar's canonical actions when omitted.
-            rank_batch: Sequences (queries times answers) scored per forward pass by ``rank``.
+            rank_batch: Sequences (queries times answers) scored per forward pass by ``rank`` on a GPU.
 
         Raises:
             UserError: If the folder lacks files, its tokenizer does not match the model, or its weights are unreadable.
@@ -165,6 +165,15 @@ class HFBackend(VLABackend):
             from navila_agents.vla.training.collate import QueryCollator
 
             self._collator = QueryCollator(self.processor)  # pads on the right, as in training
+            tokenizer = self.processor.tokenizer
+            ids = [
+                tokenizer(answer, add_special_tokens=False)["input_ids"] + [tokenizer.eos_token_id]
+                for answer in self.answers
+            ]
+            longest = max(len(row) for row in ids)
+            self._answer_ids = torch.tensor([row + [tokenizer.pad_token_id] * (longest - len(row)) for row in ids])
+            self._answer_mask = torch.tensor([[1] * len(row) + [0] * (longest - len(row)) for row in ids])
+            self._answer_ids, self._answer_mask = self._answer_ids.to(device), self._answer_mask.to(device)
 
     @torch.inference_mode()
     def act_batch(
@@ -187,7 +196,21 @@ class HFBackend(VLABackend):
         return self.processor.batch_decode(answers, skip_special_tokens=True)
 
     def _rank(self, frames: Sequence[np.ndarray], instructions: Sequence[str]) -> list[str]:
-        """Per query, the answer of :attr:`answers` with the highest log-likelihood (its tokens and the end token)."""
+        """Per query, the answer of :attr:`answers` with the highest log-likelihood (its tokens and the end token).
+
+        On a CPU each query's prompt (frames and instruction) runs once and its answers continue from its key-value
+        cache (one query on the robot: ~10× less work); on a GPU all (query, answer) sequences run in full, batched.
+        """
+        if self.model.device.type == "cpu":
+            scores = torch.stack(
+                [self._answer_scores_cached(query, text) for query, text in zip(frames, instructions, strict=True)]
+            )
+        else:
+            scores = self._answer_scores_batched(frames, instructions)
+        return [self.answers[index] for index in scores.argmax(dim=1).tolist()]
+
+    def _answer_scores_batched(self, frames: Sequence[np.ndarray], instructions: Sequence[str]) -> torch.Tensor:
+        """Log-likelihood (queries, answers) of every answer, each (query, answer) sequence scored in full."""
         from navila_agents.vla.training.collate import IGNORE_INDEX
 
         samples = [
@@ -207,5 +230,22 @@ class HFBackend(VLABackend):
             answer = targets != IGNORE_INDEX
             token_scores = logits.log_softmax(dim=-1).gather(-1, targets.clamp(min=0)[..., None])[..., 0]
             scores.append((token_scores * answer).sum(dim=1))
-        best = torch.cat(scores).view(len(frames), len(self.answers)).argmax(dim=1)
-        return [self.answers[index] for index in best.tolist()]
+        return torch.cat(scores).view(len(frames), len(self.answers))
+
+    def _answer_scores_cached(self, frames: np.ndarray, instruction: str) -> torch.Tensor:
+        """Log-likelihood of every answer to one query: the prompt runs once, the answers continue from its cache."""
+        text = self._collator.prompts([instruction], [len(frames)])
+        prompt = self.processor(text=text, images=frames_as_images([np.asarray(frames)]), return_tensors="pt")
+        prompt = {
+            key: value.to(self.model.device, self.model.dtype if value.is_floating_point() else value.dtype)
+            for key, value in prompt.items()
+        }
+        out = self.model(**prompt, use_cache=True)
+        count, length = self._answer_ids.shape
+        first = out.logits[0, -1].float().log_softmax(dim=-1)[self._answer_ids[:, 0]]
+        cache = out.past_key_values
+        cache.batch_repeat_interleave(count)
+        mask = torch.cat((prompt["attention_mask"].expand(count, -1), self._answer_mask[:, :-1]), dim=1)
+        logits = self.model(input_ids=self._answer_ids[:, :-1], attention_mask=mask, past_key_values=cache).logits
+        token_scores = logits.float().log_softmax(dim=-1).gather(-1, self._answer_ids[:, 1:, None])[..., 0]
+        return first + (token_scores * self._answer_mask[:, 1:]).sum(dim=1)
