@@ -1,5 +1,6 @@
 import logging
 import math
+from types import SimpleNamespace
 
 import numpy as np
 import pytest
@@ -214,7 +215,14 @@ class BigramVla:
 
     def __call__(self, input_ids, **_):
         self.calls += 1
-        return type("Output", (), {"logits": self.log_probs[input_ids]})()
+        return SimpleNamespace(logits=self.log_probs[input_ids], past_key_values=NoCache())
+
+
+class NoCache:
+    """A bigram model keeps no context: its key-value cache only has to be expandable."""
+
+    def batch_repeat_interleave(self, repeats: int) -> None:
+        """Nothing to repeat."""
 
 
 def bigram_table(turn, move, stop):
@@ -262,9 +270,12 @@ class TestRankDecoding:
         backend = HFBackend(small_vla_path)
         assert backend.decoding == "rank"  # auto: the small VLA's tokenizer has <answer>
         backend.model = BigramVla(backend.processor.tokenizer, bigram_table(*probabilities))
-        backend.rank_batch = 7  # chunks cut through queries
         frames = np.zeros((8, 32, 32, 3), dtype=np.uint8)
         assert backend.act_batch([frames, frames], ["go to the sofa", "go to the sofa"]) == [expected, expected]
+        assert backend.model.calls == 4  # on CPU per query: its prompt, then its 10 answers from the prompt's cache
+        backend.model.calls, backend.rank_batch = 0, 7  # the GPU's way: chunks cut through queries
+        scores = backend._answer_scores_batched([frames, frames], ["go to the sofa", "go to the sofa"])
+        assert [backend.answers[index] for index in scores.argmax(dim=1).tolist()] == [expected, expected]
         assert backend.model.calls == 3  # 2 queries x 10 answers in chunks of 7
 
     def test_general_vlms_generate(self, tiny_vla_path):
