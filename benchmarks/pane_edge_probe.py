@@ -20,11 +20,10 @@ from typing import TYPE_CHECKING
 
 import torch
 import trimesh
-from isaaclab.utils import replace
 from navila_agents.locomotion import runtime
+from navila_agents.locomotion.evaluation import fix_velocity_command
 from navila_agents.locomotion.policy import load_policy, resolve_policy
 from navila_lab.errors import run_command
-from navila_lab.mdp.commands import FixedVelocityCommandCfg
 from navila_lab.mdp.safety import FOOTPRINT
 from navila_lab.provenance import append_markdown, stamp
 from navila_lab.terrains.flat import FlatSlabTerrainCfg, flat_slab_terrain
@@ -77,15 +76,7 @@ def configure(env_cfg: ManagerBasedRLEnvCfg, args: argparse.Namespace) -> None:
     for name in list(vars(env_cfg.terminations)):
         if name != "time_out":
             setattr(env_cfg.terminations, name, None)
-    previous = env_cfg.commands.base_velocity
-    env_cfg.commands.base_velocity = FixedVelocityCommandCfg(
-        asset_name=previous.asset_name,
-        resampling_time_range=(env_cfg.episode_length_s, env_cfg.episode_length_s),
-        ranges=replace(previous.ranges, heading=None),
-        heading_command=False,
-        debug_vis=False,
-        speeds=(args.speed,),
-    )
+    fix_velocity_command(env_cfg, (args.speed,))
 
 
 def walk(args: argparse.Namespace) -> list[dict]:

@@ -11,10 +11,9 @@ import sys
 
 import torch
 import wall_probe
-from isaaclab.utils import replace
 from navila_agents.locomotion import runtime
+from navila_agents.locomotion.evaluation import fix_velocity_command
 from navila_agents.locomotion.policy import load_policy, resolve_policy
-from navila_lab.mdp.commands import FixedVelocityCommandCfg
 
 COMMAND = 0.5
 """Commanded forward speed (m/s)."""
@@ -31,15 +30,7 @@ def main(policy_dir: str, face: float = FACE) -> None:
     source = resolve_policy(policy_dir)
     env_cfg, agent_cfg = runtime.load_cfgs(source.task, [], play=True)
     wall_probe.configure(env_cfg)
-    previous = env_cfg.commands.base_velocity
-    env_cfg.commands.base_velocity = FixedVelocityCommandCfg(
-        asset_name=previous.asset_name,
-        resampling_time_range=(env_cfg.episode_length_s, env_cfg.episode_length_s),
-        ranges=replace(previous.ranges, heading=None),
-        heading_command=False,
-        debug_vis=False,
-        speeds=(COMMAND,),
-    )
+    fix_velocity_command(env_cfg, (COMMAND,))
     agent_cfg.device = "cpu"
     with runtime.open_env(source.task, env_cfg) as env:
         wrapped, policy = load_policy(source, env, agent_cfg)

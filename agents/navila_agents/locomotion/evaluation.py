@@ -16,7 +16,7 @@ import argparse
 import multiprocessing
 import os
 import platform
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from concurrent.futures import ProcessPoolExecutor
 from dataclasses import asdict, dataclass
 from datetime import UTC, datetime
@@ -91,6 +91,20 @@ class EvalSet:
     """Hydra overrides of the env cfg (applied before the eval edits)."""
 
 
+def fix_velocity_command(env_cfg: ManagerBasedRLEnvCfg, speeds: Sequence[float], yaw_rate: float = 0.0) -> None:
+    """Replace the task's velocity command: each env keeps one of ``speeds`` forward and ``yaw_rate`` all episode."""
+    previous = env_cfg.commands.base_velocity
+    env_cfg.commands.base_velocity = FixedVelocityCommandCfg(
+        asset_name=previous.asset_name,
+        resampling_time_range=(env_cfg.episode_length_s, env_cfg.episode_length_s),
+        ranges=replace(previous.ranges, heading=None),
+        heading_command=False,
+        debug_vis=False,
+        speeds=tuple(speeds),
+        yaw_rate=yaw_rate,
+    )
+
+
 def make_eval_cfg(
     env_cfg: ManagerBasedRLEnvCfg, eval_set: EvalSet, seed: int, max_episodes: int | None, layouts: int = 1
 ) -> list[str]:
@@ -113,16 +127,7 @@ def make_eval_cfg(
     generator.num_cols = len(generator.sub_terrains) * layouts
     generator.curriculum = True  # one sub-terrain per column, rows of increasing difficulty
     generator.seed = seed
-    previous = env_cfg.commands.base_velocity
-    env_cfg.commands.base_velocity = FixedVelocityCommandCfg(
-        asset_name=previous.asset_name,
-        resampling_time_range=(env_cfg.episode_length_s, env_cfg.episode_length_s),
-        ranges=replace(previous.ranges, heading=None),
-        heading_command=False,
-        debug_vis=False,
-        speeds=tuple(eval_set.speeds),
-        yaw_rate=eval_set.yaw_rate,
-    )
+    fix_velocity_command(env_cfg, eval_set.speeds, eval_set.yaw_rate)
     terrain_prim = env_cfg.scene.terrain.prim_path
     contacts = ContactSensorCfg(
         prim_path="{ENV_REGEX_NS}/Robot/.*", history_length=env_cfg.decimation, update_period=env_cfg.sim.dt
