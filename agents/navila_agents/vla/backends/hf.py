@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from pathlib import Path
 
 import numpy as np
@@ -165,15 +165,12 @@ class HFBackend(VLABackend):
             from navila_agents.vla.training.collate import QueryCollator
 
             self._collator = QueryCollator(self.processor)  # pads on the right, as in training
-            tokenizer = self.processor.tokenizer
-            ids = [
-                tokenizer(answer, add_special_tokens=False)["input_ids"] + [tokenizer.eos_token_id]
-                for answer in self.answers
-            ]
+            ids = self._collator.answer_ids(self.answers)
             longest = max(len(row) for row in ids)
-            self._answer_ids = torch.tensor([row + [tokenizer.pad_token_id] * (longest - len(row)) for row in ids])
-            self._answer_mask = torch.tensor([[1] * len(row) + [0] * (longest - len(row)) for row in ids])
-            self._answer_ids, self._answer_mask = self._answer_ids.to(device), self._answer_mask.to(device)
+            pad = self.processor.tokenizer.pad_token_id
+            self._answer_ids = torch.tensor([row + [pad] * (longest - len(row)) for row in ids], device=device)
+            lengths = torch.tensor([len(row) for row in ids], device=device)
+            self._answer_mask = (torch.arange(longest, device=device) < lengths[:, None]).long()
 
     @torch.inference_mode()
     def act_batch(
@@ -222,11 +219,7 @@ class HFBackend(VLABackend):
         for start in range(0, len(samples), self.rank_batch):
             batch = self._collator(samples[start : start + self.rank_batch])
             targets = batch.pop("labels")[:, 1:].to(self.model.device)
-            batch = {
-                key: value.to(self.model.device, self.model.dtype if value.is_floating_point() else value.dtype)
-                for key, value in batch.items()
-            }
-            logits = self.model(**batch).logits[:, :-1].float()
+            logits = self.model(**self._on_model(batch)).logits[:, :-1].float()
             answer = targets != IGNORE_INDEX
             token_scores = logits.log_softmax(dim=-1).gather(-1, targets.clamp(min=0)[..., None])[..., 0]
             scores.append((token_scores * answer).sum(dim=1))
@@ -235,13 +228,11 @@ class HFBackend(VLABackend):
     def _answer_scores_cached(self, frames: np.ndarray, instruction: str) -> torch.Tensor:
         """Log-likelihood of every answer to one query: the prompt runs once, the answers continue from its cache."""
         text = self._collator.prompts([instruction], [len(frames)])
-        prompt = self.processor(text=text, images=frames_as_images([np.asarray(frames)]), return_tensors="pt")
-        prompt = {
-            key: value.to(self.model.device, self.model.dtype if value.is_floating_point() else value.dtype)
-            for key, value in prompt.items()
-        }
+        prompt = self._on_model(
+            self.processor(text=text, images=frames_as_images([np.asarray(frames)]), return_tensors="pt")
+        )
         out = self.model(**prompt, use_cache=True)
-        count, length = self._answer_ids.shape
+        count = len(self._answer_ids)
         first = out.logits[0, -1].float().log_softmax(dim=-1)[self._answer_ids[:, 0]]
         cache = out.past_key_values
         cache.batch_repeat_interleave(count)
@@ -249,3 +240,10 @@ class HFBackend(VLABackend):
         logits = self.model(input_ids=self._answer_ids[:, :-1], attention_mask=mask, past_key_values=cache).logits
         token_scores = logits.float().log_softmax(dim=-1).gather(-1, self._answer_ids[:, 1:, None])[..., 0]
         return first + (token_scores * self._answer_mask[:, 1:]).sum(dim=1)
+
+    def _on_model(self, batch: Mapping[str, torch.Tensor]) -> dict[str, torch.Tensor]:
+        """``batch`` on the model's device, its floating-point tensors in the model's dtype."""
+        return {
+            key: value.to(self.model.device, self.model.dtype if value.is_floating_point() else value.dtype)
+            for key, value in batch.items()
+        }

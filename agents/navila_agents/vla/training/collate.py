@@ -36,6 +36,13 @@ class QueryCollator:
             for instruction, count in zip(instructions, num_frames, strict=True)
         ]
 
+    def answer_ids(self, answers: Sequence[str]) -> list[list[int]]:
+        """The token ids that carry the loss of each answer: its tokens, then the end-of-sequence token."""
+        return [
+            self.tokenizer(answer, add_special_tokens=False)["input_ids"] + [self.tokenizer.eos_token_id]
+            for answer in answers
+        ]
+
     def __call__(self, samples: Sequence[tuple[np.ndarray, str, str]]) -> dict[str, torch.Tensor]:
         """Batch of ``input_ids``, ``attention_mask``, ``labels`` and the processor's image tensors."""
         frames, instructions, answers = zip(*samples, strict=True)
@@ -43,10 +50,7 @@ class QueryCollator:
         texts = self.prompts(instructions, [len(query) for query in frames])
         encoded = self.processor(text=texts, images=images, return_tensors="pt", padding=True)
         prompt_lengths = encoded["attention_mask"].sum(dim=1).tolist()
-        answer_ids = [
-            self.tokenizer(answer, add_special_tokens=False)["input_ids"] + [self.tokenizer.eos_token_id]
-            for answer in answers
-        ]
+        answer_ids = self.answer_ids(answers)
         length = max(p + len(a) for p, a in zip(prompt_lengths, answer_ids, strict=True))
         batch = len(samples)
         input_ids = torch.full((batch, length), self.tokenizer.pad_token_id, dtype=torch.long)
