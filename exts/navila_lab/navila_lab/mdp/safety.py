@@ -28,13 +28,15 @@ if TYPE_CHECKING:
 
 BARRIER_GAIN = 2.0
 """γ (1/s): speed allowed per metre of free way beyond the stop distance."""
-STOP_DISTANCE = 0.1
+STOP_DISTANCE = 0.15
 """d_stop (m): gap kept between the footprint's front and a wall."""
 LOOKAHEAD = 0.8
 """Free distance (m) looked at beyond the footprint: the barrier allows more than any command (1 m/s) past it, and
 the LiDAR height map reaches ~0.73 m past the front (0.8 m ahead of the sensor on the head)."""
-FOOTPRINT = (0.36, 0.18)
-"""Half length and half width (m) of the Go2's footprint around its base: head front 0.34 m, feet ±0.15 m."""
+FOOTPRINT = (0.36, 0.25)
+"""Half length and half width (m) of the footprint around the Go2's base: head front 0.34 m; feet ±0.15 m, but a
+walking robot sweeps calves and feet up to ~0.2 m sideways and drifts away from a pane edge it passes
+(``benchmarks/pane_edge_probe.py``: edges within 0.15 m of the centerline were brushed with a 0.18 m half width)."""
 
 
 def safe_velocity_command(
