@@ -14,6 +14,7 @@ from navila_lab.mdp.safety import (
     safe_velocity_command,
     stand_still_at_safe_target_l1,
     track_safe_lin_vel_xy_exp,
+    wall_clearance_penalty,
     wall_contact,
 )
 from navila_lab.terrains.flat import FlatSlabTerrainCfg
@@ -135,6 +136,27 @@ class TestSafeRewards:
         )
         penalty = stand_still_at_safe_target_l1(env, "base_velocity", asset_cfg=ROBOT)
         assert torch.allclose(penalty, torch.tensor([1.2, 1.2, 0.0, 0.0]))
+
+
+class TestWallClearance:
+    def test_penalty_grows_as_a_body_closes_in_on_the_pane(self):
+        """Bodies 0.4 and 0.2 m from the pane's face cost nothing; closer they cost more, up to 1 per body on it."""
+        gaps = [0.4, 0.2, 0.12, 0.08, 0.04, 0.0]
+        bodies = torch.tensor([[[WALL_X - 0.01 - gap, 0.0, 0.3]] for gap in gaps])
+        env = fake_env([0.0] * len(gaps), [0.0] * len(gaps), [[0.0, 0.0, 0.0]] * len(gaps), body_pos_w=bodies)
+        penalty = wall_clearance_penalty(env, clearance=0.1, asset_cfg=SceneEntityCfg("robot", body_ids=[0]))
+        assert penalty[:2].tolist() == [0.0, 0.0]
+        assert (penalty.diff() >= 0).all() and 0.0 < penalty[2] < penalty[-1] and penalty[-1] >= 0.5
+
+    def test_sums_over_bodies_and_is_zero_without_walls(self):
+        """Two bodies on the pane cost twice one; terrains without a wall map cost nothing."""
+        bodies = torch.tensor([[[WALL_X, 0.0, 0.3], [WALL_X, 0.5, 0.3]], [[WALL_X, 0.0, 0.3], [0.0, 0.0, 0.3]]])
+        env = fake_env([0.0, 0.0], [0.0, 0.0], [[0.0, 0.0, 0.0]] * 2, body_pos_w=bodies)
+        both = SceneEntityCfg("robot", body_ids=[0, 1])
+        penalty = wall_clearance_penalty(env, asset_cfg=both)
+        assert penalty[0] == pytest.approx(2 * penalty[1].item()) and penalty[1] > 0
+        env.scene.terrain = None
+        assert wall_clearance_penalty(env, asset_cfg=both).tolist() == [0.0, 0.0]
 
 
 class TestWallContact:

@@ -149,7 +149,8 @@ class Go2RewardsCfg(RewardsCfg):
     """NaVILA's reward terms on top of Isaac Lab's velocity rewards; weights are set in the env cfg.
 
     The planar velocity is tracked against the safe target (:func:`~navila_lab.mdp.safety.safe_velocity_command`)
-    instead of the raw command, and a robot stands still when that target is zero.
+    instead of the raw command, a robot stands still when that target is zero, and the bodies that end an episode
+    on a wall contact are penalized within :data:`~navila_lab.mdp.safety.CLEARANCE` of a wall.
     """
 
     track_lin_vel_xy_exp = None
@@ -184,6 +185,11 @@ class Go2RewardsCfg(RewardsCfg):
             "sensor_cfg": SceneEntityCfg("contact_forces", body_names=".*_foot"),
             "asset_cfg": SceneEntityCfg("robot", body_names=".*_foot"),
         },
+    )
+    wall_clearance = RewTerm(
+        func=mdp.wall_clearance_penalty,
+        weight=-0.5,
+        params={"asset_cfg": SceneEntityCfg("robot", body_names=["Head.*", ".*_hip", ".*_thigh", ".*_calf"])},
     )
     collisions = RewTerm(
         func=mdp.undesired_contacts,

@@ -161,17 +161,27 @@ class TestTrainer:
             loaded_logits = backend.model(**batch).logits
         torch.testing.assert_close(trained_logits, loaded_logits)
 
-    def test_cached_ranking_scores_answers_as_the_full_sequences_do(self, trained, colour_data):
-        """On CPU a query's prompt runs once and its answers reuse its cache: same log-likelihoods as scoring every
-        (query, answer) sequence in full, as training does."""
+    def test_ranking_scores_answers_as_training_does(self, trained, colour_data):
+        """Ranking runs the queries' prompts once (one padded batch) and continues every answer from the cache: the
+        log-likelihoods equal the training loss's, every (query, answer) sequence scored in full by the collator."""
         from navila_agents.vla.backends.hf import HFBackend
+        from navila_agents.vla.training.collate import IGNORE_INDEX
 
-        backend = HFBackend(trained[1])
+        trainer, model_dir, _, _ = trained
+        backend = HFBackend(model_dir)
         samples = QuerySamples(load_dataset_dir(colour_data)["validation"])
         queries = [samples[index] for index in range(3)]
-        full = backend._answer_scores_batched([frames for frames, _, _ in queries], [text for _, text, _ in queries])
-        cached = torch.stack([backend._answer_scores_cached(frames, text) for frames, text, _ in queries])
-        torch.testing.assert_close(cached, full, atol=1e-4, rtol=1e-4)
+        queries[1] = (queries[1][0], queries[1][1] + " then wait there", queries[1][2])  # prompts of unequal length
+        full = []
+        for frames, text, _ in queries:
+            batch = trainer.collator([(frames, text, answer) for answer in backend.answers])
+            targets = batch.pop("labels")[:, 1:]
+            with torch.no_grad():
+                log_probs = backend.model(**batch).logits[:, :-1].float().log_softmax(dim=-1)
+            token_scores = log_probs.gather(-1, targets.clamp(min=0)[..., None])[..., 0]
+            full.append((token_scores * (targets != IGNORE_INDEX)).sum(dim=1))
+        ranked = backend._answer_scores([frames for frames, _, _ in queries], [text for _, text, _ in queries])
+        torch.testing.assert_close(ranked, torch.stack(full), atol=1e-4, rtol=1e-4)
 
     def test_unknown_words_are_answered(self, trained):
         """An instruction full of words never seen in training is answered, not an error."""

@@ -135,7 +135,8 @@ class HFBackend(VLABackend):
             max_new_tokens: Longest answer generated.
             decoding: One of :data:`DECODINGS` (see the class docstring).
             answers: The closed answer set of ``rank``; the grammar's canonical actions when omitted.
-            rank_batch: Sequences (queries times answers) scored per forward pass by ``rank`` on a GPU.
+            rank_batch: (query, answer) pairs scored per chunk by ``rank``: chunks of ``rank_batch // len(answers)``
+                queries.
 
         Raises:
             UserError: If the folder lacks files, its tokenizer does not match the model, or its weights are unreadable.
@@ -193,53 +194,40 @@ class HFBackend(VLABackend):
         return self.processor.batch_decode(answers, skip_special_tokens=True)
 
     def _rank(self, frames: Sequence[np.ndarray], instructions: Sequence[str]) -> list[str]:
-        """Per query, the answer of :attr:`answers` with the highest log-likelihood (its tokens and the end token).
-
-        On a CPU each query's prompt (frames and instruction) runs once and its answers continue from its key-value
-        cache (one query on the robot: ~10× less work); on a GPU all (query, answer) sequences run in full, batched.
-        """
-        if self.model.device.type == "cpu":
-            scores = torch.stack(
-                [self._answer_scores_cached(query, text) for query, text in zip(frames, instructions, strict=True)]
-            )
-        else:
-            scores = self._answer_scores_batched(frames, instructions)
+        """Per query, the answer of :attr:`answers` with the highest log-likelihood (its tokens and the end token)."""
+        per_chunk = max(1, self.rank_batch // len(self.answers))
+        scores = torch.cat(
+            [
+                self._answer_scores(frames[start : start + per_chunk], instructions[start : start + per_chunk])
+                for start in range(0, len(frames), per_chunk)
+            ]
+        )
         return [self.answers[index] for index in scores.argmax(dim=1).tolist()]
 
-    def _answer_scores_batched(self, frames: Sequence[np.ndarray], instructions: Sequence[str]) -> torch.Tensor:
-        """Log-likelihood (queries, answers) of every answer, each (query, answer) sequence scored in full."""
-        from navila_agents.vla.training.collate import IGNORE_INDEX
+    def _answer_scores(self, frames: Sequence[np.ndarray], instructions: Sequence[str]) -> torch.Tensor:
+        """Log-likelihood (queries, answers) of every answer, in two forward passes.
 
-        samples = [
-            (np.asarray(query), instruction, answer)
-            for query, instruction in zip(frames, instructions, strict=True)
-            for answer in self.answers
-        ]
-        scores = []
-        for start in range(0, len(samples), self.rank_batch):
-            batch = self._collator(samples[start : start + self.rank_batch])
-            targets = batch.pop("labels")[:, 1:].to(self.model.device)
-            logits = self.model(**self._on_model(batch)).logits[:, :-1].float()
-            answer = targets != IGNORE_INDEX
-            token_scores = logits.log_softmax(dim=-1).gather(-1, targets.clamp(min=0)[..., None])[..., 0]
-            scores.append((token_scores * answer).sum(dim=1))
-        return torch.cat(scores).view(len(frames), len(self.answers))
-
-    def _answer_scores_cached(self, frames: np.ndarray, instruction: str) -> torch.Tensor:
-        """Log-likelihood of every answer to one query: the prompt runs once, the answers continue from its cache."""
-        text = self._collator.prompts([instruction], [len(frames)])
-        prompt = self._on_model(
-            self.processor(text=text, images=frames_as_images([np.asarray(frames)]), return_tensors="pt")
-        )
+        The queries' prompts run once, in one batch padded on the right; every answer continues from its query's
+        key-value cache at the positions that follow the query's own prompt.
+        """
+        queries, count = len(frames), len(self.answers)
+        text = self._collator.prompts(instructions, [len(query) for query in frames])
+        images = frames_as_images([np.asarray(query) for query in frames], self.model.device)
+        prompt = self._on_model(self.processor(text=text, images=images, return_tensors="pt", padding=True))
         out = self.model(**prompt, use_cache=True)
-        count = len(self._answer_ids)
-        first = out.logits[0, -1].float().log_softmax(dim=-1)[self._answer_ids[:, 0]]
+        lengths = prompt["attention_mask"].sum(dim=1)
+        last = out.logits[torch.arange(queries, device=lengths.device), lengths - 1].float().log_softmax(dim=-1)
+        first = last[:, self._answer_ids[:, 0]]
         cache = out.past_key_values
         cache.batch_repeat_interleave(count)
-        mask = torch.cat((prompt["attention_mask"].expand(count, -1), self._answer_mask[:, :-1]), dim=1)
-        logits = self.model(input_ids=self._answer_ids[:, :-1], attention_mask=mask, past_key_values=cache).logits
-        token_scores = logits.float().log_softmax(dim=-1).gather(-1, self._answer_ids[:, 1:, None])[..., 0]
-        return first + (token_scores * self._answer_mask[:, 1:]).sum(dim=1)
+        ids, answer_mask = self._answer_ids.repeat(queries, 1), self._answer_mask.repeat(queries, 1)
+        mask = torch.cat((prompt["attention_mask"].repeat_interleave(count, dim=0), answer_mask[:, :-1]), dim=1)
+        positions = lengths.repeat_interleave(count)[:, None] + torch.arange(ids.shape[1] - 1, device=ids.device)
+        logits = self.model(
+            input_ids=ids[:, :-1], attention_mask=mask, position_ids=positions, past_key_values=cache
+        ).logits
+        token_scores = logits.float().log_softmax(dim=-1).gather(-1, ids[:, 1:, None])[..., 0]
+        return first + (token_scores * answer_mask[:, 1:]).sum(dim=1).view(queries, count)
 
     def _on_model(self, batch: Mapping[str, torch.Tensor]) -> dict[str, torch.Tensor]:
         """``batch`` on the model's device, its floating-point tensors in the model's dtype."""

@@ -15,5 +15,6 @@ from navila_lab.mdp.safety import (  # noqa: F401
     safe_velocity_command,
     stand_still_at_safe_target_l1,
     track_safe_lin_vel_xy_exp,
+    wall_clearance_penalty,
     wall_contact,
 )

@@ -9,7 +9,9 @@ Theory and Applications", ECC 2019), with ``h = d − d_stop`` for the free dist
 in the commanded direction and the class-K function ``γ·h``: ``ḣ = −v ≥ −γ·h`` gives ``v ≤ γ·(d − d_stop)``. The
 tracking reward then asks the robot to slow down and stop in front of what its height map shows, and to track the
 command wherever the way is free; turning is never limited, so a robot stopped at a wall turns away when told to.
-Any non-foot contact with a wall ends the episode (ABS's collision penalty as a termination, with its penalty).
+Any non-foot contact with a wall ends the episode (ABS's collision penalty as a termination, with its penalty), and
+bodies closer to a wall than a clearance are penalized before they touch it (a dense version of that signal: a robot
+that creeps on past the stop line or slides along a pane's edge pays for it before a hip meets the glass).
 """
 
 from __future__ import annotations
@@ -33,6 +35,8 @@ STOP_DISTANCE = 0.15
 LOOKAHEAD = 0.8
 """Free distance (m) looked at beyond the footprint: the barrier allows more than any command (1 m/s) past it, and
 the LiDAR height map reaches ~0.73 m past the front (0.8 m ahead of the sensor on the head)."""
+CLEARANCE = 0.1
+"""Gap (m) the bodies that end an episode on a wall contact keep from every wall."""
 FOOTPRINT = (0.36, 0.25)
 """Half length and half width (m) of the footprint around the Go2's base: head front 0.34 m; feet ±0.15 m, but a
 walking robot sweeps calves and feet up to ~0.2 m sideways and drifts away from a pane edge it passes
@@ -122,6 +126,26 @@ def stand_still_at_safe_target_l1(
     """
     target = safe_velocity_command(env, command_name, asset_cfg=SceneEntityCfg(asset_cfg.name))
     return joint_deviation_l1(env, asset_cfg) * (torch.linalg.norm(target, dim=1) < command_threshold)
+
+
+def wall_clearance_penalty(
+    env: ManagerBasedRLEnv, clearance: float = CLEARANCE, asset_cfg: SceneEntityCfg = SceneEntityCfg("robot")
+) -> torch.Tensor:
+    """Σ over the selected bodies of the share of points around each that lie at a wall.
+
+    0 while every body keeps ``clearance`` from the terrain's walls, growing as one closes in (1 per body inside a
+    wall). The points are the body's origin and two rings of 8 around it, of radius ``clearance`` / 2 and ``clearance``,
+    looked up in the :class:`~navila_lab.terrains.walls.WallMap` (which reads ~0.07 m around each wall as occupied).
+    """
+    robot = env.scene[asset_cfg.name]
+    walls = getattr(env.scene.terrain, "wall_map", None)
+    xy = robot.data.body_pos_w.torch[:, asset_cfg.body_ids, :2]
+    if walls is None:
+        return torch.zeros(xy.shape[0], device=xy.device)
+    angles = torch.arange(8, device=xy.device) * (torch.pi / 4)
+    ring = torch.stack((angles.cos(), angles.sin()), dim=-1)
+    offsets = torch.cat((ring.new_zeros(1, 2), 0.5 * clearance * ring, clearance * ring))
+    return walls.blocked(xy[:, :, None, :] + offsets).float().mean(dim=-1).sum(dim=-1)
 
 
 def wall_contact(env: ManagerBasedRLEnv, sensor_cfg: SceneEntityCfg, threshold: float = 1.0) -> torch.Tensor:
