@@ -12,8 +12,11 @@ results/sim2real.md.
 (:mod:`navila_sim2real.sim2sim.lockstep`), as shipped and with Isaac Lab's actuator delay and contact solver: it
 separates model and solver differences from the link's timing.
 
+``--without-heading-hold`` adds, for each policy, the same walks with the deploy's heading hold off
+(``navila deploy --heading-hold 0``): the policy's own heading drift, measured in the same run.
+
 Usage: python benchmarks/sim2sim_walk.py [--policies DIR ...] [--speed 0.5] [--warmup 3] [--duration 22]
-       [--repeats 1] [--domain 1] [--lockstep]
+       [--repeats 1] [--domain 1] [--lockstep] [--without-heading-hold]
 """
 
 from __future__ import annotations
@@ -38,14 +41,14 @@ ROOT = Path(__file__).resolve().parents[1]
 POLICIES = [ROOT / "policies" / "go2_rough_lidar", ROOT / "policies" / "go2_rough_blind"]
 HEADER = (
     "| policy | runs | forward speed m/s (mean, min–max) | speed error | lateral m/s | yaw rate rad/s "
-    "| distance from origin m | fewest points in a sweep | e-stop → DAMP | damping after e-stop ms (max) "
-    "| active after damping | passed |\n"
-    "|---|---:|---|---:|---:|---:|---:|---:|---|---:|---|---:|"
+    "| heading change ° | distance from origin m | fewest points in a sweep | e-stop → DAMP "
+    "| damping after e-stop ms (max) | active after damping | passed |\n"
+    "|---|---:|---|---:|---:|---:|---:|---:|---:|---|---:|---|---:|"
 )
 
 
-def table_row(name: str, runs: list[WalkResult]) -> str:
-    """One markdown row summarizing the runs of one policy."""
+def table_row(name: str, runs: list[WalkResult], window: float) -> str:
+    """One markdown row summarizing the runs of one policy over a ``window`` of seconds."""
     speeds = np.array([run.velocity[0] for run in runs])
     latencies = [run.damping_latency for run in runs if run.damping_latency is not None]
     cells = [
@@ -55,6 +58,7 @@ def table_row(name: str, runs: list[WalkResult]) -> str:
         f"{np.mean([run.speed_error for run in runs]):.1%}",
         f"{np.mean([run.velocity[1] for run in runs]):+.3f}",
         f"{np.mean([run.yaw_rate for run in runs]):+.3f}",
+        f"{np.degrees(np.mean([run.yaw_rate for run in runs]) * window):+.1f}",
         f"{min(run.distance_from_origin for run in runs):.1f}",
         str(min(run.link.get("cloud_min_points", 0) for run in runs)),
         f"{sum(run.damped for run in runs)}/{len(runs)}",
@@ -101,18 +105,27 @@ def main(argv: list[str]) -> int:
     parser.add_argument("--repeats", type=int, default=1)
     parser.add_argument("--domain", type=int, default=1, help="DDS domain (one no other simulator on lo uses)")
     parser.add_argument("--lockstep", action="store_true", help="also walk in lock step without DDS (model check)")
+    parser.add_argument(
+        "--without-heading-hold", action="store_true", help="also walk each policy with the deploy's heading hold off"
+    )
     args = parser.parse_args(argv)
     provenance = stamp("cpu")
     results: dict[str, list[WalkResult]] = {}
     emptied = []
+    variants = {"": ()} | ({", no heading hold": ("--heading-hold", "0")} if args.without_heading_hold else {})
     for policy in args.policies:
-        for repeat in range(args.repeats):
-            print(f"--- {policy.name}, run {repeat + 1}/{args.repeats}", flush=True)
-            result = run_walk(policy, (args.speed, 0.0, 0.0), args.warmup, args.duration, domain=args.domain)
-            print(result.summary(), flush=True)
-            results.setdefault(policy.name, []).append(result)
-            if not map_never_emptied(result, policy):
-                emptied.append(f"{policy.name} run {repeat + 1}")
+        for label, options in variants.items():
+            name = policy.name + label
+            for repeat in range(args.repeats):
+                print(f"--- {name}, run {repeat + 1}/{args.repeats}", flush=True)
+                command = (args.speed, 0.0, 0.0)
+                result = run_walk(
+                    policy, command, args.warmup, args.duration, domain=args.domain, deploy_options=options
+                )
+                print(result.summary(), flush=True)
+                results.setdefault(name, []).append(result)
+                if not map_never_emptied(result, policy):
+                    emptied.append(f"{name} run {repeat + 1}")
     print(
         f"\n{provenance['date']}, commit {provenance['commit']}, {provenance['device']}, load (1 min) "
         f"{os.getloadavg()[0]:.2f}; command {args.speed} m/s forward, {args.warmup:g} s warm-up + {args.duration:g} s "
@@ -121,11 +134,12 @@ def main(argv: list[str]) -> int:
     )
     print(HEADER)
     for name, runs in results.items():
-        print(table_row(name, runs))
+        print(table_row(name, runs, args.duration))
     if args.lockstep:
         torch.set_num_threads(1)  # the height map's small ops run 4x faster on one thread
-        print("\n| lock step, no DDS (8 s from standing, second half) | " + " | ".join(results) + " |")
-        print("|---|" + "---:|" * len(results))
+        names = [policy.name for policy in args.policies]
+        print("\n| lock step, no DDS (8 s from standing, second half) | " + " | ".join(names) + " |")
+        print("|---|" + "---:|" * len(names))
         for variant, (delay, isaac_solver) in LOCKSTEP_VARIANTS.items():
             speeds = [lockstep_speed(policy, args.speed, delay, isaac_solver) for policy in args.policies]
             print(f"| {variant} | " + " | ".join(f"{speed:.3f}" for speed in speeds) + " |", flush=True)

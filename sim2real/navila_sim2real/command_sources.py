@@ -79,3 +79,43 @@ class ConstantVelocity:
 
     def close(self) -> None:
         """Nothing to release."""
+
+
+class HeadingHold:
+    """Holds the heading while a source commands walking without turning (as a remote's heading-hold mode does).
+
+    A policy has no heading reference (its observation is yaw-free), and a small yaw-rate bias turns a straight walk
+    into an arc. While the source's yaw rate is zero and its planar command is not, this integrates the IMU's yaw
+    rate since the walk began and replaces the zero yaw rate by ``−gain · Δψ``, clipped to ``±max_rate`` (inside the
+    training range). Any other command (turning, standing) passes unchanged and ends the hold, as does a gap of more
+    than ``max_gap`` seconds between two policy steps (the robot left POLICY).
+    """
+
+    def __init__(self, source: CommandSource, gain: float = 1.0, max_rate: float = 0.3, max_gap: float = 0.1) -> None:
+        """Wrap ``source``; ``gain`` (1/s) turns a heading error (rad) into a yaw-rate command (rad/s)."""
+        self.source = source
+        self.gain = gain
+        self.max_rate = max_rate
+        self.max_gap = max_gap
+        self.heading_change = 0.0
+        """Yaw (rad) integrated from the IMU since the current straight walk began."""
+        self._last: float | None = None
+
+    def velocity(self, obs: RobotObservation) -> np.ndarray:
+        """The source's command, its zero yaw rate replaced by the heading correction while walking straight."""
+        command = self.source.velocity(obs)
+        straight = obs.low is not None and command[2] == 0.0 and bool(np.any(command[:2] != 0.0))
+        if not straight:
+            self._last = None
+            return command
+        if self._last is None or obs.now - self._last > self.max_gap:
+            self.heading_change = 0.0
+        else:
+            self.heading_change += float(obs.low.gyro[2]) * (obs.now - self._last)
+        self._last = obs.now
+        command[2] = np.clip(-self.gain * self.heading_change, -self.max_rate, self.max_rate)
+        return command
+
+    def close(self) -> None:
+        """Close the wrapped source."""
+        self.source.close()

@@ -10,7 +10,7 @@ from typing import TYPE_CHECKING
 import numpy as np
 from navila_lab.errors import UserError
 
-from navila_sim2real.command_sources import CommandSource, RemoteSticks
+from navila_sim2real.command_sources import CommandSource, HeadingHold, RemoteSticks
 from navila_sim2real.deps import check_interface
 from navila_sim2real.errors import RobotError
 from navila_sim2real.policy import PolicyBundle, PolicyError, load_policy_dir
@@ -43,11 +43,27 @@ def parser() -> argparse.ArgumentParser:
         help="commands from a VLA: the URL of a 'navila vla-serve', or a local VLA model folder run on this CPU",
     )
     p.add_argument("--instruction", default=None, help="navigation instruction for the VLA")
+    p.add_argument(
+        "--heading-hold",
+        type=float,
+        default=1.0,
+        metavar="GAIN",
+        help="while commanded to walk without turning, steer back to the heading the walk began with at GAIN rad/s "
+        "per rad (IMU yaw rate integrated; at most 0.3 rad/s); 0 turns it off (default: 1.0)",
+    )
     return p
 
 
 def command_source(args: argparse.Namespace, bundle: PolicyBundle) -> CommandSource:
-    """Build the velocity-command source: the remote's sticks, or the VLA when ``--vla-server`` is given."""
+    """The velocity-command source of :func:`base_command_source`, in a heading hold unless ``--heading-hold 0``."""
+    if args.heading_hold < 0:
+        raise UserError(f"--heading-hold must be 0 (off) or positive, got {args.heading_hold}")
+    source = base_command_source(args, bundle)
+    return HeadingHold(source, args.heading_hold) if args.heading_hold > 0 else source
+
+
+def base_command_source(args: argparse.Namespace, bundle: PolicyBundle) -> CommandSource:
+    """The remote's sticks, or the VLA when ``--vla-server`` is given."""
     if args.vla_server is None:
         return RemoteSticks(bundle.spec.command_ranges)
     if not args.instruction:

@@ -16,7 +16,7 @@ import signal
 import subprocess
 import threading
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 
@@ -42,10 +42,17 @@ CONNECT_TIMEOUT = 120.0
 class DeployProcess:
     """``navila deploy --sim`` as a child process; its output lines are collected by a reader thread."""
 
-    def __init__(self, policy_dir: str | Path, iface: str, domain: int, echo: Callable[[str], None] | None) -> None:
-        """Start the deploy against the simulator on ``iface`` / ``domain``; ``echo`` gets every output line."""
+    def __init__(
+        self,
+        policy_dir: str | Path,
+        iface: str,
+        domain: int,
+        echo: Callable[[str], None] | None,
+        options: Sequence[str] = (),
+    ) -> None:
+        """Start the deploy on ``iface`` / ``domain`` with more ``options``; ``echo`` gets every output line."""
         command = navila_command(
-            "deploy", "--iface", iface, "--domain", str(domain), "--sim", "--policy", str(policy_dir)
+            "deploy", "--iface", iface, "--domain", str(domain), "--sim", "--policy", str(policy_dir), *options
         )
         self._process = subprocess.Popen(
             command,
@@ -213,6 +220,7 @@ def run_walk(
     iface: str = "lo",
     domain: int = 1,
     echo: Callable[[str], None] | None = None,
+    deploy_options: Sequence[str] = (),
 ) -> WalkResult:
     """Walk the shipped scenario once and measure it (see the module docstring).
 
@@ -224,6 +232,7 @@ def run_walk(
         iface: Network interface of the DDS link.
         domain: DDS domain.
         echo: Gets the deploy's output lines (None: silent).
+        deploy_options: More ``navila deploy`` options (e.g. ``--heading-hold 0``).
 
     Raises:
         RobotError: The simulator or the deploy did not start, or the robot never reached POLICY.
@@ -232,7 +241,7 @@ def run_walk(
     sticks = RemoteSticks(bounds).sticks(command)
     result = WalkResult(str(policy_dir), [float(c) for c in command], sticks)
     with SimProcess(iface, domain) as sim:
-        deploy = DeployProcess(policy_dir, iface, domain, echo)
+        deploy = DeployProcess(policy_dir, iface, domain, echo, deploy_options)
         try:
             if not deploy.wait_for(lambda: any(line.startswith("connected") for line in deploy.lines), CONNECT_TIMEOUT):
                 raise RobotError("navila deploy did not connect: " + " | ".join(deploy.lines[-3:]))
