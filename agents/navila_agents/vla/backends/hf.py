@@ -35,6 +35,14 @@ def prompt_messages(instruction: str, num_frames: int) -> list[dict]:
     return [{"role": "user", "content": content}]
 
 
+def chat_prompts(processor: object, instructions: Sequence[str], num_frames: Sequence[int]) -> list[str]:
+    """The chat-template prompts of some queries (:func:`prompt_messages`), each ending where the answer begins."""
+    return [
+        processor.apply_chat_template(prompt_messages(instruction, count), add_generation_prompt=True, tokenize=False)
+        for instruction, count in zip(instructions, num_frames, strict=True)
+    ]
+
+
 def frames_as_images(frames: Sequence[np.ndarray], device: str | torch.device = "cpu") -> list[list[torch.Tensor]]:
     """Per query, its frames as (3, H, W) uint8 tensors on ``device``: what image processors take fastest.
 
@@ -180,12 +188,7 @@ class HFBackend(VLABackend):
         """Answer every query: generated in one left-padded batch, or ranked (see the class docstring)."""
         if self.decoding == "rank":
             return self._rank(frames, instructions)
-        texts = [
-            self.processor.apply_chat_template(
-                prompt_messages(instruction, len(query)), add_generation_prompt=True, tokenize=False
-            )
-            for query, instruction in zip(frames, instructions, strict=True)
-        ]
+        texts = chat_prompts(self.processor, instructions, [len(query) for query in frames])
         images = frames_as_images(frames, self.model.device)
         inputs = self.processor(text=texts, images=images, return_tensors="pt", padding=True)
         inputs = inputs.to(self.model.device, dtype=self.model.dtype)
@@ -211,7 +214,7 @@ class HFBackend(VLABackend):
         key-value cache at the positions that follow the query's own prompt.
         """
         queries, count = len(frames), len(self.answers)
-        text = self._collator.prompts(instructions, [len(query) for query in frames])
+        text = chat_prompts(self.processor, instructions, [len(query) for query in frames])
         images = frames_as_images([np.asarray(query) for query in frames], self.model.device)
         prompt = self._on_model(self.processor(text=text, images=images, return_tensors="pt", padding=True))
         out = self.model(**prompt, use_cache=True)

@@ -1,7 +1,7 @@
 """Batches for supervised fine-tuning: the processor's prompt (frames and instruction) followed by the answer.
 
 Works with any image-text-to-text processor that has a chat template: the prompt is rendered exactly as the ``hf``
-backend renders it at inference (:func:`~navila_agents.vla.backends.hf.prompt_messages`), the answer tokens and the
+backend renders it at inference (:func:`~navila_agents.vla.backends.hf.chat_prompts`), the answer tokens and the
 end-of-sequence token are appended, and only those carry a loss (labels elsewhere are -100).
 """
 
@@ -12,7 +12,7 @@ from collections.abc import Sequence
 import numpy as np
 import torch
 
-from navila_agents.vla.backends.hf import frames_as_images, prompt_messages
+from navila_agents.vla.backends.hf import chat_prompts, frames_as_images
 
 IGNORE_INDEX = -100
 """Label of tokens without a loss."""
@@ -27,15 +27,6 @@ class QueryCollator:
         self.tokenizer = processor.tokenizer
         self.tokenizer.padding_side = "right"
 
-    def prompts(self, instructions: Sequence[str], num_frames: Sequence[int]) -> list[str]:
-        """Return the chat-template prompts of some queries, each ending where the answer begins."""
-        return [
-            self.processor.apply_chat_template(
-                prompt_messages(instruction, count), add_generation_prompt=True, tokenize=False
-            )
-            for instruction, count in zip(instructions, num_frames, strict=True)
-        ]
-
     def answer_ids(self, answers: Sequence[str]) -> list[list[int]]:
         """The token ids that carry the loss of each answer: its tokens, then the end-of-sequence token."""
         return [
@@ -47,7 +38,7 @@ class QueryCollator:
         """Batch of ``input_ids``, ``attention_mask``, ``labels`` and the processor's image tensors."""
         frames, instructions, answers = zip(*samples, strict=True)
         images = frames_as_images(frames)
-        texts = self.prompts(instructions, [len(query) for query in frames])
+        texts = chat_prompts(self.processor, instructions, [len(query) for query in frames])
         encoded = self.processor(text=texts, images=images, return_tensors="pt", padding=True)
         prompt_lengths = encoded["attention_mask"].sum(dim=1).tolist()
         answer_ids = self.answer_ids(answers)
