@@ -1,11 +1,13 @@
 """Probe: which body of a policy touches a pane (or box) whose edge it walks past, at which lateral offsets.
 
 One flat tile per offset: a wall 2 m wide across the robot's path, ``--face`` m ahead of the spawn, reaching from
-``offset`` m left of the robot's centerline outwards (offset 0: the wall covers the left half of the path). The
-policy is commanded straight ahead at ``--speed`` for ``--steps`` steps; only the time-out ends an episode. Per offset
-it reports where the robot ended, its last-second speed and lateral drift, its first non-trivial wall contact (body,
-base position) and every body that touched the wall. The glass-safe target (``navila_lab.mdp.safety``) stops a
-robot whose footprint band (half width ``FOOTPRINT[1]``) meets the wall and lets it pass otherwise.
+``offset`` m left of the robot's centerline outwards (offset 0: the wall covers the left half of the path; −0.5: all
+of it). The policy is commanded straight ahead at ``--speed`` for ``--steps`` steps; only the time-out ends an episode.
+Per offset it reports where the robot ended, its last-second speed and lateral drift, its first non-trivial wall
+contact (body, base position), every body that touched the wall, and what the task's ``wall_clearance`` reward term
+(:func:`~navila_lab.mdp.safety.wall_clearance_penalty`, before its weight) charged over the walk. The glass-safe
+target (``navila_lab.mdp.safety``) stops a robot whose footprint band (half width ``FOOTPRINT[1]``) meets the wall
+and lets it pass otherwise.
 
 usage: python benchmarks/pane_edge_probe.py [--policy policies/go2_rough_lidar] [--kind glass] [--speed 0.5]
        (appends a table to results/pane_edge.md)
@@ -24,7 +26,7 @@ from navila_agents.locomotion import runtime
 from navila_agents.locomotion.evaluation import fix_velocity_command
 from navila_agents.locomotion.policy import load_policy, resolve_policy
 from navila_lab.errors import run_command
-from navila_lab.mdp.safety import FOOTPRINT
+from navila_lab.mdp.safety import FOOTPRINT, wall_clearance_penalty
 from navila_lab.provenance import append_markdown, stamp
 from navila_lab.terrains.flat import FlatSlabTerrainCfg, flat_slab_terrain
 from navila_lab.terrains.generator import WallTerrainGeneratorCfg
@@ -92,6 +94,8 @@ def walk(args: argparse.Namespace) -> list[dict]:
         columns = env.unwrapped.scene.terrain.terrain_types.tolist()
         origins = robot.data.root_pos_w.torch[:, :2].clone()
         first: list[dict | None] = [None] * len(columns)
+        clearance_cfg = env.unwrapped.reward_manager.get_term_cfg("wall_clearance")
+        clearance = torch.zeros(len(columns))
         peak = torch.zeros(len(columns), len(contacts.sensor_names))
         speeds = []
         obs = wrapped.get_observations()
@@ -100,6 +104,7 @@ def walk(args: argparse.Namespace) -> list[dict]:
                 obs, _, _, _ = wrapped.step(policy(obs))
                 force = torch.linalg.norm(contacts.data.normal_force_matrix_w_history.torch, dim=-1).amax(dim=(1, 3))
                 peak = torch.maximum(peak, force)
+                clearance += wall_clearance_penalty(env.unwrapped, **clearance_cfg.params) * env.unwrapped.step_dt
                 where = robot.data.root_pos_w.torch[:, :2] - origins
                 for env_id in torch.nonzero(force.amax(-1) > CONTACT_FORCE).flatten().tolist():
                     if first[env_id] is None:
@@ -119,6 +124,7 @@ def walk(args: argparse.Namespace) -> list[dict]:
                 "final_x": where[env_id, 0].item(),
                 "drift": where[env_id, 1].item(),
                 "final_speed": final_speed[env_id].item(),
+                "clearance": clearance[env_id].item(),
                 "first": first[env_id],
                 "touched": [
                     name
@@ -134,15 +140,15 @@ def table(rows: list[dict]) -> str:
     """Markdown table of the results, sorted by offset."""
     lines = [
         "| edge offset (m) | final x (m) | lateral drift (m) | last-second speed (m/s) | first contact (body, x, y) "
-        "| bodies touching |",
-        "|---:|---:|---:|---:|---|---|",
+        "| bodies touching | clearance penalty (∫ dt) |",
+        "|---:|---:|---:|---:|---|---|---:|",
     ]
     for row in sorted(rows, key=lambda row: row["offset"]):
         first = row["first"]
         contact = f"{first['body']} at ({first['x']:.2f}, {first['y']:+.2f})" if first else "none"
         lines.append(
             f"| {row['offset']:.2f} | {row['final_x']:.2f} | {row['drift']:+.3f} | {row['final_speed']:.2f} "
-            f"| {contact} | {', '.join(row['touched']) or 'none'} |"
+            f"| {contact} | {', '.join(row['touched']) or 'none'} | {row['clearance']:.2f} |"
         )
     return "\n".join(lines)
 
@@ -154,7 +160,7 @@ def main(argv: list[str]) -> int:
     parser.add_argument("--kind", choices=(GLASS, OBSTACLES), default=GLASS)
     parser.add_argument("--speed", type=float, default=0.5, help="commanded forward speed (m/s)")
     parser.add_argument("--face", type=float, default=2.0, help="distance (m) from the spawn to the wall's near face")
-    parser.add_argument("--offsets", type=float, nargs="+", default=[0.0, 0.1, 0.15, 0.2, 0.25, 0.3, 0.4])
+    parser.add_argument("--offsets", type=float, nargs="+", default=[-0.5, 0.0, 0.1, 0.15, 0.2, 0.25, 0.3, 0.4])
     parser.add_argument("--steps", type=int, default=350, help="policy steps (50 per simulated second)")
     args = parser.parse_args(argv)
     info = stamp("cpu")

@@ -188,7 +188,7 @@ class Go2RewardsCfg(RewardsCfg):
     )
     wall_clearance = RewTerm(
         func=mdp.wall_clearance_penalty,
-        weight=-0.5,
+        weight=-1.0,
         params={"asset_cfg": SceneEntityCfg("robot", body_names=["Head.*", ".*_hip", ".*_thigh", ".*_calf"])},
     )
     collisions = RewTerm(
