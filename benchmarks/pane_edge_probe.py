@@ -23,7 +23,7 @@ from typing import TYPE_CHECKING
 import torch
 import trimesh
 from navila_agents.locomotion import runtime
-from navila_agents.locomotion.evaluation import fix_velocity_command
+from navila_agents.locomotion.evaluation import end_on_time_out_only, fix_velocity_command, spawn_still
 from navila_agents.locomotion.policy import load_policy, resolve_policy
 from navila_lab.errors import run_command
 from navila_lab.mdp.safety import FOOTPRINT, wall_clearance_penalty
@@ -71,13 +71,8 @@ def configure(env_cfg: ManagerBasedRLEnvCfg, args: argparse.Namespace) -> None:
             for offset in args.offsets
         },
     )
-    env_cfg.scene.terrain.max_init_terrain_level = 0
-    env_cfg.events.reset_base.params = {"pose_range": {}, "velocity_range": {}}
-    env_cfg.events.reset_robot_joints.params["position_range"] = (1.0, 1.0)
-    env_cfg.events.push_robot = None
-    for name in list(vars(env_cfg.terminations)):
-        if name != "time_out":
-            setattr(env_cfg.terminations, name, None)
+    spawn_still(env_cfg)
+    end_on_time_out_only(env_cfg)
     fix_velocity_command(env_cfg, (args.speed,))
 
 

@@ -13,6 +13,7 @@ from isaaclab.sensors import RayCasterCfg
 from isaaclab.utils import replace
 from isaaclab_newton.physics import NewtonManager
 from navila_agents.locomotion import runtime
+from navila_agents.locomotion.evaluation import spawn_still
 from navila_lab.mdp import lidar_points
 from navila_lab.sensors.height_map import HeightMapSpec, height_map_from_points
 from navila_lab.terrains.flat import FlatSlabTerrainCfg, flat_slab_terrain
@@ -29,13 +30,6 @@ def wall_terrain(difficulty, cfg):
     wall = trimesh.creation.box((0.02, 3.0, 1.0))
     wall.apply_translation((origin[0] + WALL_DISTANCE, origin[1], 0.5))
     return [*meshes, tag_wall(wall, GLASS)], origin
-
-
-def spawn_still(env_cfg) -> None:
-    """Robots start on the first row at their tile's center, heading +x, at rest, in the default joint pose."""
-    env_cfg.scene.terrain.max_init_terrain_level = 0
-    env_cfg.events.reset_base.params = {"pose_range": {}, "velocity_range": {}}
-    env_cfg.events.reset_robot_joints.params["position_range"] = (1.0, 1.0)
 
 
 def known_scene(env_cfg) -> None:

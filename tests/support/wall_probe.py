@@ -14,10 +14,10 @@ import torch
 import trimesh
 from isaaclab_newton.physics import NewtonManager
 from navila_agents.locomotion import runtime
+from navila_agents.locomotion.evaluation import end_on_time_out_only, spawn_still
 from navila_lab.terrains.flat import FlatSlabTerrainCfg, flat_slab_terrain
 from navila_lab.terrains.generator import WallTerrainGeneratorCfg
 from navila_lab.terrains.walls import GLASS, OBSTACLES, tag_wall
-from sim_probe import spawn_still
 
 TASK = "NaVILA-Go2-Rough-Lidar-Play"
 FACE = 0.87
@@ -58,10 +58,7 @@ def configure(env_cfg) -> None:
         },
     )
     spawn_still(env_cfg)
-    env_cfg.events.push_robot = None
-    for name in list(vars(env_cfg.terminations)):
-        if name != "time_out":
-            setattr(env_cfg.terminations, name, None)
+    end_on_time_out_only(env_cfg)
 
 
 def faces(env, origins: torch.Tensor) -> dict[str, list[float]]:

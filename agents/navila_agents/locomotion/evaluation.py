@@ -105,6 +105,21 @@ def fix_velocity_command(env_cfg: ManagerBasedRLEnvCfg, speeds: Sequence[float],
     )
 
 
+def spawn_still(env_cfg: ManagerBasedRLEnvCfg) -> None:
+    """Robots start on the first row at their tile's center, heading +x, at rest, in the default joint pose."""
+    env_cfg.scene.terrain.max_init_terrain_level = 0
+    env_cfg.events.reset_base.params = {"pose_range": {}, "velocity_range": {}}
+    env_cfg.events.reset_robot_joints.params["position_range"] = (1.0, 1.0)
+
+
+def end_on_time_out_only(env_cfg: ManagerBasedRLEnvCfg) -> None:
+    """No pushes and no termination but the time-out: a probe follows every robot, contacts included, to the end."""
+    env_cfg.events.push_robot = None
+    for name in list(vars(env_cfg.terminations)):
+        if name != "time_out":
+            setattr(env_cfg.terminations, name, None)
+
+
 def make_eval_cfg(
     env_cfg: ManagerBasedRLEnvCfg, eval_set: EvalSet, seed: int, max_episodes: int | None, layouts: int = 1
 ) -> list[str]:
