@@ -169,12 +169,11 @@ class HFBackend(VLABackend):
         self.decoding = decoding
         self.answers = list(answers) if answers is not None else canonical_answers()
         self.rank_batch = rank_batch
-        self._collator = None
         if decoding == "rank":
             from navila_agents.vla.training.collate import QueryCollator
 
-            self._collator = QueryCollator(self.processor)  # pads on the right, as in training
-            ids = self._collator.answer_ids(self.answers)
+            # the collator pads on the right, as in training: ranking reads each prompt's last token at its length
+            ids = QueryCollator(self.processor).answer_ids(self.answers)
             longest = max(len(row) for row in ids)
             pad = self.processor.tokenizer.pad_token_id
             self._answer_ids = torch.tensor([row + [pad] * (longest - len(row)) for row in ids], device=device)
