@@ -62,7 +62,7 @@ setup(
             "scipy",
             "trimesh",
         ],
-        "dev": ["pytest", "ruff", "hypothesis", "import-linter"],
+        "dev": ["pytest", "pytest-xdist", "ruff", "hypothesis", "import-linter"],
         "viz": ["isaaclab[viser,rerun]==3.0.0", "playwright"],
     },
     entry_points={"console_scripts": ["navila = navila_cli:main"]},
