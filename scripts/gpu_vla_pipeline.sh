@@ -11,11 +11,14 @@
 # At the end of each chunk $OUT (default outputs/gpu_vla) receives vla_outputs.tar.part-* (15 MB pieces): results,
 # the shipped model, the stages' finished models, training summaries, TensorBoard events, dataset cards and logs.
 # On a fresh machine carry logs/vla/{sft,r1}/model back (or let the data stage regenerate: it is deterministic).
+# Data made elsewhere (e.g. on CPU, `navila vla-data --device cpu`): put it in $WORK/data and touch $WORK/data.done;
+# EXTRA_DATA="DIR ..." adds more datasets' splits to every training stage (other --seed values: disjoint scenes).
 #
 # Sizes (environment variables): TRAIN_SCENES=160 VAL_SCENES=20 TEST_SCENES=10 PER_SCENE=5 NUM_ENVS=256
 # SFT_STEPS=1500 SFT_LR=1e-3 SFT_WARMUP=100 ROUND_STEPS=600 ROUND_LR=5e-4 BATCH=64 DAGGER_SCENES=128
 # DAGGER_PER_SCENE=2 (one wave of 256 envs per round) DAGGER_MAX_STEPS=1500 LIDAR=policies/go2_rough_lidar
-# ROUNDS=2 (DAgger rounds: 1 ships r1) SHIP=policies/vla_small DEVICE=cuda SCORE_ARGS="" (extra benchmarks/vla_results.py options, e.g. --limit 2)
+# ROUNDS=2 (DAgger rounds: 1 ships r1) EXTRA_DATA="" SHIP=policies/vla_small DEVICE=cuda
+# SCORE_ARGS="" (extra benchmarks/vla_results.py options, e.g. --limit 2)
 set -uo pipefail
 cd "$(dirname "$0")/.."
 
@@ -83,21 +86,22 @@ device=${DEVICE:-cuda}
 stage data 240 "$navila" vla-data --out "$work/data" --train-scenes "${TRAIN_SCENES:-160}" \
   --val-scenes "${VAL_SCENES:-20}" --test-scenes "${TEST_SCENES:-10}" --per-scene "${PER_SCENE:-5}" \
   --num_envs "${NUM_ENVS:-256}" --camera-size 96 --device "$device" || exit 0
-train sft "${SFT_STEPS:-1500}" --data "$work/data" --lr "${SFT_LR:-1e-3}" --warmup "${SFT_WARMUP:-100}" \
+read -r -a extra <<<"${EXTRA_DATA:-}"
+train sft "${SFT_STEPS:-1500}" --data "$work/data" "${extra[@]}" --lr "${SFT_LR:-1e-3}" --warmup "${SFT_WARMUP:-100}" \
   --device "$device" || exit 0
 dagger=(--scenes "${DAGGER_SCENES:-128}" --per-scene "${DAGGER_PER_SCENE:-2}" --max-steps "${DAGGER_MAX_STEPS:-1500}")
 dagger+=(--num_envs "${NUM_ENVS:-256}")
 stage dagger_1 240 "$navila" vla-dagger --model "$work/sft/model" --data "$work/data" --round 1 \
   --out "$work/dagger_1" "${dagger[@]}" --camera-size 96 --device "$device" || exit 0
-train r1 "${ROUND_STEPS:-600}" --data "$work/data" "$work/dagger_1" --init "$work/sft/model" \
+train r1 "${ROUND_STEPS:-600}" --data "$work/data" "${extra[@]}" "$work/dagger_1" --init "$work/sft/model" \
   --lr "${ROUND_LR:-5e-4}" --warmup 20 --device "$device" || exit 0
 rounds=(--round "sft=$work/sft/model")
 final=r1
 if [ "${ROUNDS:-2}" -ge 2 ]; then
   stage dagger_2 240 "$navila" vla-dagger --model "$work/r1/model" --data "$work/data" --round 2 \
     --out "$work/dagger_2" "${dagger[@]}" --policy "$lidar" --camera-size 96 --device "$device" || exit 0
-  train r2 "${ROUND_STEPS:-600}" --data "$work/data" "$work/dagger_1" "$work/dagger_2" --init "$work/r1/model" \
-    --lr "${ROUND_LR:-5e-4}" --warmup 20 --device "$device" || exit 0
+  train r2 "${ROUND_STEPS:-600}" --data "$work/data" "${extra[@]}" "$work/dagger_1" "$work/dagger_2" \
+    --init "$work/r1/model" --lr "${ROUND_LR:-5e-4}" --warmup 20 --device "$device" || exit 0
   rounds+=(--round "dagger_1=$work/r1/model")
   final=r2
 fi
