@@ -91,7 +91,7 @@ def main(argv: list[str]) -> int:
     if min(args.scenes) <= 0 or args.steps <= 0 or args.batch <= 0:
         raise UserError("--scenes, --steps and --batch must be positive")
     from navila_agents.vla.training.dataset import concat_split, load_dataset_dir
-    from navila_lab.provenance import append_markdown, stamp
+    from navila_lab.provenance import append_markdown, run_heading
 
     datasets = [load_dataset_dir(path) for path in args.data]
     train_split, val_split = concat_split(datasets, "train"), concat_split(datasets[:1], "validation")
@@ -127,12 +127,10 @@ def main(argv: list[str]) -> int:
             f"| {count} | {statistics.mean(sizes):.0f} | {mean:.3f} ± {spread:.3f} | {majority:.3f} |"
             f" {mean / majority:.2f}× |"
         )
-    facts = stamp("cpu")
     text = (
-        f"\n## {facts['date']}, tree `{facts['commit']}`, {facts['device']}\n\n"
-        f"`{shlex.join(['python', 'benchmarks/vla_data_scaling.py', *argv])}`: {args.steps} steps of {args.batch}"
-        f" frames per run, seeds {' '.join(map(str, args.seeds))}, {len(val_labels)} validation frames, "
-        f"{len(classes)} answers\n\n" + "\n".join(lines) + "\n"
+        run_heading("cpu", shlex.join(["python", "benchmarks/vla_data_scaling.py", *argv]))
+        + f": {args.steps} steps of {args.batch} frames per run, seeds {' '.join(map(str, args.seeds))}, "
+        f"{len(val_labels)} validation frames, {len(classes)} answers\n\n" + "\n".join(lines) + "\n"
     )
     append_markdown(args.report, "# VLA data scaling (benchmarks/vla_data_scaling.py)\n", text)
     print("\n".join(lines))

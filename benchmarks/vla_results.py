@@ -244,7 +244,7 @@ def main(argv: list[str]) -> int:
         return worker(args)
     from navila_agents.locomotion.runtime import resolve_device
     from navila_agents.vla.backends.hf import check_vla_folder
-    from navila_lab.provenance import append_markdown, stamp
+    from navila_lab.provenance import append_markdown, run_heading
 
     for folder in [args.vla, *rounds(args).values()]:
         check_vla_folder(folder)
@@ -266,10 +266,8 @@ def main(argv: list[str]) -> int:
         print("[vla_results] a worker failed; no report written", file=sys.stderr)
         return 1
     results = tables(args.out_dir, args.low_levels)
-    facts = stamp(device)
     header = "# The VLA end to end (benchmarks/vla_results.py)\n\nOS, SR, SPL in %, NE in m; falls, contacts: counts.\n"
-    command = shlex.join(["navila", "bench", "vla_results", *argv])
-    text = f"\n## {facts['date']}, tree `{facts['commit']}`, {facts['device']}\n\n`{command}`\n\n{results}"
+    text = run_heading(device, shlex.join(["navila", "bench", "vla_results", *argv])) + f"\n\n{results}"
     append_markdown(args.report, header, text)
     if args.card is not None:
         (args.card / "MODEL_CARD.md").write_text(model_card(args.card, args, results))

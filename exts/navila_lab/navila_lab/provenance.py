@@ -53,6 +53,12 @@ def stamp(device: str) -> dict[str, str]:
     return {"date": utc_now(), "commit": git_commit(), "device": device_name(device)}
 
 
+def run_heading(device: str, command: str) -> str:
+    """Heading of one run's section in a results file: date, commit, device, then the command that made it."""
+    facts = stamp(device)
+    return f"\n## {facts['date']}, tree `{facts['commit']}`, {facts['device']}\n\n`{command}`"
+
+
 def append_markdown(path: str | Path, header: str, text: str) -> None:
     """Append ``text`` to a markdown results file, creating it with ``header`` first."""
     target = Path(path)
