@@ -14,12 +14,12 @@ from navila_sim2real.state import LowState, RobotObservation
 POLICIES = Path(__file__).resolve().parents[2] / "policies"
 LIDAR_POLICY = POLICIES / "go2_rough_lidar"
 BLIND_POLICY = POLICIES / "go2_rough_blind"
-XDIST_WORKERS = 4
-"""``scripts/test.sh`` runs at most this many pytest-xdist workers."""
-DDS_DOMAIN = 10 + (os.getpid() % 17) * XDIST_WORKERS + int(os.environ.get("PYTEST_XDIST_WORKER", "gw0")[2:])
-"""A DDS domain (10-77) of this test process alone: another simulator on the machine's loopback (another worker,
-another engineer's tests, a CI run) would otherwise mix its low states and commands with this one's. The in-process
-loop tests use it; tests whose deploy runs as a child process add 70 or 140 (DDS domains go up to 232)."""
+_WORKERS = int(os.environ.get("PYTEST_XDIST_WORKER_COUNT", "1"))
+DDS_DOMAIN = 10 + (os.getpid() % (68 // _WORKERS)) * _WORKERS + int(os.environ.get("PYTEST_XDIST_WORKER", "gw0")[2:])
+"""A DDS domain (10-77) of this test process alone, never shared by two pytest-xdist workers of one run: another
+simulator on the machine's loopback (another worker, another engineer's tests, a CI run) would otherwise mix its low
+states and commands with this one's. The in-process loop tests use it; tests whose deploy runs as a child process add
+70 or 140 (DDS domains go up to 232)."""
 LIDAR_SPEC = DeploySpec.load(LIDAR_POLICY)
 """The shipped LiDAR policy's contract (909 inputs, joints leg by leg: not the SDK's order)."""
 
