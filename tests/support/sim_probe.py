@@ -1,5 +1,6 @@
 """Subprocess body of the simulator tests: builds one env on CPU, steps it, prints a JSON report on the last line."""
 
+import copy
 import json
 import sys
 
@@ -186,10 +187,14 @@ def lidar_exactness(env) -> dict:
 
 
 def main(task: str, scenario: str) -> None:
-    env_cfg, agent_cfg = runtime.load_cfgs(task, [], play=scenario == "lidar_wall")
+    env_cfg, agent_cfg = runtime.load_cfgs(task, [], play=scenario.startswith("lidar_wall"))
     env_cfg.sim.device = agent_cfg.device = "cpu"
     env_cfg.scene.num_envs = 2
-    if scenario == "lidar_wall":
+    if scenario == "lidar_wall_second_scene":
+        # the task's own ground first, in the same process: the wall scene built next must be what its LiDAR casts on
+        with runtime.open_env(task, copy.deepcopy(env_cfg)) as env:
+            env.reset()
+    if scenario.startswith("lidar_wall"):
         known_scene(env_cfg)
     if scenario == "lidar_exact":
         env_cfg.scene.num_envs, env_cfg.seed = 4, 0

@@ -218,8 +218,8 @@ def evaluate(
     """Run every policy on every seed of the evaluation set; per policy its per-seed summaries, their mean and spread.
 
     Each (policy, seed) run is a fresh process (``jobs`` of them at once, default :data:`PARALLEL_RUNS` of the
-    device): a second env built in one process does not reproduce a first run (``navila evaluate --seeds 0 1`` on CPU
-    gave the LiDAR policy 35% collisions on obstacle tiles at 0.25 m/s in seed 1, which alone gives 0%; 2026-12-04).
+    device), so that no state of one run's env reaches the next (a ray-cast mesh cache did: see
+    :class:`~navila_lab.sensors.lidar_sensor.MaskedRayCaster`).
     ``terrains`` holds the mean over seeds (counts summed), ``spread`` the sample standard deviation across seeds
     (None for one seed), ``per_seed`` each run's summary. ``edit_cfg`` edits the task's play env cfg before the
     evaluation edits (e.g. a hand-made terrain).

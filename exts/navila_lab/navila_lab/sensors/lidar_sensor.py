@@ -8,6 +8,7 @@ from __future__ import annotations
 import torch
 import warp as wp
 from isaaclab.scene_data import SceneDataFormat
+from isaaclab.sensors.ray_caster.base_ray_caster import BaseRayCaster
 from isaaclab_newton.sensors.ray_caster import LegacyMultiMeshRayCaster
 
 from navila_lab.sensors.height_map import window_exit_distance
@@ -70,7 +71,17 @@ class MaskedRayCaster(LegacyMultiMeshRayCaster):
     def __init__(self, cfg: MaskedRayCasterCfg) -> None:
         if cfg.update_mesh_ids:
             raise ValueError(f"{type(self).__name__} does not report the hit mesh ids (update_mesh_ids must be False).")
+        # Isaac Lab's ray casters share their warp meshes in a class-level cache keyed by prim path, emptied only when
+        # no ray caster is left; sensors of an earlier env of this process outlive its close, so a scene built next
+        # would be cast against the earlier scene's ground. A scene's sensors are all built before any loads its
+        # meshes: whatever is cached now belongs to an earlier scene.
+        BaseRayCaster.meshes.clear()
         super().__init__(cfg)
+
+    def _initialize_warp_meshes(self) -> None:
+        super()._initialize_warp_meshes()
+        # the kernel holds bare mesh ids: keep the meshes alive even once a later scene empties the cache
+        self._cast_meshes = list(BaseRayCaster.meshes.values())
 
     def _ray_limits(self, starts: torch.Tensor, directions: torch.Tensor) -> torch.Tensor:
         """Distance up to which each ray is cast: just above ``max_distance``."""
