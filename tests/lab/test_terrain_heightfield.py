@@ -108,3 +108,18 @@ def test_walls_stand_on_their_tiles_apart_from_the_ground(terrain):
     obstacle_col = columns.index("obstacles")
     on_obstacle_tiles = (ground.vertices[:, 1] - origin_y) // cfg.size[1] == obstacle_col
     assert ground.vertices[on_obstacle_tiles, 2].max() < 1e-6, "no obstacle stands in the obstacle tiles' ground"
+
+
+def test_an_unseeded_terrain_follows_the_global_seed():
+    """Without a seed of its own (training), the terrain, walls included, is drawn from numpy's global seed (the
+    env's seed): equal seeds give equal glass panes and obstacle boxes, other seeds others."""
+    cfg = replace(NAVILA_TERRAINS_CFG, num_rows=2, num_cols=6, border_width=1.0, seed=None, curriculum=True)
+
+    def walls(seed: int) -> np.ndarray:
+        np.random.seed(seed)
+        generator = WallTerrainGenerator(cfg, device="cpu")
+        return np.concatenate([wall.vertices for kind in (GLASS, OBSTACLES) for wall in generator.walls[kind]])
+
+    first = walls(3)
+    np.testing.assert_array_equal(first, walls(3))
+    assert first.shape != walls(4).shape or not np.allclose(first, walls(4))

@@ -42,6 +42,8 @@ class WallTerrainGenerator(TerrainGenerator):
         self._walls_of_tile: list[trimesh.Trimesh] = []
         self.walls: dict[str, list[trimesh.Trimesh]] = {kind: [] for kind in WALL_KINDS}
         """Wall meshes of each kind, one per wall, in the frame of :attr:`terrain_mesh`."""
+        # without a seed of its own the base class seeds from numpy's global state (the env's seed); the walls too
+        self._wall_seed = int(np.random.get_state()[1][0]) if cfg.seed is None else cfg.seed
         super().__init__(cfg, device)
         shift = np.eye(4)
         shift[:2, 3] = -0.5 * cfg.size[0] * cfg.num_rows, -0.5 * cfg.size[1] * cfg.num_cols
@@ -53,7 +55,7 @@ class WallTerrainGenerator(TerrainGenerator):
         """Like the base class (without its cache), but wall meshes are kept aside for :attr:`walls`."""
         cfg = clone(cfg)
         cfg.difficulty = float(difficulty)
-        cfg.seed = self.cfg.seed
+        cfg.seed = self._wall_seed
         meshes, origin = cfg.function(difficulty, cfg)
         center = np.eye(4)
         center[:2, 3] = -0.5 * cfg.size[0], -0.5 * cfg.size[1]
