@@ -55,3 +55,37 @@ def write_colour_dataset(path, train_episodes=30, val_episodes=6):
         "# colours\n",
     )
     return path
+
+
+SIDE_ANSWERS = {"left": "turn left 30 degrees", "none": "move forward 75 cm"}
+"""The answer when the current frame's left half is lit, and when it is plain grey."""
+
+
+def side_rows(num_episodes, split, seed=0, queries=4, lit="left"):
+    """Episodes whose current frames are lit on one side, ``lit`` (turn that way), or plain grey (walk on)."""
+    rng = np.random.default_rng(seed)
+    rows = []
+    for episode in range(num_episodes):
+        for step in range(queries):
+            side = list(SIDE_ANSWERS)[rng.integers(len(SIDE_ANSWERS))]
+            frame = np.full((32, 32, 3), 90, dtype=np.uint8)
+            if side == "left":
+                frame[:, :16] = 250
+            offsets = [index - step for index in sample_frame_indices(step + 1) if index is not None]
+            answer = SIDE_ANSWERS[side]
+            if lit == "right":
+                frame, answer = np.ascontiguousarray(frame[:, ::-1]), answer.replace("left", "right")
+            rows.append(
+                QueryRow(
+                    encode_png(frame),
+                    offsets,
+                    f"turn to the light on your {lit}, else walk on",
+                    answer,
+                    answer,
+                    f"{split}/{episode}",
+                    f"procedural_{episode % 10:05d}",
+                    step,
+                    "expert",
+                )
+            )
+    return rows

@@ -32,6 +32,12 @@ def parse_args(argv: list[str]) -> argparse.Namespace:
     parser.add_argument("--checkpoint-every", type=int, default=250, help="steps between checkpoints")
     parser.add_argument("--max-minutes", type=float, default=None, help="stop with a checkpoint after this wall time")
     parser.add_argument("--num-workers", type=int, default=min(8, os.cpu_count() or 1), help="data loader processes")
+    parser.add_argument(
+        "--mirror-probability",
+        type=float,
+        default=0.5,
+        help="share of training queries drawn left-right mirrored (frames flipped, left/right swapped); 0: none",
+    )
     parser.add_argument("--seed", type=int, default=0, help="seed of the initialization and the data order")
     parser.add_argument("--device", default="auto", help="auto, cpu, cuda or cuda:N")
     parser.add_argument("--image-size", type=int, default=defaults.image_size, help="new model: frame size (px)")
@@ -49,6 +55,8 @@ def main(argv: list[str]) -> int:
     for flag, value in positive.items():
         if value <= 0:
             raise UserError(f"{flag} must be positive, got {value}")
+    if not 0.0 <= args.mirror_probability <= 1.0:
+        raise UserError(f"--mirror-probability must lie in [0, 1], got {args.mirror_probability}")
     if args.image_size % args.patch_size:
         raise UserError(f"--image-size {args.image_size} is not a multiple of --patch-size {args.patch_size}")
     if args.lora_rank and args.init is None:
@@ -77,6 +85,7 @@ def main(argv: list[str]) -> int:
         checkpoint_every=args.checkpoint_every,
         max_minutes=args.max_minutes,
         num_workers=args.num_workers,
+        mirror_probability=args.mirror_probability,
         seed=args.seed,
         device=runtime.resolve_device(args.device),
     )

@@ -8,12 +8,19 @@ import torch
 from navila_agents.vla.frames import NUM_FRAMES, build_prompt
 from navila_agents.vla.grammar import Forward, Stop, Turn, parse_action
 from navila_agents.vla.training.collate import IGNORE_INDEX, QueryCollator
-from navila_agents.vla.training.dataset import QuerySamples, dataset_sizes, load_dataset_dir, write_dataset
+from navila_agents.vla.training.dataset import (
+    QuerySamples,
+    dataset_sizes,
+    load_dataset_dir,
+    mirror_query,
+    mirror_text,
+    write_dataset,
+)
 from navila_agents.vla.training.model import build_small_vla
 from navila_agents.vla.training.tokenizer import build_tokenizer
 from navila_agents.vla.training.trainer import CHECKPOINTS, LATEST, MODEL_DIR, TrainCfg, Trainer
 from navila_lab.errors import UserError
-from vla_training_support import ANSWERS, COLORS, TINY, colour_rows, write_colour_dataset
+from vla_training_support import ANSWERS, COLORS, SIDE_ANSWERS, TINY, colour_rows, side_rows, write_colour_dataset
 
 pytestmark = pytest.mark.slow
 
@@ -36,6 +43,7 @@ def train_cfg(data, out, **overrides):
         checkpoint_every=20,
         eval_samples=24,
         num_workers=0,
+        mirror_probability=0.0,  # the colour task's answers do not mirror: a red frame means "turn left"
     )
     return TrainCfg(**(settings | overrides))
 
@@ -78,6 +86,26 @@ class TestDataset:
             expected = np.asarray(split[row]["frame"].convert("RGB"))
             np.testing.assert_array_equal(frames[NUM_FRAMES - 4 + position], expected)
         assert answer == split[3]["answer"] and instruction == split[3]["instruction"]
+
+    def test_mirrored_samples_flip_frames_and_swap_sides(self, tmp_path):
+        """Index N + i is row i seen in a mirror: every frame flipped left-right, left and right swapped in the
+        instruction and the answer; without mirroring the dataset has N samples."""
+        path = write_colour_dataset(tmp_path / "data", train_episodes=2, val_episodes=1)
+        split = load_dataset_dir(path)["train"]
+        plain, mirrored = QuerySamples(split), QuerySamples(split, mirrored=True)
+        assert len(mirrored) == 2 * len(plain) == 16
+        with pytest.raises(IndexError):
+            plain[len(plain)]
+        frames, instruction, answer = plain[3]
+        frames[-1, :, :5] = 255  # a mark on the left of the current frame
+        flipped, _, _ = mirror_query(frames, instruction, answer)
+        assert flipped[-1, :, -5:].min() == 255 and flipped[-1, :, :5].max() < 255
+        np.testing.assert_array_equal(mirrored[8 + 3][0], plain[3][0][:, :, ::-1])
+        assert mirror_text("Turn left, then keep slightly to the right; leftover Rights stay") == (
+            "Turn right, then keep slightly to the left; leftover Rights stay"
+        )
+        assert mirror_text("turn left 30 degrees") == "turn right 30 degrees"
+        assert mirror_text(mirror_text("Take a Right at the LEFT door")) == "Take a Right at the LEFT door"
 
     def test_missing_and_corrupt_datasets_are_one_line_errors(self, tmp_path):
         """A missing folder, a damaged arrow file or a foreign dataset raise a one-line UserError."""
@@ -203,13 +231,37 @@ class TestTrainer:
         source = vla_command_source(str(trained[1]), "stop by the plant", GreenCamera(), policy_dt=0.02)
         assert source.query_once() and source.answers == ["stop"] and source.finished
 
-    def test_killed_run_resumes_within_one_interval(self, colour_data, tmp_path):
-        """A crash between checkpoints loses at most one interval; the resumed run ends with the same weights."""
+    def test_mirroring_teaches_the_other_side(self, tmp_path):
+        """Trained on left-lit frames (turn left) and grey ones (walk on) only, with half the samples mirrored, the
+        model answers "turn right" for right-lit frames it never saw; the epoch order mirrors about half the rows."""
         torch.set_num_threads(1)
-        straight = Trainer(train_cfg(colour_data, tmp_path / "straight", max_steps=30, checkpoint_every=10))
+        splits = {"train": side_rows(30, "train"), "validation": side_rows(6, "val", seed=1)}
+        write_dataset(tmp_path / "sides", splits, "# sides\n")
+        seen_in_mirror = QuerySamples(load_dataset_dir(tmp_path / "sides")["validation"], mirrored=True)
+        right = [seen_in_mirror[index] for index in range(len(seen_in_mirror) // 2, len(seen_in_mirror))]
+        trainer = Trainer(train_cfg(tmp_path / "sides", tmp_path / "run", max_steps=200, mirror_probability=0.5))
+        order = trainer._epoch_order(0)
+        rows = len(trainer.train_rows)
+        assert sorted(index % rows for index in order) == list(range(rows))
+        assert 0.3 < sum(index >= rows for index in order) / rows < 0.7
+        assert order == trainer._epoch_order(0) != trainer._epoch_order(1)
+        trainer.train(progress_bar=False)
+        from navila_agents.vla.backends.hf import HFBackend
+
+        backend = HFBackend(tmp_path / "run" / MODEL_DIR, max_new_tokens=8)
+        answers = backend.act_batch([frames for frames, _, _ in right], [text for _, text, _ in right])
+        assert answers == [answer for _, _, answer in right]
+        assert "turn right 30 degrees" in answers and SIDE_ANSWERS["none"] in answers
+
+    def test_killed_run_resumes_within_one_interval(self, colour_data, tmp_path):
+        """A crash between checkpoints loses at most one interval (mirrored samples included); the resumed run ends
+        with the same weights."""
+        torch.set_num_threads(1)
+        cfg = dict(max_steps=30, checkpoint_every=10, mirror_probability=0.5)
+        straight = Trainer(train_cfg(colour_data, tmp_path / "straight", **cfg))
         straight.train(progress_bar=False)
 
-        crashing = Trainer(train_cfg(colour_data, tmp_path / "resumed", max_steps=30, checkpoint_every=10))
+        crashing = Trainer(train_cfg(colour_data, tmp_path / "resumed", **cfg))
         step = crashing.optimizer.step
         calls = []
 
@@ -224,7 +276,7 @@ class TestTrainer:
             crashing.train(progress_bar=False)
         assert (tmp_path / "resumed" / CHECKPOINTS / LATEST).read_text() == "step_000010"
 
-        resumed = Trainer(train_cfg(colour_data, tmp_path / "resumed", max_steps=30, checkpoint_every=10))
+        resumed = Trainer(train_cfg(colour_data, tmp_path / "resumed", **cfg))
         assert resumed.progress.step == 10
         resumed.train(progress_bar=False)
         for (name, a), (_, b) in zip(

@@ -11,6 +11,7 @@ sits next to the data.
 from __future__ import annotations
 
 import io
+import re
 import shutil
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import asdict, dataclass
@@ -174,19 +175,55 @@ def concat_split(datasets: Sequence[object], split: str) -> object | None:
     return concatenate_datasets(parts) if len(parts) > 1 else parts[0]
 
 
-class QuerySamples(torch.utils.data.Dataset):
-    """Rows of a split as training samples: (frames (NUM_FRAMES, H, W, 3) uint8, instruction, answer)."""
+_SIDES = re.compile(r"\b(left|right)\b", re.IGNORECASE)
+_OTHER_SIDE = {"left": "right", "right": "left"}
 
-    def __init__(self, split: object) -> None:
+
+def mirror_text(text: str) -> str:
+    """``text`` with the words left and right swapped (case kept): the instruction or answer of the mirrored scene."""
+
+    def swap(match: re.Match) -> str:
+        word = match.group(0)
+        other = _OTHER_SIDE[word.lower()]
+        if word.isupper():
+            return other.upper()
+        return other.capitalize() if word[0].isupper() else other
+
+    return _SIDES.sub(swap, text)
+
+
+def mirror_query(frames: np.ndarray, instruction: str, answer: str) -> tuple[np.ndarray, str, str]:
+    """The query seen in the left-right mirror image of its scene: frames flipped, left and right swapped.
+
+    The camera sits on the robot's axis, so the flipped frames are what it would see in the mirrored scene, where the
+    expert's answer is the mirrored answer (a turn changes side, a distance stays).
+    """
+    return np.ascontiguousarray(frames[:, :, ::-1]), mirror_text(instruction), mirror_text(answer)
+
+
+class QuerySamples(torch.utils.data.Dataset):
+    """Rows of a split as training samples: (frames (NUM_FRAMES, H, W, 3) uint8, instruction, answer).
+
+    Indices ``0 … N-1`` are the ``N`` rows; with ``mirrored``, ``N … 2N-1`` are the same rows mirrored
+    (:func:`mirror_query`).
+    """
+
+    def __init__(self, split: object, mirrored: bool = False) -> None:
         """Wrap a ``datasets.Dataset`` split (or a concatenation of them)."""
         self._rows = split.remove_columns(["frame"])
         self._frames = split.select_columns(["frame"])
+        self._mirrored = mirrored
 
     def __len__(self) -> int:
-        return len(self._rows)
+        return len(self._rows) * (2 if self._mirrored else 1)
 
     def __getitem__(self, index: int) -> tuple[np.ndarray, str, str]:
-        row = self._rows[int(index)]
+        index = int(index)
+        if index >= len(self._rows):
+            if not self._mirrored:
+                raise IndexError(index)
+            return mirror_query(*self[index - len(self._rows)])
+        row = self._rows[index]
         offsets = row["frame_offsets"]
         if not offsets or offsets[-1] != 0 or len(offsets) > NUM_FRAMES or index + min(offsets) < 0:
             raise ValueError(f"row {index}: bad frame_offsets {offsets}")

@@ -28,7 +28,7 @@ from tqdm import tqdm
 
 from navila_agents.vla.frames import build_prompt
 from navila_agents.vla.training.collate import IGNORE_INDEX, QueryCollator
-from navila_agents.vla.training.dataset import QuerySamples, concat_split, load_dataset_dir
+from navila_agents.vla.training.dataset import QuerySamples, concat_split, load_dataset_dir, mirror_text
 from navila_agents.vla.training.model import SmallVlaCfg, build_small_vla, load_pretrained_vla
 from navila_agents.vla.training.tokenizer import build_tokenizer
 
@@ -69,6 +69,9 @@ class TrainCfg:
     max_minutes: float | None = None
     """Stop (with a checkpoint) after this much wall time; the next run with the same ``out`` continues."""
     num_workers: int = 4
+    mirror_probability: float = 0.5
+    """Share of training samples drawn mirrored: frames flipped, left and right swapped
+    (:func:`~navila_agents.vla.training.dataset.mirror_query`)."""
     seed: int = 0
     device: str = "cpu"
 
@@ -95,9 +98,10 @@ def _latest_checkpoint(out: Path) -> Path | None:
     return path
 
 
-def _training_texts(split: object) -> list[str]:
-    """Return the prompts and answers of a split, to build a vocabulary from."""
-    return [build_prompt(text) for text in split.unique("instruction")] + split.unique("answer")
+def _training_texts(split: object, mirrored: bool) -> list[str]:
+    """Return the prompts and answers of a split (and their mirrored texts if asked), to build a vocabulary from."""
+    texts = [build_prompt(text) for text in split.unique("instruction")] + split.unique("answer")
+    return texts + [mirror_text(text) for text in texts] if mirrored else texts
 
 
 class Trainer:
@@ -160,7 +164,8 @@ class Trainer:
             return AutoModelForImageTextToText.from_pretrained(checkpoint, dtype=torch.float32), processor
         if cfg.init is not None:
             return load_pretrained_vla(cfg.init)
-        return build_small_vla(cfg.small, build_tokenizer(_training_texts(self.train_rows)))
+        texts = _training_texts(self.train_rows, cfg.mirror_probability > 0)
+        return build_small_vla(cfg.small, build_tokenizer(texts))
 
     def _lr_factor(self, step: int) -> float:
         """Linear warm-up, then cosine decay to ``min_lr_ratio``."""
@@ -170,10 +175,10 @@ class Trainer:
         progress = min(1.0, (step - cfg.warmup_steps) / max(1, cfg.max_steps - cfg.warmup_steps))
         return cfg.min_lr_ratio + (1 - cfg.min_lr_ratio) * 0.5 * (1 + math.cos(math.pi * progress))
 
-    def _loader(self, rows: object, indices: list[int]) -> torch.utils.data.DataLoader:
-        """Batches of ``rows`` in the order of ``indices``."""
+    def _loader(self, rows: object, indices: list[int], mirrored: bool = False) -> torch.utils.data.DataLoader:
+        """Batches of ``rows`` in the order of ``indices`` (of :class:`QuerySamples`, mirrored ones too if asked)."""
         return torch.utils.data.DataLoader(
-            torch.utils.data.Subset(QuerySamples(rows), indices),
+            torch.utils.data.Subset(QuerySamples(rows, mirrored), indices),
             batch_size=self.cfg.batch_size,
             collate_fn=self.collator,
             num_workers=self.cfg.num_workers,
@@ -181,8 +186,12 @@ class Trainer:
         )
 
     def _epoch_order(self, epoch: int) -> list[int]:
+        """Every training row once, shuffled, each mirrored (index + N) with ``mirror_probability``; by seed, epoch."""
         generator = torch.Generator().manual_seed(self.cfg.seed * 1_000_003 + epoch)
-        return torch.randperm(len(self.train_rows), generator=generator).tolist()
+        rows = len(self.train_rows)
+        order = torch.randperm(rows, generator=generator)
+        mirrored = torch.rand(rows, generator=generator) < self.cfg.mirror_probability
+        return (order + rows * mirrored).tolist()
 
     def _autocast(self) -> torch.autocast:
         return torch.autocast(self.device.type, dtype=torch.bfloat16, enabled=self.device.type == "cuda")
@@ -274,7 +283,7 @@ class Trainer:
         try:
             while state.step < cfg.max_steps:
                 order = self._epoch_order(state.epoch)[state.offset :]
-                for batch in self._loader(self.train_rows, order):
+                for batch in self._loader(self.train_rows, order, mirrored=True):
                     output, _ = self._forward(batch)
                     output.loss.backward()
                     norm = torch.nn.utils.clip_grad_norm_(self.model.parameters(), cfg.grad_clip)
