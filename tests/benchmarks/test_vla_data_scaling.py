@@ -7,7 +7,7 @@ import torch
 from navila_agents.vla.training.dataset import write_dataset
 from navila_benchmarks import vla_data_scaling
 from navila_lab.errors import UserError
-from vla_training_support import colour_rows
+from vla_training_support import colour_rows, side_rows
 
 
 @pytest.fixture(scope="module")
@@ -27,12 +27,33 @@ def test_the_probe_learns_the_colours_and_the_table_is_appended(colour_scenes, t
     torch.set_num_threads(1)  # small convolutions on threads that another busy process shares crawl
     report = tmp_path / "scaling.md"
     argv = ["--data", str(colour_scenes), "--scenes", "1", "10", "--seeds", "0", "1", "--steps", "60", "--batch", "16"]
-    assert vla_data_scaling.main([*argv, "--report", str(report)]) == 0
+    assert vla_data_scaling.main([*argv, "--probes", "frame", "frame+text", "--report", str(report)]) == 0
     rows = [line.split("|") for line in report.read_text().splitlines() if line.startswith("| 1")]
-    assert [row[1].strip() for row in rows] == ["1", "10"]
-    accuracy = float(rows[1][3].split("±")[0])
-    majority = float(rows[1][4])
-    assert accuracy > 0.9 > majority
+    assert [(row[1].strip(), row[2].strip()) for row in rows] == [
+        ("1", "frame"),
+        ("1", "frame+text"),
+        ("10", "frame"),
+        ("10", "frame+text"),
+    ]
+    for row in rows[2:]:
+        accuracy, majority = float(row[4].split("±")[0]), float(row[5])
+        assert accuracy > 0.9 > majority
+        assert float(row[7].split("±")[0]) == 1.0, "every red frame answered with a left turn"
+
+
+def test_mirrored_probe_turns_to_the_side_it_never_saw(tmp_path):
+    """Trained on left-lit frames (turn left) and grey ones, validated on right-lit ones: the mirroring probe turns
+    right, the plain one never does (turn-side accuracy 1 vs 0)."""
+    torch.set_num_threads(1)
+    path = tmp_path / "sides"
+    write_dataset(path, {"train": side_rows(30, "train"), "validation": side_rows(6, "val", 1, lit="right")}, "# s\n")
+    report = tmp_path / "sides.md"
+    argv = ["--data", str(path), "--scenes", "10", "--seeds", "0", "--steps", "80", "--batch", "16"]
+    assert vla_data_scaling.main([*argv, "--probes", "frame", "frame+mirror", "--report", str(report)]) == 0
+    rows = {line.split("|")[2].strip(): line.split("|") for line in report.read_text().splitlines() if "| 10 |" in line}
+    assert float(rows["frame"][7].split("±")[0]) == 0.0
+    assert float(rows["frame+mirror"][7].split("±")[0]) == 1.0
+    assert float(rows["frame+mirror"][4].split("±")[0]) == 1.0
 
 
 def test_more_scenes_than_the_data_holds_is_a_user_error(colour_scenes):

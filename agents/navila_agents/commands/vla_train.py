@@ -35,8 +35,8 @@ def parse_args(argv: list[str]) -> argparse.Namespace:
     parser.add_argument(
         "--mirror-probability",
         type=float,
-        default=0.5,
-        help="share of training queries drawn left-right mirrored (frames flipped, left/right swapped); 0: none",
+        default=0.0,
+        help="share of training queries drawn left-right mirrored (frames flipped, left/right swapped), e.g. 0.5",
     )
     parser.add_argument("--seed", type=int, default=0, help="seed of the initialization and the data order")
     parser.add_argument("--device", default="auto", help="auto, cpu, cuda or cuda:N")

@@ -43,7 +43,6 @@ def train_cfg(data, out, **overrides):
         checkpoint_every=20,
         eval_samples=24,
         num_workers=0,
-        mirror_probability=0.0,  # the colour task's answers do not mirror: a red frame means "turn left"
     )
     return TrainCfg(**(settings | overrides))
 

@@ -69,7 +69,7 @@ class TrainCfg:
     max_minutes: float | None = None
     """Stop (with a checkpoint) after this much wall time; the next run with the same ``out`` continues."""
     num_workers: int = 4
-    mirror_probability: float = 0.5
+    mirror_probability: float = 0.0
     """Share of training samples drawn mirrored: frames flipped, left and right swapped
     (:func:`~navila_agents.vla.training.dataset.mirror_query`)."""
     seed: int = 0
