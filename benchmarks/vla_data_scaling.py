@@ -7,8 +7,9 @@ validation split against the majority answer. Variants (``--probes``):
 - ``frame``: a CNN (3 convolutions) on the current frame alone;
 - ``frame+text``: the CNN plus a GRU over the instruction's words and the query index (capped at 7, as far as the
   VLA's 8 frames can tell it);
-- either with ``+mirror``: half the training samples mirrored (:func:`~navila_agents.vla.training.dataset.mirror_query`,
-  as ``navila vla-train`` does by default).
+- ``+history``: the CNN also sees the previous query's frame (stacked channels; black at an episode's first query);
+- any of them with ``+mirror``: half the training samples mirrored
+  (:func:`~navila_agents.vla.training.dataset.mirror_query`, ``navila vla-train --mirror-probability 0.5``).
 
 Besides answer accuracy the table gives the turn-side accuracy: of the validation queries whose expert answer is a
 turn, the share answered with a turn to the same side. It is a probe of what the labels carry, not the VLA (which
@@ -33,7 +34,10 @@ import numpy as np
 from navila_lab.errors import UserError, run_command
 
 ROOT = Path(__file__).resolve().parents[1]
-PROBES = ("frame", "frame+mirror", "frame+text", "frame+text+mirror")
+PROBES = tuple(
+    "+".join(["frame", *parts])
+    for parts in ((), ("mirror",), ("text",), ("text", "mirror"), ("history", "text"), ("history", "text", "mirror"))
+)
 MIRROR_PROBABILITY = 0.5
 """Share of a ``+mirror`` probe's training samples drawn mirrored."""
 MAX_WORDS = 64
@@ -57,20 +61,18 @@ def parse_args(argv: list[str]) -> argparse.Namespace:
 class Split:
     """What the probes read of a dataset split.
 
-    Current frames (N, 3, H, W) uint8, word ids (N, MAX_WORDS), capped query index (N,), answer ids (N,);
-    ``mirrored_words`` and ``mirrored_answers`` are those of the mirrored queries.
+    Current frames (N, 3, H, W) uint8, the row of the episode's previous query (N,) (-1 at its first), word ids
+    (N, MAX_WORDS), capped query index (N,), answer ids (N,); ``mirrored_words`` and ``mirrored_answers`` are those
+    of the mirrored queries.
     """
 
     frames: np.ndarray
+    previous: np.ndarray
     words: np.ndarray
     steps: np.ndarray
     answers: np.ndarray
     mirrored_words: np.ndarray
     mirrored_answers: np.ndarray
-
-    def rows(self, index: np.ndarray) -> Split:
-        """The rows at ``index``."""
-        return Split(*(getattr(self, name)[index] for name in self.__dataclass_fields__))
 
 
 def word_ids(texts: list[str], vocabulary: dict[str, int]) -> np.ndarray:
@@ -91,10 +93,14 @@ def read_split(split: object, classes: list[str], vocabulary: dict[str, int]) ->
     for index, image in enumerate(split.select_columns(["frame"])):
         frames[index] = np.asarray(image["frame"].convert("RGB")).transpose(2, 0, 1)
     instructions, answers = list(split["instruction"]), list(split["answer"])
+    episodes, steps = np.asarray(split["episode"]), np.asarray(split["step"])
+    previous = np.arange(len(split)) - 1
+    previous[(steps == 0) | (episodes != np.roll(episodes, 1))] = -1  # an episode's rows are contiguous
     return Split(
         frames,
+        previous,
         word_ids(instructions, vocabulary),
-        np.minimum(np.asarray(split["step"]), 7).astype(np.float32) / 7,
+        np.minimum(steps, 7).astype(np.float32) / 7,
         np.asarray([classes.index(answer) for answer in answers]),
         word_ids([mirror_text(text) for text in instructions], vocabulary),
         np.asarray([classes.index(mirror_text(answer)) for answer in answers]),
@@ -102,17 +108,17 @@ def read_split(split: object, classes: list[str], vocabulary: dict[str, int]) ->
 
 
 def train_and_score(
-    train: Split, val: Split, classes: list[str], probe: str, args: argparse.Namespace, seed: int
+    train: Split, rows: np.ndarray, val: Split, classes: list[str], probe: str, args: argparse.Namespace, seed: int
 ) -> tuple[float, float]:
-    """Train one probe for ``args.steps`` steps; return its validation answer and turn-side accuracies."""
+    """Train one probe for ``args.steps`` steps on ``rows`` of ``train``; its validation answer, turn-side accuracy."""
     import torch
     from navila_agents.vla.grammar import Turn, parse_action
     from torch import nn
 
     torch.manual_seed(seed)
-    use_text, mirror = "+text" in probe, "+mirror" in probe
+    use_text, use_history, mirror = "+text" in probe, "+history" in probe, "+mirror" in probe
     cnn = nn.Sequential(
-        nn.Conv2d(3, 32, 5, 2, 2),
+        nn.Conv2d(6 if use_history else 3, 32, 5, 2, 2),
         nn.ReLU(),
         nn.Conv2d(32, 64, 3, 2, 1),
         nn.ReLU(),
@@ -129,6 +135,7 @@ def train_and_score(
     modules = nn.ModuleList([cnn, head, *((embed, gru) if use_text else ())])
 
     def logits(frames: torch.Tensor, words: torch.Tensor, steps: torch.Tensor) -> torch.Tensor:
+        """Answer logits of (B, 3 or 6, H, W) frames, word ids and capped query indices."""
         features = [cnn(frames.float() / 255)]
         if use_text:
             lengths = (words > 0).sum(1).clamp(min=1)
@@ -137,11 +144,22 @@ def train_and_score(
         return head(torch.cat(features, dim=1))
 
     optimizer = torch.optim.AdamW(modules.parameters(), 1e-3, weight_decay=0.05)
+
+    def seen(split: Split, index: torch.Tensor) -> torch.Tensor:
+        """The frames the probe sees at rows ``index``: current, and the previous query's with ``+history``."""
+        frames = torch.from_numpy(split.frames)
+        if not use_history:
+            return frames[index]
+        previous = torch.from_numpy(split.previous)[index]
+        before = frames[previous.clamp(min=0)] * (previous >= 0)[:, None, None, None]
+        return torch.cat([frames[index], before.to(torch.uint8)], dim=1)
+
     data = {name: torch.from_numpy(getattr(train, name)) for name in train.__dataclass_fields__}
+    allowed = torch.from_numpy(rows)
     generator = torch.Generator().manual_seed(seed)
     for _ in range(args.steps):
-        index = torch.randint(len(data["answers"]), (args.batch,), generator=generator)
-        frames, words, answers = data["frames"][index], data["words"][index], data["answers"][index]
+        index = allowed[torch.randint(len(allowed), (args.batch,), generator=generator)]
+        frames, words, answers = seen(train, index), data["words"][index], data["answers"][index]
         if mirror:
             flip = torch.rand(args.batch, generator=generator) < MIRROR_PROBABILITY
             frames = torch.where(flip[:, None, None, None], frames.flip(-1), frames)
@@ -153,8 +171,11 @@ def train_and_score(
         optimizer.step()
     modules.eval()
     with torch.no_grad():
-        chunks = zip(*(torch.from_numpy(array).split(512) for array in (val.frames, val.words, val.steps)), strict=True)
-        predicted = torch.cat([logits(*chunk).argmax(1) for chunk in chunks]).numpy()
+        chunks = torch.arange(len(val.answers)).split(512)
+        predicted = [
+            logits(seen(val, i), torch.from_numpy(val.words)[i], torch.from_numpy(val.steps)[i]) for i in chunks
+        ]
+        predicted = torch.cat(predicted).argmax(1).numpy()
     actions = [parse_action(answer) for answer in classes]
     side = [action.direction if isinstance(action, Turn) else None for action in actions]
     turns = [row for row, answer in enumerate(val.answers) if side[answer] is not None]
@@ -203,7 +224,7 @@ def main(argv: list[str]) -> int:
                 chosen = np.random.default_rng(seed).choice(scenes, count, replace=False)
                 rows = np.flatnonzero(np.isin(scene_ids, chosen))
                 sizes.append(len(rows))
-                accuracy, side = train_and_score(train.rows(rows), val, classes, probe, args, seed)
+                accuracy, side = train_and_score(train, rows, val, classes, probe, args, seed)
                 accuracies.append(accuracy)
                 sides.append(side)
                 print(

@@ -27,15 +27,13 @@ def test_the_probe_learns_the_colours_and_the_table_is_appended(colour_scenes, t
     torch.set_num_threads(1)  # small convolutions on threads that another busy process shares crawl
     report = tmp_path / "scaling.md"
     argv = ["--data", str(colour_scenes), "--scenes", "1", "10", "--seeds", "0", "1", "--steps", "60", "--batch", "16"]
-    assert vla_data_scaling.main([*argv, "--probes", "frame", "frame+text", "--report", str(report)]) == 0
+    probes = ["frame", "frame+text", "frame+history+text"]
+    assert vla_data_scaling.main([*argv, "--probes", *probes, "--report", str(report)]) == 0
     rows = [line.split("|") for line in report.read_text().splitlines() if line.startswith("| 1")]
     assert [(row[1].strip(), row[2].strip()) for row in rows] == [
-        ("1", "frame"),
-        ("1", "frame+text"),
-        ("10", "frame"),
-        ("10", "frame+text"),
+        (size, probe) for size in ("1", "10") for probe in probes
     ]
-    for row in rows[2:]:
+    for row in rows[3:]:
         accuracy, majority = float(row[4].split("±")[0]), float(row[5])
         assert accuracy > 0.9 > majority
         assert float(row[7].split("±")[0]) == 1.0, "every red frame answered with a left turn"
