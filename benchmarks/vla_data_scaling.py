@@ -75,11 +75,16 @@ class Split:
     mirrored_answers: np.ndarray
 
 
+def words_of(text: str) -> list[str]:
+    """The lower-case words of ``text``, as the text probe reads them."""
+    return re.findall(r"[a-z]+", text.lower())
+
+
 def word_ids(texts: list[str], vocabulary: dict[str, int]) -> np.ndarray:
     """(len(texts), MAX_WORDS) ids of each text's lower-case words: 0 pads, 1 is an unknown word."""
     ids = np.zeros((len(texts), MAX_WORDS), dtype=np.int64)
     for row, text in enumerate(texts):
-        words = [vocabulary.get(word, 1) for word in re.findall(r"[a-z]+", text.lower())[:MAX_WORDS]]
+        words = [vocabulary.get(word, 1) for word in words_of(text)[:MAX_WORDS]]
         ids[row, : len(words)] = words
     return ids
 
@@ -207,7 +212,7 @@ def main(argv: list[str]) -> int:
         raise UserError(f"--scenes {max(args.scenes)}: the datasets hold {len(scenes)} training scenes")
     answers = set(train_split.unique("answer")) | set(val_split.unique("answer"))
     classes = sorted(answers | {mirror_text(answer) for answer in answers})
-    words = sorted({word for text in train_split.unique("instruction") for word in re.findall(r"[a-z]+", text.lower())})
+    words = sorted({word for text in train_split.unique("instruction") for word in words_of(text)})
     vocabulary = {word: index for index, word in enumerate(sorted(set(words) | set(map(mirror_text, words))), 2)}
     print(f"decoding {len(scene_ids)} training and {len(val_split)} validation frames")
     train, val = read_split(train_split, classes, vocabulary), read_split(val_split, classes, vocabulary)

@@ -2,7 +2,7 @@
 
 import numpy as np
 from navila_agents.vla.frames import sample_frame_indices
-from navila_agents.vla.training.dataset import QueryRow, encode_png, write_dataset
+from navila_agents.vla.training.dataset import QueryRow, encode_png, mirror_query, write_dataset
 from navila_agents.vla.training.model import SmallVlaCfg
 
 COLORS = {"red": (200, 40, 40), "blue": (40, 70, 200), "green": (40, 160, 60)}
@@ -23,29 +23,40 @@ TINY = SmallVlaCfg(
 )
 
 
-def colour_rows(num_episodes, split, seed=0, queries=4):
-    """Episodes of ``queries`` rows; each current frame is a plain colour, the answer is that colour's."""
+def query_rows(num_episodes, split, draw, scene_of, seed=0, queries=4):
+    """Episodes of ``queries`` rows; ``draw(rng)`` gives each query's current frame, instruction and expert answer,
+    ``scene_of(episode)`` the episode's scene id."""
     rng = np.random.default_rng(seed)
     rows = []
     for episode in range(num_episodes):
         for step in range(queries):
-            colour = list(COLORS)[rng.integers(len(COLORS))]
-            frame = np.full((32, 32, 3), COLORS[colour], dtype=np.uint8)
+            frame, instruction, answer = draw(rng)
             offsets = [index - step for index in sample_frame_indices(step + 1) if index is not None]
             rows.append(
                 QueryRow(
                     encode_png(frame),
                     offsets,
-                    "walk past the red sofa and stop by the plant",
-                    ANSWERS[colour],
-                    ANSWERS[colour],
+                    instruction,
+                    answer,
+                    answer,
                     f"{split}/{episode}",
-                    "procedural_00001",
+                    scene_of(episode),
                     step,
                     "expert",
                 )
             )
     return rows
+
+
+def colour_rows(num_episodes, split, seed=0, queries=4):
+    """Episodes of ``queries`` rows; each current frame is a plain colour, the answer is that colour's."""
+
+    def draw(rng):
+        colour = list(COLORS)[rng.integers(len(COLORS))]
+        frame = np.full((32, 32, 3), COLORS[colour], dtype=np.uint8)
+        return frame, "walk past the red sofa and stop by the plant", ANSWERS[colour]
+
+    return query_rows(num_episodes, split, draw, lambda episode: "procedural_00001", seed, queries)
 
 
 def write_colour_dataset(path, train_episodes=30, val_episodes=6):
@@ -62,30 +73,18 @@ SIDE_ANSWERS = {"left": "turn left 30 degrees", "none": "move forward 75 cm"}
 
 
 def side_rows(num_episodes, split, seed=0, queries=4, lit="left"):
-    """Episodes whose current frames are lit on one side, ``lit`` (turn that way), or plain grey (walk on)."""
-    rng = np.random.default_rng(seed)
-    rows = []
-    for episode in range(num_episodes):
-        for step in range(queries):
-            side = list(SIDE_ANSWERS)[rng.integers(len(SIDE_ANSWERS))]
-            frame = np.full((32, 32, 3), 90, dtype=np.uint8)
-            if side == "left":
-                frame[:, :16] = 250
-            offsets = [index - step for index in sample_frame_indices(step + 1) if index is not None]
-            answer = SIDE_ANSWERS[side]
-            if lit == "right":
-                frame, answer = np.ascontiguousarray(frame[:, ::-1]), answer.replace("left", "right")
-            rows.append(
-                QueryRow(
-                    encode_png(frame),
-                    offsets,
-                    f"turn to the light on your {lit}, else walk on",
-                    answer,
-                    answer,
-                    f"{split}/{episode}",
-                    f"procedural_{episode % 10:05d}",
-                    step,
-                    "expert",
-                )
-            )
-    return rows
+    """Episodes whose current frames are lit on one side, ``lit`` (turn that way), or plain grey (walk on); the
+    right-hand ones are the left-hand ones seen in a mirror (:func:`mirror_query`)."""
+
+    def draw(rng):
+        side = list(SIDE_ANSWERS)[rng.integers(len(SIDE_ANSWERS))]
+        frame = np.full((32, 32, 3), 90, dtype=np.uint8)
+        if side == "left":
+            frame[:, :16] = 250
+        query = frame, "turn to the light on your left, else walk on", SIDE_ANSWERS[side]
+        if lit == "right":
+            frames, instruction, answer = mirror_query(frame[None], *query[1:])
+            query = frames[0], instruction, answer
+        return query
+
+    return query_rows(num_episodes, split, draw, lambda episode: f"procedural_{episode % 10:05d}", seed, queries)
