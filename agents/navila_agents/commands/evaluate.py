@@ -53,6 +53,11 @@ def parse_args(argv: list[str]) -> argparse.Namespace:
         default=None,
         help="runs (policy × seed) at once, each in a fresh process (default: CPU 1, CUDA 6)",
     )
+    parser.add_argument(
+        "--governor",
+        action="store_true",
+        help="cap every command with the robot-side height-map governor (LiDAR policies; see docs/deploy_contract.md)",
+    )
     parser.add_argument("--out", default="eval.json", help="results file (default: eval.json)")
     return parser.parse_args(argv)
 
@@ -95,6 +100,7 @@ def eval_set_of(args: argparse.Namespace) -> EvalSet:
         seeds=seeds,
         device=args.device,
         overrides=tuple(args.overrides),
+        governor=args.governor,
     )
 
 

@@ -89,6 +89,8 @@ class EvalSet:
     device: str = "auto"
     overrides: tuple[str, ...] = ()
     """Hydra overrides of the env cfg (applied before the eval edits)."""
+    governor: bool = False
+    """Cap every command with the robot-side height-map governor (:mod:`navila_lab.barrier`; LiDAR tasks only)."""
 
 
 def fix_velocity_command(env_cfg: ManagerBasedRLEnvCfg, speeds: Sequence[float], yaw_rate: float = 0.0) -> None:
@@ -183,6 +185,10 @@ def evaluate_seed(
     env_cfg, agent_cfg = runtime.load_cfgs(source.task, list(eval_set.overrides), play=True)
     if edit_cfg is not None:
         edit_cfg(env_cfg)
+    if eval_set.governor:
+        if not hasattr(env_cfg, "govern_commands"):
+            raise runtime.UserError(f"--governor reads the LiDAR height map, which task {source.task} does not have")
+        env_cfg.govern_commands()
     max_episodes = None if eval_set.steps is not None else eval_set.episodes
     device = runtime.resolve_device(eval_set.device)
     kind = device.split(":")[0]

@@ -331,6 +331,14 @@ class Go2RoughLidarEnvCfg(Go2RoughBlindEnvCfg):
         self.scene.lidar = L1_LIDAR_CFG
         self.observations.height_map = ObservationsCfg.HeightMapCfg()
 
+    def govern_commands(self) -> None:
+        """Give the actor its command capped by the robot-side height-map governor (:mod:`navila_lab.barrier`)."""
+        for group in (self.observations.policy, self.observations.proprio_history):
+            group.velocity_commands = ObsTerm(
+                func=mdp.governed_velocity_commands,
+                params={"command_name": "base_velocity", "sensor_cfg": SceneEntityCfg("lidar")},
+            )
+
 
 @configclass
 class Go2FlatEnvCfg(Go2RoughLidarEnvCfg):

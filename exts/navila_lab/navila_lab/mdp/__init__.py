@@ -9,7 +9,7 @@ from isaaclab_tasks.core.velocity.mdp import (  # noqa: F401
 
 from navila_lab.mdp.commands import TurnInPlaceVelocityCommand, TurnInPlaceVelocityCommandCfg  # noqa: F401
 from navila_lab.mdp.curriculums import terrain_levels_by_type, terrain_levels_free_path  # noqa: F401
-from navila_lab.mdp.observations import lidar_height_map, lidar_points  # noqa: F401
+from navila_lab.mdp.observations import governed_velocity_commands, lidar_height_map, lidar_points  # noqa: F401
 from navila_lab.mdp.rewards import action_smoothness_l2, joint_power_l1  # noqa: F401
 from navila_lab.mdp.safety import (  # noqa: F401
     safe_velocity_command,

@@ -8,8 +8,9 @@ from typing import TYPE_CHECKING
 
 import torch
 from isaaclab.managers import ManagerTermBase, ObservationTermCfg, SceneEntityCfg
-from isaaclab.utils.math import quat_apply, quat_apply_inverse, quat_mul
+from isaaclab.utils.math import matrix_from_quat, quat_apply, quat_apply_inverse, quat_mul
 
+from navila_lab.barrier import HeightMapGovernor
 from navila_lab.sensors.height_map import HeightMapSpec, SweepHistory, height_map_from_points
 
 if TYPE_CHECKING:
@@ -88,3 +89,28 @@ class lidar_height_map(ManagerTermBase):
             self.history.push(height_map_from_points(lidar_points(env, sensor_cfg), self.spec))
             self._last_step = step
         return self.history.value.flatten(1)
+
+
+class governed_velocity_commands(lidar_height_map):
+    """The velocity command capped by a :class:`~navila_lab.barrier.HeightMapGovernor` on the newest LiDAR sweep.
+
+    Replaces ``generated_commands`` in the actor's input to put the robot-side safety filter in front of a policy
+    (``navila evaluate --governor``); it keeps its own sweep history, as :class:`lidar_height_map` does.
+    """
+
+    def __init__(self, cfg: ObservationTermCfg, env: ManagerBasedEnv):
+        super().__init__(cfg, env)
+        offset = env.scene.sensors[cfg.params["sensor_cfg"].name].cfg.offset
+        rotation = matrix_from_quat(torch.tensor([offset.rot]))[0]
+        self.governor = HeightMapGovernor(self.spec, offset.pos, rotation)
+
+    def __call__(
+        self,
+        env: ManagerBasedEnv,
+        sensor_cfg: SceneEntityCfg,
+        command_name: str,
+        spec: HeightMapSpec | None = None,
+    ) -> torch.Tensor:
+        """The capped command (N, 3) for the sweep that arrived this step or before."""
+        super().__call__(env, sensor_cfg, spec)
+        return self.governor(env.command_manager.get_command(command_name)[:, :3], self.history.latest)

@@ -4,9 +4,7 @@ The objective follows reach-avoid RL (Hsu et al., "Safety and Liveness Guarantee
 Learning", RSS 2021) and "Agile But Safe" (He et al., "Agile But Safe: Learning Collision-Free High-Speed Legged
 Locomotion", RSS 2024): make progress where the way is free, never collide. Rather than a learned reach-avoid value,
 the target is computed from the terrain's walls (privileged geometry, seen by the critic only): the commanded planar
-velocity is scaled down to the speed a control barrier function allows (Ames et al., "Control Barrier Functions:
-Theory and Applications", ECC 2019), with ``h = d − d_stop`` for the free distance ``d`` ahead of the robot's footprint
-in the commanded direction and the class-K function ``γ·h``: ``ḣ = −v ≥ −γ·h`` gives ``v ≤ γ·(d − d_stop)``. The
+velocity is scaled down to the speed a control barrier function allows (:mod:`navila_lab.barrier`). The
 tracking reward then asks the robot to slow down and stop in front of what its height map shows, and to track the
 command wherever the way is free; turning is never limited, so a robot stopped at a wall turns away when told to.
 Any non-foot contact with a wall ends the episode (ABS's collision penalty as a termination, with its penalty), and
@@ -23,24 +21,22 @@ from isaaclab.envs.mdp import joint_deviation_l1
 from isaaclab.managers import ManagerTermBase, RewardTermCfg, SceneEntityCfg
 from isaaclab.utils.math import quat_apply_yaw
 
+from navila_lab.barrier import (
+    BARRIER_GAIN,
+    FOOTPRINT,
+    LOOKAHEAD,
+    STOP_DISTANCE,
+    footprint_extent,
+    limit_command,
+    planar_heading,
+)
 from navila_lab.tensors import zero_rows
 
 if TYPE_CHECKING:
     from isaaclab.envs import ManagerBasedRLEnv
 
-BARRIER_GAIN = 2.0
-"""γ (1/s): speed allowed per metre of free way beyond the stop distance."""
-STOP_DISTANCE = 0.15
-"""d_stop (m): gap kept between the footprint's front and a wall."""
-LOOKAHEAD = 0.8
-"""Free distance (m) looked at beyond the footprint: the barrier allows more than any command (1 m/s) past it, and
-the LiDAR height map reaches ~0.73 m past the front (0.8 m ahead of the sensor on the head)."""
 CLEARANCE = 0.1
 """Gap (m) the bodies that end an episode on a wall contact keep from every wall."""
-FOOTPRINT = (0.36, 0.25)
-"""Half length and half width (m) of the footprint around the Go2's base: head front 0.34 m; feet ±0.15 m, but a
-walking robot sweeps calves and feet up to ~0.2 m sideways and drifts away from a pane edge it passes
-(``benchmarks/pane_edge_probe.py``: edges within 0.15 m of the centerline were brushed with a 0.18 m half width)."""
 
 
 def safe_velocity_command(
@@ -62,16 +58,12 @@ def safe_velocity_command(
     if walls is None:
         return command
     robot = env.scene[asset_cfg.name]
-    speed = torch.linalg.norm(command[:, :2], dim=1)
-    heading = command[:, :2] / speed.clamp(min=1e-6).unsqueeze(1)
-    along, across = heading.abs().unbind(1)
-    half_length = footprint[0] * along + footprint[1] * across
-    half_width = footprint[0] * across + footprint[1] * along
+    heading = planar_heading(command)
+    half_length, half_width = footprint_extent(heading, footprint)
     direction = quat_apply_yaw(robot.data.root_quat_w.torch, torch.nn.functional.pad(heading, (0, 1)))[:, :2]
     front = robot.data.root_pos_w.torch[:, :2] + direction * half_length.unsqueeze(1)
     free = walls.free_distance(front, direction, half_width, lookahead, max(footprint))
-    allowed = torch.minimum(speed, (gain * (free - stop_distance)).clamp(min=0.0))
-    return torch.cat((heading * allowed.unsqueeze(1), command[:, 2:]), dim=1)
+    return limit_command(command, free, gain, stop_distance)
 
 
 class track_safe_lin_vel_xy_exp(ManagerTermBase):

@@ -138,3 +138,8 @@ class SweepHistory:
     def value(self) -> torch.Tensor:
         """Fused map, shape (B, rows, cols)."""
         return self.maps.amax(dim=0)
+
+    @property
+    def latest(self) -> torch.Tensor:
+        """The newest sweep's map, shape (B, rows, cols)."""
+        return self.maps[self._slot]

@@ -1,0 +1,138 @@
+"""The control-barrier speed limit of the glass-safe objective, and its robot-side twin read off the LiDAR height map.
+
+``h = d − d_stop`` for the free distance ``d`` ahead of the robot's footprint in the commanded direction, with the
+class-K function ``γ·h`` (Ames et al., "Control Barrier Functions: Theory and Applications", ECC 2019): ``ḣ = −v ≥
+−γ·h`` gives ``v ≤ γ·(d − d_stop)``. Training computes ``d`` from the terrain's walls (privileged,
+:mod:`navila_lab.mdp.safety`); :class:`HeightMapGovernor` computes it from one LiDAR sweep's height map, which the
+robot has, and caps the command the policy is given (a safety filter in front of the policy, as "Agile But Safe"
+puts a reach-avoid shield in front of its agile policy). This module imports only torch: the robot side uses it.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+
+import torch
+import torch.nn.functional as F
+
+from navila_lab.sensors.height_map import HeightMapSpec
+
+BARRIER_GAIN = 2.0
+"""γ (1/s): speed allowed per metre of free way beyond the stop distance."""
+STOP_DISTANCE = 0.15
+"""d_stop (m): gap kept between the footprint's front and a wall."""
+LOOKAHEAD = 0.8
+"""Free distance (m) looked at beyond the footprint: the barrier allows more than any command (1 m/s) past it, and
+the LiDAR height map reaches ~0.7 m past the front (0.8 m ahead of the sensor on the head)."""
+FOOTPRINT = (0.36, 0.25)
+"""Half length and half width (m) of the footprint around the Go2's base: head front 0.34 m; feet ±0.15 m, but a
+walking robot sweeps calves and feet up to ~0.2 m sideways and drifts away from a pane edge it passes
+(``benchmarks/pane_edge_probe.py``: edges within 0.15 m of the centerline were brushed with a 0.18 m half width)."""
+RAISED_STEP = 0.15
+"""Height (m) by which a height-map cell must stand above a neighbour to count as the face of a wall: the training
+obstacles are ≥ 0.3 m tall; slopes and rough ground change by a few cm per 0.06 m cell."""
+
+
+def footprint_extent(heading: torch.Tensor, footprint: Sequence[float] = FOOTPRINT) -> tuple[torch.Tensor, ...]:
+    """Half length along and half width across a unit planar ``heading`` (N, 2) of the footprint's bounding box."""
+    along, across = heading.abs().unbind(-1)
+    return footprint[0] * along + footprint[1] * across, footprint[0] * across + footprint[1] * along
+
+
+def limit_command(
+    command: torch.Tensor, free: torch.Tensor, gain: float = BARRIER_GAIN, stop_distance: float = STOP_DISTANCE
+) -> torch.Tensor:
+    """Command (vx, vy, ωz) with its planar speed capped at ``gain·(free − stop_distance)``; the yaw rate is kept.
+
+    Turning is never limited, so a robot stopped at a wall turns away when told to.
+    """
+    speed = torch.linalg.norm(command[:, :2], dim=1)
+    allowed = torch.minimum(speed, (gain * (free - stop_distance)).clamp(min=0.0))
+    scale = allowed / speed.clamp(min=1e-6)
+    return torch.cat((command[:, :2] * scale.unsqueeze(1), command[:, 2:]), dim=1)
+
+
+def _neighbours(maps: torch.Tensor, outside: float) -> torch.Tensor:
+    """(B, 4, rows, cols): each cell's neighbour towards the robot heading +x, −x, +y, −y (``outside`` off the map).
+
+    The neighbour away from the robot is that of the opposite heading (index ``^ 1``).
+    """
+    padded = F.pad(maps.unsqueeze(1), (1, 1, 1, 1), value=outside).squeeze(1)
+    return torch.stack((padded[:, 2:, 1:-1], padded[:, :-2, 1:-1], padded[:, 1:-1, :-2], padded[:, 1:-1, 2:]), dim=1)
+
+
+def planar_heading(command: torch.Tensor) -> torch.Tensor:
+    """Unit direction (N, 2) of each command's planar velocity ((0, 0) for a zero command)."""
+    speed = torch.linalg.norm(command[:, :2], dim=1, keepdim=True)
+    return command[:, :2] / speed.clamp(min=1e-6)
+
+
+class HeightMapGovernor:
+    """Caps velocity commands at the barrier's speed for the free distance one LiDAR sweep's height map shows.
+
+    A cell is a wall face when it stands :data:`RAISED_STEP` above its neighbour on the robot's side (map values are
+    depths below the inverted sensor: a smaller value is a higher surface; 0 is above the sensor's clip or unseen, e.g.
+    the shadow behind a pane). Each cell's base-frame position is its center at its own depth through the LiDAR mount.
+    The free distance is that of the nearest face cell in the band of the footprint's width swept from its front
+    along the commanded direction, less the max-pool's growth of the floor (``pool_size // 2`` cells) and half a
+    cell; :data:`LOOKAHEAD` where the band holds none. The map covers ~1 m ahead of the base and little behind it:
+    commands backwards pass almost unchanged.
+
+    Use the latest sweep, not the fused map: the element-wise max over sweeps keeps the lowest surface any of them saw
+    in a cell, so a wall the robot walks towards shows only where its oldest sweep saw it (at 1 m/s ~0.35 m too far,
+    ``results/locomotion.md``).
+    """
+
+    def __init__(
+        self,
+        spec: HeightMapSpec,
+        lidar_pos: Sequence[float],
+        lidar_rotation: torch.Tensor,
+        footprint: Sequence[float] = FOOTPRINT,
+        raised_step: float = RAISED_STEP,
+        lookahead: float = LOOKAHEAD,
+    ) -> None:
+        """Maps of ``spec`` from a LiDAR at ``lidar_pos``, rotated by ``lidar_rotation`` (3 × 3, sensor → base)."""
+        self.spec = spec
+        self.footprint = tuple(footprint)
+        self.raised_step = raised_step
+        self.lookahead = lookahead
+        rows, cols = spec.shape
+        x = spec.x_range[0] + (torch.arange(rows) + 0.5) * spec.resolution
+        y = spec.y_range[0] + (torch.arange(cols) + 0.5) * spec.resolution
+        self._cells = torch.stack(torch.meshgrid(x, y, indexing="ij"), dim=-1)  # (rows, cols, 2), sensor frame
+        self._rotation = torch.as_tensor(lidar_rotation, dtype=torch.float32)
+        self._position = torch.as_tensor(lidar_pos, dtype=torch.float32)
+        self._growth = (spec.pool_size // 2 + 0.5) * spec.resolution
+
+    def wall_faces(self, height_map: torch.Tensor, heading: torch.Tensor) -> torch.Tensor:
+        """(B, rows, cols) True where a cell and the one beyond stand :attr:`raised_step` above the robot's side.
+
+        The neighbours are taken along the heading's main axis in the map (rows run against the base x axis, columns
+        along its y axis), so a face met head-on counts and a drop-off does not. The cell beyond confirms the face
+        (a pane with its shadow, a box): a single unseen cell of a sweep, or one at the map's far edge, does not.
+        """
+        rows = torch.arange(len(heading), device=heading.device)
+        lateral = heading[:, 1].abs() > heading[:, 0].abs()
+        axis = torch.where(lateral, 2 + (heading[:, 1] < 0).long(), (heading[:, 0] < 0).long())
+        nearer = _neighbours(height_map, -torch.inf)[rows, axis]  # off the map: never a face
+        beyond = _neighbours(height_map, torch.inf)[rows, axis ^ 1]  # off the map: never confirms
+        return (nearer - height_map > self.raised_step) & (nearer - beyond > self.raised_step)
+
+    def free_distance(self, height_map: torch.Tensor, heading: torch.Tensor) -> torch.Tensor:
+        """Free distance (m, ≤ :attr:`lookahead`) ahead of the footprint along each unit ``heading`` (B, 2)."""
+        maps = height_map.reshape(-1, *self.spec.shape)
+        rotation, position = self._rotation.to(maps.device), self._position.to(maps.device)
+        cells = self._cells.to(maps.device).expand(maps.shape[0], -1, -1, -1)
+        points = torch.cat((cells, maps.unsqueeze(-1)), dim=-1) @ rotation[:2].T + position[:2]  # base-frame x-y
+        half_length, half_width = footprint_extent(heading, self.footprint)
+        offset = points - (heading * half_length.unsqueeze(1))[:, None, None, :]
+        along = (offset * heading[:, None, None, :]).sum(-1)
+        across = (offset[..., 0] * heading[:, None, None, 1] - offset[..., 1] * heading[:, None, None, 0]).abs()
+        in_band = (across <= half_width[:, None, None]) & (along >= -self.spec.resolution)
+        distance = torch.where(self.wall_faces(maps, heading) & in_band, along - self._growth, torch.inf)
+        return distance.flatten(1).amin(dim=1).clamp(min=0.0, max=self.lookahead)
+
+    def __call__(self, command: torch.Tensor, height_map: torch.Tensor) -> torch.Tensor:
+        """``command`` (B, 3; vx, vy, ωz in the base frame) capped for the sweep's ``height_map`` (B, rows·cols)."""
+        return limit_command(command, self.free_distance(height_map, planar_heading(command)))
