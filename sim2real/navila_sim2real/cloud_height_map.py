@@ -41,6 +41,8 @@ class HeightMapReading(NamedTuple):
     """Receive time of the sweep that last updated :attr:`map`."""
     fault: Fault | None
     """Why the latest sweep (or the map it made) cannot be used, if it cannot."""
+    sweep: np.ndarray | None = None
+    """Map (rows, cols) of the newest fused sweep alone (the height-map governor reads it), None before the first."""
 
 
 class CloudHeightMap:
@@ -100,14 +102,15 @@ class CloudHeightMap:
         with self._lock:
             self._history.push(sweep)
             fused = self._history.value[0].numpy().copy()
+            newest = self._history.latest[0].numpy().copy()
             if not np.isfinite(fused).all():
                 fault = Fault.HEIGHT_MAP_NON_FINITE
             elif fault is None and not fused.any():
                 fault = Fault.HEIGHT_MAP_EMPTY
-            self._reading = HeightMapReading(fused, stamp, fault)
+            self._reading = HeightMapReading(fused, stamp, fault, newest)
         return fault
 
     def latest(self) -> HeightMapReading:
-        """Return the fused map, its stamp and the latest sweep's fault ((None, None, None) before any sweep)."""
+        """Return the fused map, its stamp, the latest sweep's fault and map (all None before any sweep)."""
         with self._lock:
             return self._reading

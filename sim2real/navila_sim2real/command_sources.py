@@ -5,7 +5,11 @@ from __future__ import annotations
 from typing import Protocol
 
 import numpy as np
+import torch
+from navila_lab.barrier import HeightMapGovernor
+from navila_lab.deploy_spec import DeploySpec
 
+from navila_sim2real.geometry import quat_to_matrix
 from navila_sim2real.state import RobotObservation
 
 DEFAULT_RANGES: dict[str, tuple[float, float]] = {
@@ -119,3 +123,36 @@ class HeadingHold:
     def close(self) -> None:
         """Close the wrapped source."""
         self.source.close()
+
+
+class Governed:
+    """Caps a source's planar command at the control-barrier speed for the free way the newest LiDAR sweep shows.
+
+    The robot side of :class:`navila_lab.barrier.HeightMapGovernor` (``navila deploy --governor``): the policy is
+    given a command that slows to a stop before what its height map shows; the yaw rate passes unchanged. Without a
+    sweep the planar command is zero (nothing is known to be free).
+    """
+
+    def __init__(self, source: CommandSource, governor: HeightMapGovernor) -> None:
+        """Wrap ``source``."""
+        self.source = source
+        self.governor = governor
+
+    def velocity(self, obs: RobotObservation) -> np.ndarray:
+        """The source's command, capped for ``obs.height_map_sweep``."""
+        command = np.asarray(self.source.velocity(obs), dtype=np.float64)
+        if obs.height_map_sweep is None:
+            return np.array([0.0, 0.0, command[2]])
+        sweep = torch.as_tensor(obs.height_map_sweep, dtype=torch.float32).unsqueeze(0)
+        capped = self.governor(torch.as_tensor(command, dtype=torch.float32).unsqueeze(0), sweep)
+        return capped[0].double().numpy()
+
+    def close(self) -> None:
+        """Close the wrapped source."""
+        self.source.close()
+
+
+def height_map_governor(spec: DeploySpec) -> HeightMapGovernor:
+    """The governor of a LiDAR policy's contract: its map grid and LiDAR mount (``spec.height_map`` must be set)."""
+    rotation = torch.as_tensor(quat_to_matrix(np.asarray(spec.lidar.quat_wxyz)), dtype=torch.float32)
+    return HeightMapGovernor(spec.height_map, spec.lidar.pos, rotation)

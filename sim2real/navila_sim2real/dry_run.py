@@ -40,14 +40,15 @@ def synthetic_observations(bundle: PolicyBundle, stand: StandCfg) -> Iterator[Ro
     """Healthy observations every policy period: Start at the first step, A once the stand ramp is done."""
     spec = bundle.spec
     q = np.asarray(spec.default_joint_pos)[spec.sdk_joint_order]
-    height_map, _, map_fault = floor_height_map(bundle)
+    height_map, _, map_fault, sweep = floor_height_map(bundle)
     start_step, walk_step = 1, 2 + int(np.ceil(stand.duration / spec.step_dt))
     step = 0
     while True:
         now = step * spec.step_dt
         keys = (Key.START,) if step == start_step else (Key.A,) if step == walk_step else ()
         low = LowState.at_rest(now, q, tick=step, remote=RemoteState.pressing(*keys))
-        yield RobotObservation(now, low, now, height_map, now if height_map is not None else None, map_fault)
+        map_stamp = now if height_map is not None else None
+        yield RobotObservation(now, low, now, height_map, map_stamp, map_fault, sweep)
         step += 1
 
 

@@ -77,6 +77,8 @@ class RobotObservation:
     """Receive time of the sweep that last updated :attr:`height_map`."""
     height_map_fault: Fault | None = None
     """Why the latest LiDAR sweep or the map it made cannot be used (frame, NaN, too few hits, empty), if so."""
+    height_map_sweep: np.ndarray | None = None
+    """Map (rows, cols) of the newest fused sweep alone, or None before the first sweep."""
 
 
 @dataclass(frozen=True)

@@ -33,7 +33,7 @@ class TestCloudHeightMap:
         from_base, from_lidar = go2_map(spec), go2_map(spec)
         assert from_base.update(base_points, "base", 1.0) is None
         assert from_lidar.update(lidar_points, LIDAR_FRAME_ID, 2.0) is None
-        (map_a, stamp_a, _), (map_b, stamp_b, _) = from_base.latest(), from_lidar.latest()
+        (map_a, stamp_a, *_), (map_b, stamp_b, *_) = from_base.latest(), from_lidar.latest()
         assert (stamp_a, stamp_b) == (1.0, 2.0)
         assert len(np.unique(np.round(map_a, 3))) > 3
         assert np.allclose(map_a, map_b, atol=1e-5)
@@ -41,7 +41,8 @@ class TestCloudHeightMap:
         assert np.allclose(map_b, expected.numpy(), atol=1e-5)
 
     def test_sweeps_fused_by_max(self):
-        """Partial sweeps accumulate: the map is the max over the last num_sweeps sweeps."""
+        """Partial sweeps accumulate: the map is the max over the last num_sweeps sweeps; the newest sweep's map is
+        kept beside it."""
         spec = HeightMapSpec(num_sweeps=2, pool_size=1)
         hm = CloudHeightMap(spec, [0.0, 0.0, 0.0], [1.0, 0.0, 0.0, 0.0])
         xs, ys = np.meshgrid(np.arange(-0.79, 0.2, 0.03), np.arange(-0.79, 0.8, 0.03))
@@ -49,8 +50,9 @@ class TestCloudHeightMap:
         bump = floor + np.where(floor[:, :1] > 0.0, [0.0, 0.0, 0.2], [0.0, 0.0, -0.04])
         hm.update(floor, LIDAR_FRAME_ID, 1.0)
         hm.update(bump, LIDAR_FRAME_ID, 2.0)
-        fused = hm.latest().map
+        fused, newest = hm.latest().map, hm.latest().sweep
         assert np.any(np.isclose(fused, 0.1)) and np.any(np.isclose(fused, 0.3))
+        assert not np.any(np.isclose(newest, 0.1)) and np.any(np.isclose(newest, 0.06))
         hm.update(bump, LIDAR_FRAME_ID, 3.0)
         assert not np.any(np.isclose(hm.latest().map, 0.1))
 

@@ -10,7 +10,7 @@ from typing import TYPE_CHECKING
 import numpy as np
 from navila_lab.errors import UserError
 
-from navila_sim2real.command_sources import CommandSource, HeadingHold, RemoteSticks
+from navila_sim2real.command_sources import CommandSource, Governed, HeadingHold, RemoteSticks, height_map_governor
 from navila_sim2real.deps import check_interface
 from navila_sim2real.errors import RobotError
 from navila_sim2real.policy import PolicyBundle, PolicyError, load_policy_dir
@@ -51,6 +51,12 @@ def parser() -> argparse.ArgumentParser:
         help="while commanded to walk without turning, steer back to the heading the walk began with at GAIN rad/s "
         "per rad (IMU yaw rate integrated; at most 0.3 rad/s); 0 turns it off (default: 1.0)",
     )
+    p.add_argument(
+        "--governor",
+        action="store_true",
+        help="cap every command at the speed that stops the robot before what the newest LiDAR sweep shows ahead "
+        "(LiDAR policies; docs/deploy_contract.md)",
+    )
     return p
 
 
@@ -58,8 +64,11 @@ def command_source(args: argparse.Namespace, bundle: PolicyBundle) -> CommandSou
     """The velocity-command source of :func:`base_command_source`, in a heading hold unless ``--heading-hold 0``."""
     if args.heading_hold < 0:
         raise UserError(f"--heading-hold must be 0 (off) or positive, got {args.heading_hold}")
+    if args.governor and bundle.spec.height_map is None:
+        raise UserError(f"--governor reads the LiDAR height map; the policy of {args.policy} has none")
     source = base_command_source(args, bundle)
-    return HeadingHold(source, args.heading_hold) if args.heading_hold > 0 else source
+    source = HeadingHold(source, args.heading_hold) if args.heading_hold > 0 else source
+    return Governed(source, height_map_governor(bundle.spec)) if args.governor else source
 
 
 def base_command_source(args: argparse.Namespace, bundle: PolicyBundle) -> CommandSource:

@@ -61,10 +61,10 @@ def test_lidar_policy_walks_at_half_a_meter_per_second(tmp_path):
 PANE_PROBE = Path(__file__).resolve().parents[2] / "support" / "pane_stop_probe.py"
 
 
-def walk_at_walls(policy: Path) -> dict:
-    """The pane-stop probe's report of ``policy`` commanded at 0.5 m/s towards a box and a pane 2 m ahead."""
+def walk_at_walls(policy: Path, *options: str) -> dict:
+    """The pane-stop probe's report of ``policy`` commanded towards a box and a pane 2 m ahead (0.5 m/s default)."""
     result = subprocess.run(
-        [sys.executable, str(PANE_PROBE), str(policy)], capture_output=True, text=True, timeout=1800
+        [sys.executable, str(PANE_PROBE), str(policy), *options], capture_output=True, text=True, timeout=1800
     )
     assert result.returncode == 0, result.stdout[-3000:] + result.stderr[-3000:]
     return json.loads(result.stdout.strip().splitlines()[-1])
@@ -79,3 +79,12 @@ def test_lidar_policy_stops_before_the_pane_the_blind_one_walks_into():
         assert abs(seen["final_speed"]) < 0.05 and seen["head_reach"] < seen["face"] - 0.1, f"{kind}: {seen}"
     for kind, seen in walk_at_walls(POLICY.with_name("go2_rough_blind")).items():
         assert seen["wall_force"] > 1.0, f"{kind}: the blind policy was expected to walk into the wall ({seen})"
+
+
+def test_governed_lidar_policy_is_given_a_command_that_stops_it_short_at_full_speed():
+    """At 1 m/s with the height-map governor in front of it, the LiDAR policy is commanded down to a stop before the
+    box and the pane (its command falls near zero, which it never does without the governor) and touches neither."""
+    for kind, seen in walk_at_walls(POLICY, "--speed", "1.0", "--governor").items():
+        assert seen["peak_speed"] > 0.8, f"{kind}: never walked at speed ({seen})"
+        assert seen["lowest_command"] < 0.1 and abs(seen["final_speed"]) < 0.05, f"{kind}: not stopped ({seen})"
+        assert seen["wall_force"] < 1.0 and seen["head_reach"] < seen["face"] - 0.1, f"{kind}: too close ({seen})"

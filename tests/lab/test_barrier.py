@@ -1,0 +1,73 @@
+"""The height-map governor on maps binned from hand-made point clouds seen through the task's LiDAR mount."""
+
+import pytest
+import torch
+from isaaclab.utils.math import matrix_from_quat
+from navila_lab.barrier import BARRIER_GAIN, FOOTPRINT, LOOKAHEAD, STOP_DISTANCE, HeightMapGovernor, limit_command
+from navila_lab.sensors.height_map import HeightMapSpec, height_map_from_points
+from navila_lab.sensors.lidar import L1_LIDAR_CFG
+from point_clouds import floor_and_wall
+
+SPEC = HeightMapSpec()
+ROTATION = matrix_from_quat(torch.tensor([L1_LIDAR_CFG.offset.rot]))[0]
+POSITION = torch.tensor(L1_LIDAR_CFG.offset.pos)
+FORWARD, BACKWARD, LEFT = torch.tensor([[1.0, 0.0]]), torch.tensor([[-1.0, 0.0]]), torch.tensor([[0.0, 1.0]])
+
+
+def governor() -> HeightMapGovernor:
+    return HeightMapGovernor(SPEC, POSITION, ROTATION)
+
+
+def height_map(**walls: float) -> torch.Tensor:
+    """The map of :func:`point_clouds.floor_and_wall` seen through the task's LiDAR mount."""
+    local = (floor_and_wall(**walls) - POSITION) @ ROTATION  # base frame -> LiDAR frame
+    return height_map_from_points(local.unsqueeze(0), SPEC)
+
+
+@pytest.mark.parametrize("wall_x", [0.6, 0.8, 1.0])
+def test_free_distance_ahead_is_that_of_the_wall_or_a_little_less(wall_x):
+    """Binned, max-pooled and seen through the inverted, tilted mount, a wall's face lands within one map cell short
+    of the truth (never beyond it)."""
+    truth = wall_x - FOOTPRINT[0]
+    free = governor().free_distance(height_map(wall_x=wall_x), FORWARD).item()
+    assert truth - 1.5 * SPEC.resolution <= free <= truth + 0.01
+
+
+def test_open_ground_a_drop_off_and_a_wall_behind_leave_the_command_alone():
+    command = torch.tensor([[1.0, 0.0, 0.3]])
+    for case, (scene, heading) in {
+        "open ground": (height_map(), FORWARD),
+        "drop-off": (height_map(drop_x=0.8), FORWARD),
+        "backwards from a wall ahead": (height_map(wall_x=0.8), BACKWARD),
+    }.items():
+        assert governor().free_distance(scene, heading).item() == pytest.approx(LOOKAHEAD), case
+    assert torch.equal(governor()(command, height_map().flatten(1)), command)
+
+
+def test_a_wall_ahead_caps_the_speed_at_the_barrier_and_keeps_the_turn():
+    scene = height_map(wall_x=0.8)
+    free = governor().free_distance(scene, FORWARD)
+    capped = governor()(torch.tensor([[1.0, 0.0, 0.5]]), scene.flatten(1))
+    assert capped[0, 0].item() == pytest.approx(BARRIER_GAIN * (free.item() - STOP_DISTANCE), abs=1e-5)
+    assert capped[0, 0].item() < 0.6 and capped[0, 1].item() == 0.0 and capped[0, 2].item() == 0.5
+    at_the_wall = governor()(torch.tensor([[1.0, 0.0, 0.5]]), height_map(wall_x=0.5).flatten(1))
+    assert torch.equal(at_the_wall, torch.tensor([[0.0, 0.0, 0.5]])), "at the stop distance: turn only"
+
+
+def test_a_wall_on_the_left_stops_a_sideways_command_not_a_forward_one():
+    scene = height_map(wall_y=0.5)
+    assert governor().free_distance(scene, LEFT).item() < 0.5 - FOOTPRINT[1]
+    assert governor().free_distance(scene, FORWARD).item() == pytest.approx(LOOKAHEAD)
+
+
+def test_a_single_unseen_cell_is_not_a_wall():
+    scene = height_map()
+    scene[0, 8, 13] = 0.0  # in the band ahead; its neighbours read floor
+    scene[0, 0, 10:17] = 0.0  # the map's far row unseen in a sweep
+    assert governor().free_distance(scene, FORWARD).item() == pytest.approx(LOOKAHEAD)
+
+
+def test_limit_command_scales_the_planar_velocity_only():
+    command = torch.tensor([[0.6, 0.8, -0.2], [0.0, 0.0, 1.0]])
+    capped = limit_command(command, torch.tensor([STOP_DISTANCE + 0.25, 0.0]))
+    assert torch.allclose(capped, torch.tensor([[0.3, 0.4, -0.2], [0.0, 0.0, 1.0]]))
