@@ -6,7 +6,7 @@ collisions, glass contacts, and the throughput of each run (episodes in parallel
 
 On a GPU machine, with the shipped policies (all 100 episodes in parallel per run):
 
-* the language interface over the three low levels (``results/vln.md``)::
+* the language interface over the low levels (the LiDAR policy also with the height-map governor) (``results/vln.md``)::
 
       .venv/bin/python benchmarks/vln_results.py --video 0
 
@@ -50,7 +50,12 @@ EPISODES = DATA / "vln_glass_v2.json.gz"
 SCALE_EPISODES = DATA / "vln_glass_512.json.gz"
 SCALE_ENVS = 256
 INTERFACES = ("language", "tokens", "waypoints")
-LOW_LEVELS = {"lidar": "LiDAR policy", "blind": "blind policy", "perfect": "perfect low level"}
+LOW_LEVELS = {
+    "lidar": "LiDAR policy",
+    "lidar_governed": "LiDAR policy + governor",
+    "blind": "blind policy",
+    "perfect": "perfect low level",
+}
 
 
 def parse_args(argv: list[str]) -> argparse.Namespace:
@@ -104,6 +109,7 @@ def main(argv: list[str]) -> int:
     args = parse_args(argv)
     low_levels = {
         "lidar": ["--policy", str(args.lidar)],
+        "lidar_governed": ["--policy", str(args.lidar), "--governor"],
         "blind": ["--policy", str(args.blind)],
         "perfect": ["--perfect-low-level"],
     }
@@ -128,7 +134,7 @@ def main(argv: list[str]) -> int:
                 print(f"[vln_results] {label} failed; no report written", file=sys.stderr)
                 return 1
     view = "" if args.oracle_view == "full" else " that sees only what the camera sees (glass does not block its plans)"
-    what = "interfaces × low levels" if len(args.interfaces) > 1 else "three low levels"
+    what = "interfaces × low levels" if len(args.interfaces) > 1 else "low levels"
     title = f"VLN: oracle VLA{view}, {what} (procedural scenes with glass)"
     run = stamp(load_summary(run_dirs[0])["config"]["device"])
     command = shlex.join(["benchmarks/vln_results.py", *argv])

@@ -63,6 +63,11 @@ def parse_args(argv: list[str]) -> argparse.Namespace:
     low_level.add_argument("--policy", help="exported policy directory (navila export) or rsl_rl checkpoint/run dir")
     low_level.add_argument("--perfect-low-level", action="store_true", help="teleport the base as commanded")
     parser.add_argument(
+        "--governor",
+        action="store_true",
+        help="--policy: cap its commands with the robot-side height-map governor (docs/deploy_contract.md)",
+    )
+    parser.add_argument(
         "--vla",
         default="oracle",
         help="VLA backend: oracle (privileged, default), hf (with --vla-model), server, or a VLA model folder",
@@ -138,6 +143,8 @@ def check_args(args: argparse.Namespace) -> None:
             raise UserError(f"{flag} must be positive, got {value}")
     if args.video < 0:
         raise UserError(f"--video must be 0 or more, got {args.video}")
+    if args.governor and args.perfect_low_level:
+        raise UserError("--governor caps a locomotion policy's commands; the perfect low level has none")
     if args.video:
         require_mp4()
     if args.vla == "hf" and not (args.vla_model and (args.vla_model / "config.json").is_file()):
@@ -246,6 +253,8 @@ def run(args: argparse.Namespace) -> tuple[list[EpisodeResult], dict, SceneLayou
 
     env_cfg, agent_cfg = runtime.load_cfgs(args.task, args.overrides)
     runtime.configure(env_cfg, agent_cfg, args)
+    if args.governor:
+        env_cfg.govern_commands()
     if args.num_envs is None and env_cfg.sim.device == "cpu":
         env_cfg.scene.num_envs = CPU_NUM_ENVS
     env_cfg.scene.num_envs = min(env_cfg.scene.num_envs, len(episodes))
@@ -285,6 +294,7 @@ def run(args: argparse.Namespace) -> tuple[list[EpisodeResult], dict, SceneLayou
         "scenes_dir": None if args.scenes_dir is None else str(args.scenes_dir),
         "task": args.task,
         "low_level": "perfect (teleported)" if args.perfect_low_level else str(args.policy),
+        "governor": args.governor,
         "vla": vla_label(args),
         "interface": str(args.interface),
         "execution": args.execution,

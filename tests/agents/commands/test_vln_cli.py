@@ -52,6 +52,7 @@ class TestVlnInputErrors:
             (("--perfect-low-level", "--vla", "/nonexistent/vla_small"), "or a VLA model folder"),
             (("--perfect-low-level", "--vla", "{empty_dir}"), "has no config file"),
             (("--perfect-low-level", "--query-period", "0"), "--query-period must be positive"),
+            (("--perfect-low-level", "--governor"), "--governor caps a locomotion policy's commands"),
             (
                 (
                     "--perfect-low-level",
