@@ -30,7 +30,6 @@ from navila_lab.errors import run_command
 from navila_lab.mdp.observations import lidar_points
 from navila_lab.provenance import append_markdown, run_heading
 from navila_lab.sensors.height_map import HeightMapSpec, height_map_from_points
-from navila_lab.terrains.walls import GLASS, OBSTACLES
 
 ROOT = Path(__file__).resolve().parents[1]
 RESULTS = ROOT / "results" / "map_lag.md"
@@ -110,10 +109,8 @@ def table(rows: list[dict]) -> str:
 def main(argv: list[str]) -> int:
     """Run the probe, print the table and append it to results/map_lag.md."""
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    parser.add_argument("--policy", type=Path, default=ROOT / "policies" / "go2_rough_lidar")
-    parser.add_argument("--kind", choices=(GLASS, OBSTACLES), default=GLASS)
+    pane_edge_probe.add_wall_args(parser, face=2.5)
     parser.add_argument("--speeds", type=float, nargs="+", default=[0.25, 0.5, 0.75, 1.0])
-    parser.add_argument("--face", type=float, default=2.5, help="distance (m) from the spawn to the wall's near face")
     parser.add_argument("--steps", type=int, default=400, help="policy steps (50 per simulated second)")
     args = parser.parse_args(argv)
     heading = run_heading("cpu", "python benchmarks/map_lag_probe.py " + " ".join(argv))

@@ -148,13 +148,18 @@ def table(rows: list[dict]) -> str:
     return "\n".join(lines)
 
 
+def add_wall_args(parser: argparse.ArgumentParser, face: float) -> None:
+    """``--policy``, ``--kind`` and ``--face`` of the probes that walk a policy at a wall (default ``face`` m ahead)."""
+    parser.add_argument("--policy", type=Path, default=ROOT / "policies" / "go2_rough_lidar")
+    parser.add_argument("--kind", choices=(GLASS, OBSTACLES), default=GLASS)
+    parser.add_argument("--face", type=float, default=face, help="distance (m) from the spawn to the wall's near face")
+
+
 def main(argv: list[str]) -> int:
     """Run the probe, print the table and append it to results/pane_edge.md."""
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    parser.add_argument("--policy", type=Path, default=ROOT / "policies" / "go2_rough_lidar")
-    parser.add_argument("--kind", choices=(GLASS, OBSTACLES), default=GLASS)
+    add_wall_args(parser, face=2.0)
     parser.add_argument("--speed", type=float, default=0.5, help="commanded forward speed (m/s)")
-    parser.add_argument("--face", type=float, default=2.0, help="distance (m) from the spawn to the wall's near face")
     parser.add_argument("--offsets", type=float, nargs="+", default=[-0.5, 0.0, 0.1, 0.15, 0.2, 0.25, 0.3, 0.4])
     parser.add_argument("--steps", type=int, default=350, help="policy steps (50 per simulated second)")
     args = parser.parse_args(argv)
