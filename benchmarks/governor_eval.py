@@ -76,7 +76,7 @@ def main(argv: list[str]) -> int:
     alone, capped = (evaluate([source], eval_set, jobs=args.jobs)[0] for eval_set in (plain, governed))
     capped["name"] = f"{alone['name']} + governor"
     Console(width=160).print(results_table([alone, capped]))
-    command = "python benchmarks/governor_eval.py " + " ".join(argv)
+    command = " ".join(["python benchmarks/governor_eval.py", *argv])
     text = (
         f"{run_heading(args.device, command)}\n\n{args.num_envs} envs per run, seeds {' '.join(map(str, args.seeds))}"
         f" (mean ± sample sd over seeds), one 20 s episode per env.\n\n{table(alone, capped)}\n"

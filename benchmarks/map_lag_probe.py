@@ -22,7 +22,6 @@ import torch
 from isaaclab.managers import SceneEntityCfg
 from isaaclab.utils.math import matrix_from_quat
 from navila_agents.locomotion import runtime
-from navila_agents.locomotion.evaluation import fix_velocity_command
 from navila_agents.locomotion.policy import load_policy, resolve_policy
 from navila_benchmarks import pane_edge_probe
 from navila_lab.barrier import FOOTPRINT, LOOKAHEAD, HeightMapGovernor
@@ -42,14 +41,14 @@ def walk(args: argparse.Namespace) -> list[dict]:
     """Walk one robot per speed at its wall; per speed the map's first sighting and over-estimates of the free way."""
     source = resolve_policy(str(args.policy))
     env_cfg, agent_cfg = runtime.load_cfgs(source.task, [], play=True)
-    edge = argparse.Namespace(kind=args.kind, face=args.face, offsets=[-0.5 - 0.1 * i for i in range(len(args.speeds))])
-    pane_edge_probe.configure(env_cfg, edge)
-    fix_velocity_command(env_cfg, args.speeds)
+    offsets = [-0.5 - 0.1 * i for i in range(len(args.speeds))]  # one tile each, every wall across the whole path
+    pane_edge_probe.configure(env_cfg, argparse.Namespace(kind=args.kind, face=args.face, offsets=offsets, speed=0.0))
     agent_cfg.device = "cpu"
     lidar = SceneEntityCfg("lidar")
     with runtime.open_env(source.task, env_cfg) as env:
-        wrapped, policy = load_policy(source, env, agent_cfg)
         unwrapped = env.unwrapped
+        unwrapped.command_manager.get_term("base_velocity").fixed_command[:, 0] = torch.tensor(args.speeds)
+        wrapped, policy = load_policy(source, env, agent_cfg)  # its reset gives each robot its speed
         offset = unwrapped.scene.sensors[lidar.name].cfg.offset
         spec = env_cfg.observations.height_map.height_map.params.get("spec") or HeightMapSpec()
         governor = HeightMapGovernor(spec, offset.pos, matrix_from_quat(torch.tensor([offset.rot]))[0])
@@ -113,7 +112,7 @@ def main(argv: list[str]) -> int:
     parser.add_argument("--speeds", type=float, nargs="+", default=[0.25, 0.5, 0.75, 1.0])
     parser.add_argument("--steps", type=int, default=400, help="policy steps (50 per simulated second)")
     args = parser.parse_args(argv)
-    heading = run_heading("cpu", "python benchmarks/map_lag_probe.py " + " ".join(argv))
+    heading = run_heading("cpu", " ".join(["python benchmarks/map_lag_probe.py", *argv]))
     text = (
         f"{heading}\n\n{args.kind} wall {args.face} m ahead, the policy alone; distances are of free way ahead of the "
         f"footprint's front ({FOOTPRINT[0]} m ahead of the base), as the governor reads it (up to {LOOKAHEAD} m)."
