@@ -48,8 +48,8 @@ def test_the_contract_mount_is_the_simulated_lidars():
     """The robot's governor reads the exported extrinsics, which are those of the task's LiDAR."""
     robot = height_map_governor(LIDAR_SPEC)
     simulated = matrix_from_quat(torch.tensor([L1_LIDAR_CFG.offset.rot]))[0]
-    assert torch.allclose(robot._rotation, simulated, atol=1e-6)
-    assert torch.allclose(robot._position, torch.tensor(L1_LIDAR_CFG.offset.pos), atol=1e-6)
+    assert torch.allclose(robot.lidar_rotation, simulated, atol=1e-6)
+    assert torch.allclose(robot.lidar_pos, torch.tensor(L1_LIDAR_CFG.offset.pos), atol=1e-6)
 
 
 def test_governor_needs_a_lidar_policy(blind_policy_dir):

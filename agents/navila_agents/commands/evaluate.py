@@ -4,6 +4,7 @@ The task defaults to the exported policy's (deploy.yaml), else NaVILA-Go2-Rough-
 number of envs to 2 per (terrain column, speed) on CPU and 16 on CUDA, with 1 (CPU) or 4 (CUDA) columns of distinct
 layouts per terrain type (``--layouts``). With ``--seeds A B C`` every seed is a run of
 its own and the table and results file give the mean over seeds and its spread (sample standard deviation).
+``--governor`` puts the robot-side height-map governor in front of a LiDAR policy (``navila_lab.barrier``).
 """
 
 from __future__ import annotations

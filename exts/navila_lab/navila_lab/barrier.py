@@ -101,8 +101,10 @@ class HeightMapGovernor:
         x = spec.x_range[0] + (torch.arange(rows) + 0.5) * spec.resolution
         y = spec.y_range[0] + (torch.arange(cols) + 0.5) * spec.resolution
         self._cells = torch.stack(torch.meshgrid(x, y, indexing="ij"), dim=-1)  # (rows, cols, 2), sensor frame
-        self._rotation = torch.as_tensor(lidar_rotation, dtype=torch.float32)
-        self._position = torch.as_tensor(lidar_pos, dtype=torch.float32)
+        self.lidar_rotation = torch.as_tensor(lidar_rotation, dtype=torch.float32)
+        """Sensor → base rotation matrix."""
+        self.lidar_pos = torch.as_tensor(lidar_pos, dtype=torch.float32)
+        """Sensor origin (m) in the base frame."""
         self._growth = (spec.pool_size // 2 + 0.5) * spec.resolution
 
     def wall_faces(self, height_map: torch.Tensor, heading: torch.Tensor) -> torch.Tensor:
@@ -122,7 +124,7 @@ class HeightMapGovernor:
     def free_distance(self, height_map: torch.Tensor, heading: torch.Tensor) -> torch.Tensor:
         """Free distance (m, ≤ :attr:`lookahead`) ahead of the footprint along each unit ``heading`` (B, 2)."""
         maps = height_map.reshape(-1, *self.spec.shape)
-        rotation, position = self._rotation.to(maps.device), self._position.to(maps.device)
+        rotation, position = self.lidar_rotation.to(maps.device), self.lidar_pos.to(maps.device)
         cells = self._cells.to(maps.device).expand(maps.shape[0], -1, -1, -1)
         points = torch.cat((cells, maps.unsqueeze(-1)), dim=-1) @ rotation[:2].T + position[:2]  # base-frame x-y
         half_length, half_width = footprint_extent(heading, self.footprint)
