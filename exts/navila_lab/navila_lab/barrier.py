@@ -79,8 +79,8 @@ class HeightMapGovernor:
     commands backwards pass almost unchanged.
 
     Use the latest sweep, not the fused map: the element-wise max over sweeps keeps the lowest surface any of them saw
-    in a cell, so a wall the robot walks towards shows only where its oldest sweep saw it (at 1 m/s ~0.35 m too far,
-    ``results/locomotion.md``).
+    in a cell, so a wall the robot walks towards shows only where its oldest sweep saw it (at 1 m/s up to 0.32 m too
+    far, ``results/map_lag.md``).
     """
 
     def __init__(
