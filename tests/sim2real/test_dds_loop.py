@@ -277,7 +277,11 @@ def test_degenerate_perception_refuses_policy(sim, deployment, name):
         if not arm(sim, deployment):
             continue
         press(sim, "START")
-        assert wait_for_state(deployment, "STAND")
+        if not wait_for_state(deployment, "STAND"):
+            state, fault = deployment.controller.state, deployment.robot.safety.fault
+            if fault in TIMING_FAULTS:  # a late thread on this shared machine damped the walk: try again
+                continue
+            pytest.fail(f"{name}: Start from POLICY left the robot in {state} (fault {fault})")
         undo = inject(sim, deployment)
         try:
             refused = not arm(sim, deployment)
