@@ -61,7 +61,7 @@ def parser() -> argparse.ArgumentParser:
 
 
 def command_source(args: argparse.Namespace, bundle: PolicyBundle) -> CommandSource:
-    """The velocity-command source of :func:`base_command_source`, in a heading hold unless ``--heading-hold 0``."""
+    """The source of :func:`base_command_source` in a heading hold (unless ``--heading-hold 0``), governed if asked."""
     if args.heading_hold < 0:
         raise UserError(f"--heading-hold must be 0 (off) or positive, got {args.heading_hold}")
     if args.governor and bundle.spec.height_map is None:
