@@ -17,7 +17,7 @@ from typing import NamedTuple
 
 import numpy as np
 import torch
-from navila_lab.sensors.height_map import HeightMapSpec, SweepHistory, height_map_from_points
+from navila_lab.sensors.height_map import HeightMapSpec, SweepHistory, bin_sweep
 
 from navila_sim2real.geometry import quat_to_matrix
 from navila_sim2real.safety import Fault
@@ -46,7 +46,7 @@ class HeightMapReading(NamedTuple):
 
 
 class CloudHeightMap:
-    """Latest fused height map (max over the last sweeps), with the fault of the latest sweep."""
+    """Latest fused height map (the last sweeps fused as the spec says), with the fault of the latest sweep."""
 
     def __init__(
         self,
@@ -98,9 +98,9 @@ class CloudHeightMap:
             with self._lock:
                 self._reading = self._reading._replace(fault=fault)
             return fault
-        sweep = height_map_from_points(torch.as_tensor(local, dtype=torch.float32).unsqueeze(0), self.spec)
+        sweep = bin_sweep(torch.as_tensor(local, dtype=torch.float32).unsqueeze(0), self.spec)
         with self._lock:
-            self._history.push(sweep)
+            self._history.push(*sweep)
             fused = self._history.value[0].numpy().copy()
             newest = self._history.latest[0].numpy().copy()
             if not np.isfinite(fused).all():

@@ -101,6 +101,7 @@ class TestValidation:
             ("lidar", None, "field 'lidar' and height_map must be given together"),
             ("actor_input", ["frame", "history"], "field 'actor_input' must be"),
             ("height_map.pool_size", 2, "field 'height_map.pool_size' must be a positive odd number"),
+            ("height_map.fusion", "mean", "field 'height_map.fusion' must be one of max, newest"),
         ],
     )
     def test_inconsistent_value_names_the_field(self, tmp_path, field, value, message):
@@ -114,6 +115,10 @@ class TestValidation:
             load_edited(tmp_path, lambda data: data["start_state"].pop("base_height"))
         with pytest.raises(ContractError, match="unknown field 'actuator.friction'"):
             load_edited(tmp_path, lambda data: data["actuator"].update(friction=0.0))
+
+    def test_map_fusion_may_be_absent_from_older_files(self, tmp_path):
+        """A contract written before ``height_map.fusion`` existed loads with the fusion it was trained with: max."""
+        assert load_edited(tmp_path, lambda data: data["height_map"].pop("fusion")).height_map.fusion == "max"
 
     def test_other_version_refused(self, tmp_path):
         """A contract of another format version (or none) is refused with the re-export hint."""

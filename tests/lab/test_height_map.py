@@ -1,7 +1,15 @@
 """The shared LiDAR → height-map function on hand-built clouds with known answers."""
 
 import torch
-from navila_lab.sensors.height_map import HeightMapSpec, SweepHistory, height_map_from_points, window_exit_distance
+from dataclasses import replace
+
+from navila_lab.sensors.height_map import (
+    HeightMapSpec,
+    SweepHistory,
+    bin_sweep,
+    height_map_from_points,
+    window_exit_distance,
+)
 from navila_lab.sensors.lidar_pattern import L1PatternSpec, l1_ray_directions
 
 SPEC = HeightMapSpec()
@@ -83,6 +91,21 @@ class TestHeightMap:
         assert torch.allclose(hmap[1], torch.full_like(hmap[1], 0.4))
 
 
+def wall_cloud(x: float) -> torch.Tensor:
+    """Floor 0.3 m below the sensor up to a vertical wall across the map at ``x``, which hides the floor beyond."""
+    floor = ground_cloud(0.3)
+    wall_y = torch.arange(SPEC.y_range[0], SPEC.y_range[1], 0.02)
+    wall_z = torch.arange(0.0, 0.3, 0.02)
+    y, z = torch.meshgrid(wall_y, wall_z, indexing="ij")
+    wall = torch.stack((torch.full_like(y.flatten(), x), y.flatten(), z.flatten()), dim=-1)
+    return torch.cat((floor[floor[:, 0] > x], wall), 0).unsqueeze(0)
+
+
+def first_wall_row(hmap: torch.Tensor) -> int:
+    """Row nearest the sensor (highest x) of the map's middle column that reads 0, i.e. wall or shadow."""
+    return int(torch.nonzero(hmap[:, SPEC.shape[1] // 2] == 0).max())
+
+
 class TestSweepHistory:
     def test_fuses_the_last_sweeps_by_max(self):
         """The fused value is the element-wise max of the last ``num_sweeps`` maps; older ones drop out."""
@@ -112,6 +135,41 @@ class TestSweepHistory:
         assert torch.allclose(history.value[1], torch.full((17, 27), 0.4))
         history.push(torch.full((3, 17, 27), 0.3))
         assert torch.allclose(history.value[0], torch.full((17, 27), 0.3))
+
+    def test_coverage_tells_a_tall_surface_from_a_gap(self):
+        """Both read 0, but only cells whose pooling window holds a point, of any height, are covered."""
+        hmap, covered = bin_sweep(wall_cloud(-0.5), SPEC)
+        row = first_wall_row(hmap[0])
+        assert (hmap[0, row] == 0).all() and covered[0, row].all()
+        assert not covered[0, : row - 1].any(), "the shadow beyond the wall's own row is a gap"
+
+    def test_max_fusion_shows_a_wall_where_the_oldest_sweep_saw_it(self):
+        """Walking at a wall, the reference's max keeps the floor older sweeps saw where the newest sees the wall."""
+        history = SweepHistory(1, SPEC)
+        for x in (-0.74, -0.68, -0.62, -0.56, -0.5):  # the wall comes 0.06 m nearer every sweep
+            history.push(*bin_sweep(wall_cloud(x), SPEC))
+        newest = first_wall_row(history.latest[0])
+        assert first_wall_row(history.value[0]) == newest - 4
+
+    def test_newest_fusion_shows_a_wall_where_the_newest_sweep_sees_it(self):
+        """Each cell reads the newest sweep covering it: the wall is where the newest sweep sees it."""
+        history = SweepHistory(1, replace(SPEC, fusion="newest"))
+        for x in (-0.74, -0.68, -0.62, -0.56, -0.5):
+            history.push(*bin_sweep(wall_cloud(x), SPEC))
+        assert first_wall_row(history.value[0]) == first_wall_row(history.latest[0])
+        assert torch.allclose(history.value[0, -5:], torch.full((5, 27), 0.3)), "floor in front from the newest"
+
+    def test_newest_fusion_fills_gaps_from_older_sweeps(self):
+        """Cells the newest sweep does not cover keep the newest older value that does; never covered reads 0."""
+        history = SweepHistory(1, replace(SPEC, fusion="newest"))
+        history.push(torch.full((1, 17, 27), 0.4), torch.ones(1, 17, 27, dtype=torch.bool))
+        left = torch.zeros(1, 17, 27, dtype=torch.bool)
+        left[..., :10] = True
+        history.push(torch.full((1, 17, 27), 0.2), left)
+        assert torch.allclose(history.value[0, :, :10], torch.full((17, 10), 0.2))
+        assert torch.allclose(history.value[0, :, 10:], torch.full((17, 17), 0.4))
+        history.reset(torch.tensor([0]), torch.full((1, 17, 27), 0.3), left)
+        assert torch.count_nonzero(history.value[0, :, 10:]) == 0
 
     def test_spec_round_trips_through_plain_data(self):
         """The spec written to deploy.yaml reads back equal."""

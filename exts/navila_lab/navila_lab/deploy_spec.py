@@ -22,7 +22,7 @@ from typing import Literal
 import yaml
 
 from navila_lab.errors import UserError
-from navila_lab.sensors.height_map import HeightMapSpec
+from navila_lab.sensors.height_map import FUSIONS, HeightMapSpec
 from navila_lab.sensors.lidar_pattern import L1PatternSpec
 
 DEPLOY_FILE = "deploy.yaml"
@@ -344,14 +344,16 @@ def _convert(value: object, hint: object, where: str, source: str) -> object:
     if dataclasses.is_dataclass(hint):
         if not isinstance(value, dict):
             raise _Mismatch
-        hints, names = typing.get_type_hints(hint), [item.name for item in dataclasses.fields(hint)]
+        hints, fields = typing.get_type_hints(hint), dataclasses.fields(hint)
+        names = [item.name for item in fields]
         unknown = [key for key in value if key not in names]
         if unknown:
             raise ContractError(f"{source}: unknown field '{_join(where, unknown[0])}'")
-        missing = [name for name in names if name not in value]
+        missing = [item.name for item in fields if item.name not in value and not item.metadata.get("optional")]
         if missing:
             raise ContractError(f"{source}: missing field '{_join(where, missing[0])}'")
-        return hint(**{name: _parse(value[name], hints[name], _join(where, name), source) for name in names})
+        given = [name for name in names if name in value]  # an absent optional field keeps its default
+        return hint(**{name: _parse(value[name], hints[name], _join(where, name), source) for name in given})
     if origin in (types.UnionType, typing.Union):
         for arm in args:
             try:
@@ -451,6 +453,8 @@ def _map_inconsistencies(spec: HeightMapSpec) -> typing.Iterator[tuple[str, str]
         yield "height_map.pool_size", f"must be a positive odd number, got {spec.pool_size}"
     if spec.num_sweeps < 1:
         yield "height_map.num_sweeps", f"must be positive, got {spec.num_sweeps}"
+    if spec.fusion not in FUSIONS:
+        yield "height_map.fusion", f"must be one of {', '.join(FUSIONS)}, got {spec.fusion!r}"
 
 
 def _value(spec: DeploySpec, dotted: str) -> float:

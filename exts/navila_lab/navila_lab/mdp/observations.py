@@ -11,7 +11,7 @@ from isaaclab.managers import ManagerTermBase, ObservationTermCfg, SceneEntityCf
 from isaaclab.utils.math import matrix_from_quat, quat_apply, quat_apply_inverse, quat_mul
 
 from navila_lab.barrier import HeightMapGovernor
-from navila_lab.sensors.height_map import HeightMapSpec, SweepHistory, height_map_from_points
+from navila_lab.sensors.height_map import HeightMapSpec, SweepHistory, bin_sweep
 
 if TYPE_CHECKING:
     from isaaclab.envs import ManagerBasedEnv
@@ -53,8 +53,8 @@ def _window_holds(outer: HeightMapSpec, inner: HeightMapSpec) -> bool:
 class lidar_height_map(ManagerTermBase):
     """LiDAR height map (N, rows·cols) of the sweeps the robot would have fused.
 
-    Each new sweep is binned by :func:`height_map_from_points`, then the maps of the last ``spec.num_sweeps`` sweeps
-    are fused by an element-wise max (as on the robot).
+    Each new sweep is binned by :func:`~navila_lab.sensors.height_map.bin_sweep`, then the maps of the last
+    ``spec.num_sweeps`` sweeps are fused as ``spec.fusion`` says (as on the robot).
     """
 
     def __init__(self, cfg: ObservationTermCfg, env: ManagerBasedEnv):
@@ -75,7 +75,7 @@ class lidar_height_map(ManagerTermBase):
         """
         ids = slice(None) if env_ids is None else env_ids
         points = lidar_points(self._env, self.cfg.params["sensor_cfg"], ids)
-        self.history.reset(ids, height_map_from_points(points, self.spec))
+        self.history.reset(ids, *bin_sweep(points, self.spec))
 
     def __call__(
         self,
@@ -86,7 +86,7 @@ class lidar_height_map(ManagerTermBase):
         """Bin the sweep that arrived this step (if any) and return the fused maps, flattened row-major."""
         step = env.common_step_counter if hasattr(env, "common_step_counter") else 0
         if self._last_step is None or step - self._last_step >= self.steps_per_sweep:
-            self.history.push(height_map_from_points(lidar_points(env, sensor_cfg), self.spec))
+            self.history.push(*bin_sweep(lidar_points(env, sensor_cfg), self.spec))
             self._last_step = step
         return self.history.value.flatten(1)
 

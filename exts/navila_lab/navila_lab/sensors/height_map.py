@@ -5,12 +5,15 @@ This module imports only torch (and :mod:`navila_lab.tensors`) so that the robot
 
 from __future__ import annotations
 
-from dataclasses import asdict, dataclass
+from dataclasses import asdict, dataclass, field
 
 import torch
 import torch.nn.functional as F
 
 from navila_lab.tensors import zero_rows
+
+FUSIONS = ("max", "newest")
+"""Ways :class:`SweepHistory` fuses its sweeps (see :attr:`HeightMapSpec.fusion`)."""
 
 
 @dataclass
@@ -28,7 +31,11 @@ class HeightMapSpec:
     pool_size: int = 3
     """Edge of the max-pool window applied to each sweep's map (odd)."""
     num_sweeps: int = 5
-    """Number of most recent sweeps fused by an element-wise max."""
+    """Number of most recent sweeps fused."""
+    fusion: str = field(default="max", metadata={"optional": True})
+    """How the sweeps are fused (absent from files written before it existed: ``"max"``). ``"max"`` (the reference's): element-wise max, so a wall shows only where every fused
+    sweep saw it, i.e. where the oldest sweep saw it while the robot walks at it. ``"newest"``: each cell reads the
+    newest sweep that covers it (a return in its pooling window), older sweeps filling only the gaps."""
 
     @property
     def shape(self) -> tuple[int, int]:
@@ -79,13 +86,14 @@ def window_exit_distance(directions: torch.Tensor, spec: HeightMapSpec) -> torch
     return exits.amin(dim=-1).clamp_min(0.0)
 
 
-def height_map_from_points(
+def bin_sweep(
     points: torch.Tensor, spec: HeightMapSpec, valid: torch.Tensor | None = None
-) -> torch.Tensor:
-    """Height map of one sweep per batch entry.
+) -> tuple[torch.Tensor, torch.Tensor]:
+    """Height map of one sweep per batch entry, and the cells it covers.
 
     Each cell keeps the minimum z of the points that fall in it; values below ``spec.z_clip[0]`` and empty cells
     become 0, the rest are clipped to ``spec.z_clip[1]``; then a ``pool_size`` × ``pool_size`` max-pool is applied.
+    A cell is covered when its pooling window holds a point of any height (a 0 there is a tall surface, not a gap).
 
     Args:
         points: Points in the LiDAR frame, shape (B, P, 3). Non-finite points are ignored.
@@ -93,7 +101,7 @@ def height_map_from_points(
         valid: Optional mask of shape (B, P); False entries are ignored (e.g. rays that hit nothing).
 
     Returns:
-        Height maps of shape (B, rows, cols).
+        Height maps of shape (B, rows, cols) and their coverage (bool, same shape).
     """
     batch, num_points, _ = points.shape
     rows, cols = spec.shape
@@ -109,35 +117,58 @@ def height_map_from_points(
     lowest = torch.full((batch * (rows * cols + 1),), torch.inf, device=points.device, dtype=points.dtype)
     lowest.scatter_reduce_(0, cell.reshape(-1), torch.where(keep, z, torch.inf).reshape(-1), reduce="amin")
     grid = lowest.view(batch, rows * cols + 1)[:, :-1].view(batch, rows, cols)
-    seen = torch.isfinite(grid) & (grid >= spec.z_clip[0])
+    hit = torch.isfinite(grid)
+    seen = hit & (grid >= spec.z_clip[0])
     grid = torch.where(seen, grid.clamp(max=spec.z_clip[1]), torch.zeros_like(grid))
     pad = spec.pool_size // 2
-    return F.max_pool2d(grid.unsqueeze(1), spec.pool_size, stride=1, padding=pad).squeeze(1)
+    pooled = F.max_pool2d(torch.stack((grid, hit.to(grid.dtype)), 1), spec.pool_size, stride=1, padding=pad)
+    return pooled[:, 0], pooled[:, 1] > 0
+
+
+def height_map_from_points(
+    points: torch.Tensor, spec: HeightMapSpec, valid: torch.Tensor | None = None
+) -> torch.Tensor:
+    """Height map of one sweep per batch entry (B, rows, cols): :func:`bin_sweep` without the coverage."""
+    return bin_sweep(points, spec, valid)[0]
 
 
 class SweepHistory:
-    """Ring buffer of the last ``spec.num_sweeps`` height maps per batch entry; its value is their element-wise max."""
+    """Ring buffer of the last ``spec.num_sweeps`` height maps per batch entry, fused as ``spec.fusion`` says."""
 
     def __init__(self, batch: int, spec: HeightMapSpec, device: torch.device | str = "cpu"):
         self.spec = spec
         self.maps = torch.zeros(spec.num_sweeps, batch, *spec.shape, device=device)
+        self.covered = torch.zeros_like(self.maps, dtype=torch.bool)
         self._slot = 0
 
-    def push(self, maps: torch.Tensor) -> None:
-        """Store a new sweep's maps (B, rows, cols), replacing the oldest."""
+    def push(self, maps: torch.Tensor, covered: torch.Tensor | None = None) -> None:
+        """Store a new sweep's maps (B, rows, cols) and coverage (default: every cell), replacing the oldest."""
         self._slot = (self._slot + 1) % self.spec.num_sweeps
         self.maps[self._slot] = maps
+        self.covered[self._slot] = True if covered is None else covered
 
-    def reset(self, batch_ids: torch.Tensor | slice = slice(None), maps: torch.Tensor | None = None) -> None:
+    def reset(
+        self,
+        batch_ids: torch.Tensor | slice = slice(None),
+        maps: torch.Tensor | None = None,
+        covered: torch.Tensor | None = None,
+    ) -> None:
         """Forget the history of the given entries; ``maps`` (one per entry), when given, becomes their only sweep."""
         zero_rows(self.maps, batch_ids, dim=1)
+        zero_rows(self.covered, batch_ids, dim=1)
         if maps is not None:
             self.maps[self._slot, batch_ids] = maps
+            self.covered[self._slot, batch_ids] = True if covered is None else covered
 
     @property
     def value(self) -> torch.Tensor:
         """Fused map, shape (B, rows, cols)."""
-        return self.maps.amax(dim=0)
+        if self.spec.fusion == "max":
+            return self.maps.amax(dim=0)
+        newest_first = (self._slot - torch.arange(self.spec.num_sweeps, device=self.maps.device)) % self.spec.num_sweeps
+        covered = self.covered[newest_first]
+        first = covered.to(torch.uint8).argmax(dim=0, keepdim=True)
+        return self.maps[newest_first].gather(0, first).squeeze(0) * covered.any(dim=0)
 
     @property
     def latest(self) -> torch.Tensor:
