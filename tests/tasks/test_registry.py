@@ -1,9 +1,12 @@
 """Task registration is data only: every id resolves through gym.spec without building a simulator."""
 
+import dataclasses
+
 import gymnasium as gym
 import navila_tasks
 import pytest
 from navila_agents.locomotion.runtime import load_cfgs
+from navila_lab.sensors.height_map import HeightMapSpec
 
 
 class TestRegistry:
@@ -24,6 +27,15 @@ class TestRegistry:
         assert blind.scene.lidar is None and lidar.scene.lidar is not None
         assert blind.observations.height_map is None and lidar.observations.height_map is not None
         assert lidar_agent.obs_groups["actor"] == [*blind_agent.obs_groups["actor"], "height_map"]
+
+    def test_newest_map_variant_only_changes_the_fusion(self):
+        """The newest-map LiDAR task reads the same grid as the LiDAR task, fused from the newest covering sweep."""
+        reference, _ = load_cfgs("NaVILA-Go2-Rough-Lidar", [])
+        newest, _ = load_cfgs("NaVILA-Go2-Rough-Lidar-NewestMap-Play", [], play=True)
+        spec = newest.observations.height_map.height_map.params["spec"]
+        assert spec.fusion == "newest"
+        assert dataclasses.replace(spec, fusion="max") == HeightMapSpec()
+        assert reference.observations.height_map.height_map.params.get("spec", HeightMapSpec()).fusion == "max"
 
     def test_play_variants_turn_noise_and_randomization_off(self):
         """-Play cfgs have few robots, no observation noise, no pushes, and a fixed forward command."""
