@@ -1,9 +1,10 @@
 """Probe: how far ahead of the truth the policy's fused height map shows a wall the robot walks towards.
 
 With the reference's fusion (``HeightMapSpec.fusion == "max"``) the policy reads the element-wise max of the last
-``num_sweeps`` sweeps' maps, each binned in the sensor frame of its own cast. A larger value is a lower surface, so a cell reads wall only once every fused
-sweep saw wall there: walking towards a wall, the fused map shows it where the oldest sweep saw it. One flat tile per
-commanded speed, a wall across the path ``--face`` m ahead; the policy walks at the speed (alone, no governor).
+``num_sweeps`` sweeps' maps, each binned in the sensor frame of its own cast. A larger value is a lower surface, so
+a cell reads wall only once every fused sweep saw wall there: walking towards a wall, the fused map shows it where
+the oldest sweep saw it. One flat tile per commanded speed, a wall across the path ``--face`` m ahead; the policy
+walks at the speed (alone, no governor).
 Each step compares the free distance ahead of the footprint (:meth:`~navila_lab.barrier.HeightMapGovernor.
 free_distance`) in the policy's fused map and in the newest sweep's map with the truth. Reports per speed where each
 first shows the wall and how much farther than the truth it shows it while the robot still moves.

@@ -1,8 +1,8 @@
 """The shared LiDAR → height-map function on hand-built clouds with known answers."""
 
-import torch
 from dataclasses import replace
 
+import torch
 from navila_lab.sensors.height_map import (
     HeightMapSpec,
     SweepHistory,

@@ -92,10 +92,11 @@ class track_safe_lin_vel_xy_exp(ManagerTermBase):
         env: ManagerBasedRLEnv,
         std: float,
         command_name: str,
+        stop_distance: float = STOP_DISTANCE,
         asset_cfg: SceneEntityCfg = SceneEntityCfg("robot"),
     ) -> torch.Tensor:
         """Tracking reward of each robot; adds this step's allowed distance and progress."""
-        target = safe_velocity_command(env, command_name, asset_cfg=asset_cfg)[:, :2]
+        target = safe_velocity_command(env, command_name, stop_distance=stop_distance, asset_cfg=asset_cfg)[:, :2]
         velocity = env.scene[asset_cfg.name].data.root_lin_vel_b.torch[:, :2]
         speed = torch.linalg.norm(target, dim=1)
         along = torch.sum(velocity * target, dim=1) / speed.clamp_min(1e-6)
@@ -108,6 +109,7 @@ def stand_still_at_safe_target_l1(
     env: ManagerBasedRLEnv,
     command_name: str,
     command_threshold: float = 0.06,
+    stop_distance: float = STOP_DISTANCE,
     asset_cfg: SceneEntityCfg = SceneEntityCfg("robot"),
 ) -> torch.Tensor:
     """Σ|q − q_default| while the safe target (vx, vy, ωz) is below ``command_threshold``: stopped or blocked, stand.
@@ -116,7 +118,9 @@ def stand_still_at_safe_target_l1(
     penalizes turning in place, and policies trained with it refuse the VLA's "turn left 30 degrees". A robot held at
     a wall by the safe target stands instead of stepping in place against it.
     """
-    target = safe_velocity_command(env, command_name, asset_cfg=SceneEntityCfg(asset_cfg.name))
+    target = safe_velocity_command(
+        env, command_name, stop_distance=stop_distance, asset_cfg=SceneEntityCfg(asset_cfg.name)
+    )
     return joint_deviation_l1(env, asset_cfg) * (torch.linalg.norm(target, dim=1) < command_threshold)
 
 

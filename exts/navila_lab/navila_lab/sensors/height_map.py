@@ -33,9 +33,11 @@ class HeightMapSpec:
     num_sweeps: int = 5
     """Number of most recent sweeps fused."""
     fusion: str = field(default="max", metadata={"optional": True})
-    """How the sweeps are fused (absent from files written before it existed: ``"max"``). ``"max"`` (the reference's): element-wise max, so a wall shows only where every fused
-    sweep saw it, i.e. where the oldest sweep saw it while the robot walks at it. ``"newest"``: each cell reads the
-    newest sweep that covers it (a return in its pooling window), older sweeps filling only the gaps."""
+    """How the sweeps are fused (absent from files written before it existed: ``"max"``).
+
+    ``"max"`` (the reference's): element-wise max, so a wall shows only where every fused sweep saw it, i.e. where the
+    oldest sweep saw it while the robot walks at it. ``"newest"``: each cell reads the newest sweep that covers it
+    (:func:`bin_sweep`), older sweeps filling only the gaps."""
 
     @property
     def shape(self) -> tuple[int, int]:
