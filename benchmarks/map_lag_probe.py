@@ -10,7 +10,7 @@ free_distance`) in the policy's fused map and in the newest sweep's map with the
 first shows the wall and how much farther than the truth it shows it while the robot still moves.
 
 usage: python benchmarks/map_lag_probe.py [--policy policies/go2_rough_lidar] [--kind glass] [--speeds 0.25 0.5 1.0]
-       [--task NaVILA-Go2-Rough-Lidar-NewestMap]   (appends a table to results/map_lag.md)
+       (appends a table to results/map_lag.md)
 """
 
 from __future__ import annotations
@@ -40,7 +40,7 @@ MOVING = 0.1
 
 def walk(args: argparse.Namespace) -> list[dict]:
     """Walk one robot per speed at its wall; per speed the map's first sighting and over-estimates of the free way."""
-    source = resolve_policy(str(args.policy), args.task)
+    source = resolve_policy(str(args.policy))
     env_cfg, agent_cfg = runtime.load_cfgs(source.task, [], play=True)
     offsets = [-0.5 - 0.1 * i for i in range(len(args.speeds))]  # one tile each, every wall across the whole path
     pane_edge_probe.configure(env_cfg, argparse.Namespace(kind=args.kind, face=args.face, offsets=offsets, speed=0.0))
@@ -112,7 +112,6 @@ def main(argv: list[str]) -> int:
     pane_edge_probe.add_wall_args(parser, face=2.5)
     parser.add_argument("--speeds", type=float, nargs="+", default=[0.25, 0.5, 0.75, 1.0])
     parser.add_argument("--steps", type=int, default=400, help="policy steps (50 per simulated second)")
-    parser.add_argument("--task", default=None, help="task whose height map to probe (default: the policy's)")
     args = parser.parse_args(argv)
     heading = run_heading("cpu", " ".join(["python benchmarks/map_lag_probe.py", *argv]))
     text = (

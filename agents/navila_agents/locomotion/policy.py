@@ -16,6 +16,7 @@ from typing import TYPE_CHECKING
 import torch
 from navila_lab.deploy_spec import DEPLOY_FILE, POLICY_JIT, DeploySpec
 from navila_lab.errors import UserError
+from navila_lab.sensors.height_map import HeightMapSpec
 
 from navila_agents.locomotion import runtime
 from navila_agents.rsl_rl_cfg import (
@@ -27,6 +28,7 @@ from navila_agents.rsl_rl_cfg import (
 
 if TYPE_CHECKING:
     import gymnasium as gym
+    from isaaclab.envs import ManagerBasedRLEnvCfg
     from isaaclab_rl.rsl_rl import RslRlOnPolicyRunnerCfg, RslRlVecEnvWrapper
     from tensordict import TensorDict
 
@@ -95,6 +97,21 @@ def runner_cfg_for(source: PolicySource, env: gym.Env, device: str) -> RslRlOnPo
     return agent_cfg
 
 
+def check_height_map(source: PolicySource, env_cfg: ManagerBasedRLEnvCfg) -> None:
+    """Refuse an exported LiDAR policy whose height map (``deploy.yaml``) is not the one the task builds."""
+    if source.spec is None or source.spec.height_map is None:
+        return
+    group = getattr(env_cfg.observations, "height_map", None)
+    built = (group.height_map.params.get("spec") or HeightMapSpec()).to_dict() if group is not None else {}
+    trained = source.spec.height_map.to_dict()
+    differ = [f"{key} {trained[key]} (task: {built.get(key)})" for key in trained if built.get(key) != trained[key]]
+    if differ:
+        raise UserError(
+            f"policy '{source.path}' was trained on a height map with {', '.join(differ)}; "
+            f"choose the policy's task with --task"
+        )
+
+
 def load_policy(
     source: PolicySource, env: gym.Env, agent_cfg: RslRlOnPolicyRunnerCfg
 ) -> tuple[RslRlVecEnvWrapper, Policy]:
@@ -115,6 +132,7 @@ def load_policy(
             f"policy '{source.path}' reads the terms {policy_terms}, task {source.task} gives {task_terms} "
             "(a policy exported before the task changed: retrain or choose its task with --task)"
         )
+    check_height_map(source, env.unwrapped.cfg)
     wrapped = RslRlVecEnvWrapper(env, clip_actions=agent_cfg.clip_actions)
     obs = wrapped.get_observations()
     width = sum(obs[group].shape[-1] for group in groups)
