@@ -56,6 +56,20 @@ class TestCloudHeightMap:
         hm.update(bump, LIDAR_FRAME_ID, 3.0)
         assert not np.any(np.isclose(hm.latest().map, 0.1))
 
+    def test_newest_fusion_keeps_the_newest_sweep_where_it_has_hits(self):
+        """With ``fusion: newest`` a cell the newest sweep hits reads that sweep, one it misses reads an older one."""
+        spec = HeightMapSpec(num_sweeps=2, pool_size=1, fusion="newest")
+        hm = CloudHeightMap(spec, [0.0, 0.0, 0.0], [1.0, 0.0, 0.0, 0.0])
+        xs, ys = np.meshgrid(np.arange(-0.79, 0.2, 0.03), np.arange(-0.79, 0.8, 0.03))
+        deep = np.stack([xs.ravel(), ys.ravel(), np.full(xs.size, 0.4)], axis=-1)
+        tall_half = deep[deep[:, 0] > -0.3] - [0.0, 0.0, 0.38]  # 0.02 below the sensor: tall, reads 0
+        hm.update(deep, LIDAR_FRAME_ID, 1.0)
+        hm.update(tall_half, LIDAR_FRAME_ID, 2.0)
+        fused = hm.latest().map
+        rows = np.arange(spec.shape[0]) * spec.resolution + spec.x_range[0]
+        assert np.all(fused[rows > -0.27] == 0.0), "the newest sweep's tall surface wins over the older floor"
+        assert np.allclose(fused[rows < -0.36], 0.4), "cells the newest sweep missed keep the older floor"
+
 
 class TestDegeneratePerception:
     def test_unknown_frame(self):
