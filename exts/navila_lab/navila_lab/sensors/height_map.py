@@ -167,10 +167,10 @@ class SweepHistory:
         """Fused map, shape (B, rows, cols)."""
         if self.spec.fusion == "max":
             return self.maps.amax(dim=0)
-        newest_first = (self._slot - torch.arange(self.spec.num_sweeps, device=self.maps.device)) % self.spec.num_sweeps
-        covered = self.covered[newest_first]
-        first = covered.to(torch.uint8).argmax(dim=0, keepdim=True)
-        return self.maps[newest_first].gather(0, first).squeeze(0) * covered.any(dim=0)
+        sweeps = self.spec.num_sweeps
+        recency = (sweeps - (self._slot - torch.arange(sweeps, device=self.maps.device)) % sweeps).to(torch.uint8)
+        score = self.covered * recency.view(-1, 1, 1, 1)  # per slot: num_sweeps for the newest, 0 where uncovered
+        return self.maps.gather(0, score.argmax(dim=0, keepdim=True)).squeeze(0) * self.covered.any(dim=0)
 
     @property
     def latest(self) -> torch.Tensor:
