@@ -27,6 +27,16 @@ def ground_cloud(depth: float, spacing: float = 0.02) -> torch.Tensor:
     return torch.stack((x.flatten(), y.flatten(), torch.full_like(x.flatten(), depth)), dim=-1)
 
 
+def wall_cloud(x: float) -> torch.Tensor:
+    """Floor 0.3 m below the sensor up to a vertical wall across the map at ``x``, which hides the floor beyond."""
+    floor = ground_cloud(0.3)
+    wall_y = torch.arange(SPEC.y_range[0], SPEC.y_range[1], 0.02)
+    wall_z = torch.arange(0.0, 0.3, 0.02)
+    y, z = torch.meshgrid(wall_y, wall_z, indexing="ij")
+    wall = torch.stack((torch.full_like(y.flatten(), x), y.flatten(), z.flatten()), dim=-1)
+    return torch.cat((floor[floor[:, 0] > x], wall), 0).unsqueeze(0)
+
+
 class TestHeightMap:
     def test_shape_is_17_by_27(self):
         """The reference grid (0.06 m over 1.0 × 1.6 m) has 17 rows and 27 columns."""
@@ -64,13 +74,7 @@ class TestHeightMap:
 
     def test_wall_and_glass_shadow_the_cells_behind_them(self):
         """A vertical wall (glass reads like any surface) at x = −0.5 hides the floor beyond it: those cells are 0."""
-        floor = ground_cloud(0.3)
-        in_front = floor[:, 0] > -0.5
-        wall_y = torch.arange(SPEC.y_range[0], SPEC.y_range[1], 0.02)
-        wall_z = torch.arange(0.0, 0.3, 0.02)
-        y, z = torch.meshgrid(wall_y, wall_z, indexing="ij")
-        wall = torch.stack((torch.full_like(y.flatten(), -0.5), y.flatten(), z.flatten()), dim=-1)
-        hmap = height_map_from_points(torch.cat((floor[in_front], wall), 0).unsqueeze(0), SPEC)[0]
+        hmap = height_map_from_points(wall_cloud(-0.5), SPEC)[0]
         wall_row = int((-0.5 - SPEC.x_range[0]) / SPEC.resolution)
         assert torch.count_nonzero(hmap[: wall_row - 1]) == 0, "cells behind the wall must read empty"
         assert torch.allclose(hmap[wall_row + 2 :], torch.full_like(hmap[wall_row + 2 :], 0.3))
@@ -89,16 +93,6 @@ class TestHeightMap:
         hmap = height_map_from_points(points, SPEC)
         assert torch.allclose(hmap[0], torch.full_like(hmap[0], 0.3))
         assert torch.allclose(hmap[1], torch.full_like(hmap[1], 0.4))
-
-
-def wall_cloud(x: float) -> torch.Tensor:
-    """Floor 0.3 m below the sensor up to a vertical wall across the map at ``x``, which hides the floor beyond."""
-    floor = ground_cloud(0.3)
-    wall_y = torch.arange(SPEC.y_range[0], SPEC.y_range[1], 0.02)
-    wall_z = torch.arange(0.0, 0.3, 0.02)
-    y, z = torch.meshgrid(wall_y, wall_z, indexing="ij")
-    wall = torch.stack((torch.full_like(y.flatten(), x), y.flatten(), z.flatten()), dim=-1)
-    return torch.cat((floor[floor[:, 0] > x], wall), 0).unsqueeze(0)
 
 
 def first_wall_row(hmap: torch.Tensor) -> int:

@@ -20,6 +20,12 @@ def in_lidar_frame(base_points: np.ndarray) -> np.ndarray:
     return (base_points - np.asarray(LIDAR_POS)) @ quat_to_matrix(np.asarray(LIDAR_QUAT_WXYZ))
 
 
+def lidar_floor(depth: float) -> np.ndarray:
+    """A floor ``depth`` below the sensor across the default map window, in the (upright) LiDAR frame."""
+    xs, ys = np.meshgrid(np.arange(-0.79, 0.2, 0.03), np.arange(-0.79, 0.8, 0.03))
+    return np.stack([xs.ravel(), ys.ravel(), np.full(xs.size, depth)], axis=-1)
+
+
 def go2_map(spec: HeightMapSpec | None = None) -> CloudHeightMap:
     return CloudHeightMap(spec or HeightMapSpec(), list(LIDAR_POS), list(LIDAR_QUAT_WXYZ))
 
@@ -45,8 +51,7 @@ class TestCloudHeightMap:
         kept beside it."""
         spec = HeightMapSpec(num_sweeps=2, pool_size=1)
         hm = CloudHeightMap(spec, [0.0, 0.0, 0.0], [1.0, 0.0, 0.0, 0.0])
-        xs, ys = np.meshgrid(np.arange(-0.79, 0.2, 0.03), np.arange(-0.79, 0.8, 0.03))
-        floor = np.stack([xs.ravel(), ys.ravel(), np.full(xs.size, 0.1)], axis=-1)
+        floor = lidar_floor(0.1)
         bump = floor + np.where(floor[:, :1] > 0.0, [0.0, 0.0, 0.2], [0.0, 0.0, -0.04])
         hm.update(floor, LIDAR_FRAME_ID, 1.0)
         hm.update(bump, LIDAR_FRAME_ID, 2.0)
@@ -60,8 +65,7 @@ class TestCloudHeightMap:
         """With ``fusion: newest`` a cell the newest sweep hits reads that sweep, one it misses reads an older one."""
         spec = HeightMapSpec(num_sweeps=2, pool_size=1, fusion="newest")
         hm = CloudHeightMap(spec, [0.0, 0.0, 0.0], [1.0, 0.0, 0.0, 0.0])
-        xs, ys = np.meshgrid(np.arange(-0.79, 0.2, 0.03), np.arange(-0.79, 0.8, 0.03))
-        deep = np.stack([xs.ravel(), ys.ravel(), np.full(xs.size, 0.4)], axis=-1)
+        deep = lidar_floor(0.4)
         tall_half = deep[deep[:, 0] > -0.3] - [0.0, 0.0, 0.38]  # 0.02 below the sensor: tall, reads 0
         hm.update(deep, LIDAR_FRAME_ID, 1.0)
         hm.update(tall_half, LIDAR_FRAME_ID, 2.0)
