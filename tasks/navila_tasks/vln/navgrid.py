@@ -40,6 +40,9 @@ class NavGrid:
     """Cell edge (m)."""
     origin: tuple[float, float] = (0.0, 0.0)
     """World (x, y) of the grid's lower-left corner."""
+    clearance: np.ndarray | None = field(default=None, repr=False)
+    """(H, W) float: distance (m) from each cell's center to the nearest obstacle before inflation (0 inside one;
+    to the obstacle cells' edges, as far as the grid tells)."""
     _distance_cache: dict[tuple[int, int], tuple[np.ndarray, np.ndarray]] = field(default_factory=dict, repr=False)
 
     @classmethod
@@ -70,7 +73,8 @@ class NavGrid:
         offsets = np.arange(-reach, reach + 1) * resolution
         disk = np.hypot(*np.meshgrid(offsets, offsets)) <= robot_radius + 1e-9
         inflated = ndimage.binary_dilation(blocked, structure=disk)[1:-1, 1:-1]
-        return cls(free=~inflated, resolution=resolution, origin=(bounds[0], bounds[1]))
+        clearance = np.maximum(ndimage.distance_transform_edt(~blocked) - 0.5, 0.0)[1:-1, 1:-1] * resolution
+        return cls(free=~inflated, resolution=resolution, origin=(bounds[0], bounds[1]), clearance=clearance)
 
     def to_cell(self, xy: np.ndarray | Sequence[float]) -> np.ndarray:
         """(row, col) integer cells of world points (..., 2), unclipped."""

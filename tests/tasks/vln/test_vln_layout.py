@@ -6,7 +6,7 @@ import numpy as np
 import pytest
 import torch
 from navila_tasks.vln.layout import SceneLayout
-from navila_tasks.vln.teleport import TeleportBase
+from navila_tasks.vln.teleport import FRONT_REACH, TeleportBase
 
 
 @pytest.fixture(scope="module")
@@ -74,6 +74,30 @@ class TestTeleportBase:
         for _ in range(1500):
             poses = base.advance(poses, commands, 0.02)
             assert bool(base.is_free(poses[:, :2]).all())
+
+    def test_head_and_camera_stay_out_of_walls(self, layout):
+        """Walking at 1 m/s while turning from anywhere free never puts any point between the base center and the
+        body's front inside an obstacle: the camera does not see from inside a wall or past a pane."""
+        grid = layout.free_space(0.2)
+        base, solid = TeleportBase(grid), TeleportBase(layout.free_space(0.0))
+        free = np.argwhere(grid.free)
+        rng = np.random.default_rng(2)
+        starts = grid.to_world(free[rng.choice(len(free), 256)])
+        poses = torch.tensor(np.c_[starts, rng.uniform(-math.pi, math.pi, 256)], dtype=torch.float32)
+        poses = poses[base.front_clearance(poses) >= base.front_margin][:64]  # starts facing no nearby wall
+        commands = torch.tensor([[1.0, 0.0, 0.3]]).expand(len(poses), 3)
+        reach = torch.linspace(0.0, FRONT_REACH, 8)
+        for _ in range(1000):
+            poses = base.advance(poses, commands, 0.02)
+            heading = torch.stack((poses[:, 2].cos(), poses[:, 2].sin()), -1)
+            body = poses[:, None, :2] + reach[None, :, None] * heading[:, None]
+            assert bool(solid.is_free(body.reshape(-1, 2)).all())
+
+    def test_clearance_is_the_distance_to_the_nearest_obstacle(self, layout):
+        """Zero on obstacle cells; a cell free with clearance r lies at least about r from every obstacle."""
+        blocked, grid = layout.free_space(0.0), layout.free_space(0.3)
+        assert np.all(blocked.clearance[~blocked.free] == 0.0)
+        assert np.all(grid.clearance[grid.free] >= 0.3 - grid.resolution)
 
     def test_slides_along_a_wall(self, layout):
         """Heading diagonally into free space bounded by a wall keeps moving along the wall instead of stopping."""
