@@ -9,6 +9,10 @@ at once, one env per (method, episode), the methods routed per env (:class:`Rout
 * the shortest-path oracle with the full view (it plans around glass) and, in a second pass, with the camera's view
   (glass does not block its plans).
 
+The teleported low level moves the bases kinematically and only renders (:class:`RenderSim`, as in ``navila
+vla-data`` and ``navila vla-dagger``): no physics, so nobody falls and contacts are not counted ("–"), and it runs on
+a CPU too (``--low-levels perfect``). The policies' low levels step the physics (:class:`IsaacVlnSim`).
+
 Each (method, set, low level) is written like a ``navila vln`` run (``episodes.json``, ``summary.json``) under
 ``--out-dir``; the tables are appended to ``--report`` with the date, commit and device. With ``--card DIR`` a
 ``MODEL_CARD.md`` for the VLA folder DIR is written too (data, training, results). On a GPU::
@@ -35,6 +39,8 @@ VLN_TASK = "NaVILA-Go2-VLN"
 SETS = {"clear": "test_clear", "glass": "test_glass"}
 """Set name in the tables → episode file of the dataset."""
 LOW_LEVELS = {"perfect": "teleported", "lidar": "LiDAR policy", "blind": "blind policy"}
+CONTACT_COLUMNS = ("falls", "collisions", "glass_contacts")
+"""Columns the teleported low level does not measure (:class:`~navila_agents.vln.render_sim.RenderSim`)."""
 METHODS = {
     "vla": "VLA",
     "black": "VLA, black frames",
@@ -118,6 +124,7 @@ def worker(args: argparse.Namespace) -> int:
     from navila_agents.vla.backends.hf import HFBackend, model_image_size
     from navila_agents.vla.backends.routed import BlackFrames, RoutedBackend
     from navila_agents.vln.datagen import open_vln_env
+    from navila_agents.vln.render_sim import RenderSim
     from navila_agents.vln.report import write_run
     from navila_agents.vln.rollout import VlnRunCfg, VlnRunner
     from navila_agents.vln.simulator import IsaacVlnSim
@@ -142,7 +149,7 @@ def worker(args: argparse.Namespace) -> int:
         device = str(env.unwrapped.device)
         backends = {name: HFBackend(folder, device=device, max_new_tokens=8) for name, folder in models.items()}
         backends["black"] = BlackFrames(backends["vla"])
-        sim = IsaacVlnSim(env, layout, policy)
+        sim = RenderSim(env, layout) if policy is None else IsaacVlnSim(env, layout, policy)
         for sees_glass, jobs in passes.items():
             routes = [None if job.route is None else backends[job.route] for job in jobs]
             routes += [None] * (sim.num_envs - len(jobs))
@@ -188,6 +195,11 @@ def tables(out_dir: Path, low_levels: list[str]) -> str:
                 method = summary["label"].split(" | ")[0]
                 values = [summary["metrics"][column] for column in METRIC_COLUMNS]
                 cells = [f"{value:.1f}" if isinstance(value, float) else str(value) for value in values]
+                if low_level == "perfect":  # RenderSim: no physics, so no falls or contacts to count
+                    cells = [
+                        cell if column not in CONTACT_COLUMNS else "–"
+                        for column, cell in zip(METRIC_COLUMNS, cells, strict=True)
+                    ]
                 lines.append(f"| {method} | {LOW_LEVELS[low_level]} | " + " | ".join(cells) + " |")
         lines.append("")
     return "\n".join(lines)
