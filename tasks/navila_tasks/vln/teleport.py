@@ -25,9 +25,9 @@ class TeleportBase:
     The center stays on the grid's free cells (obstacles inflated by a clearance, e.g. :data:`TELEPORT_CLEARANCE`);
     where a step would leave them, the base slides along x or y if that stays free (the scenes' walls are
     axis-aligned), or else stays put. Nor does a step bring the body's front (:data:`FRONT_REACH` ahead) closer than
-    :data:`FRONT_MARGIN` to an obstacle, so a base walking into a wall stops with its head and camera outside it (the
-    center's clearance alone let the camera see from inside walls and panes). A turn that would swing the front that
-    close steps the base back along its new heading, or else is not made.
+    :data:`FRONT_MARGIN` to an obstacle, so a base walking into a wall stops with its head and camera outside it, never
+    rendering from inside a wall or past a pane. A turn that would swing the front that close steps the base back along
+    its new heading, or else is not made.
     """
 
     def __init__(self, grid: NavGrid, device: str | torch.device = "cpu") -> None:
