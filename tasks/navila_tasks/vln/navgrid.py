@@ -36,13 +36,13 @@ class NavGrid:
 
     free: np.ndarray
     """(H, W) bool: the robot's center may be in this cell (obstacles inflated by the robot radius)."""
+    clearance: np.ndarray = field(repr=False)
+    """(H, W) float: distance (m) from each cell's center to the nearest obstacle before inflation (0 inside one;
+    to the obstacle cells' edges, as far as the grid tells)."""
     resolution: float
     """Cell edge (m)."""
     origin: tuple[float, float] = (0.0, 0.0)
     """World (x, y) of the grid's lower-left corner."""
-    clearance: np.ndarray | None = field(default=None, repr=False)
-    """(H, W) float: distance (m) from each cell's center to the nearest obstacle before inflation (0 inside one;
-    to the obstacle cells' edges, as far as the grid tells)."""
     _distance_cache: dict[tuple[int, int], tuple[np.ndarray, np.ndarray]] = field(default_factory=dict, repr=False)
 
     @classmethod

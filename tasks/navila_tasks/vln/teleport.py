@@ -32,8 +32,6 @@ class TeleportBase:
 
     def __init__(self, grid: NavGrid, device: str | torch.device = "cpu") -> None:
         """Keep the grid's free cells and clearance on ``device``."""
-        if grid.clearance is None:
-            raise ValueError("TeleportBase needs a NavGrid with its clearance (NavGrid.from_blocked makes one)")
         self.free = torch.as_tensor(grid.free, device=device)
         self.clearance = torch.as_tensor(grid.clearance, dtype=torch.float32, device=device)
         self.resolution = grid.resolution
