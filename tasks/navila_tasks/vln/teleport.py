@@ -82,8 +82,9 @@ class TeleportBase:
     def advance(self, poses: torch.Tensor, commands: torch.Tensor, dt: float) -> torch.Tensor:
         """Poses (N, 3) as (x, y, yaw) after ``dt`` seconds of commands (N, 3): turned, then moved, unless blocked."""
         poses, commands = poses.to(self.free.device), commands.to(self.free.device)
-        poses = self._turn(poses, dt * commands[:, 2])
-        heading = poses[:, 2] - 0.5 * dt * commands[:, 2]  # the step's midpoint heading
+        turned = self._turn(poses, dt * commands[:, 2])
+        heading = poses[:, 2] + 0.5 * wrap_to_pi(turned[:, 2] - poses[:, 2])  # midpoint heading of the turn made
+        poses = turned
         front = self.front_clearance(poses)
         cos, sin = torch.cos(heading), torch.sin(heading)
         step = dt * torch.stack(
