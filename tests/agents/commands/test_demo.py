@@ -46,13 +46,14 @@ def test_episodes_are_short_and_pass_glass(tmp_path):
 @pytest.mark.sim
 @pytest.mark.slow
 def test_demo_end_to_end(tmp_path):
-    """One short episode with the shipped LiDAR policy: metrics printed, demo.mp4 and summary.png written."""
+    """One short episode with the shipped policy and VLA: metrics printed, demo.mp4 and summary.png written."""
     args = ["--episodes", "1", "--camera-size", "32", "--max-steps", "150", "--device", "cpu", "--out", str(tmp_path)]
     result = subprocess.run(
         [sys.executable, "-m", "navila_cli", "demo", *args], capture_output=True, text=True, timeout=900
     )
     assert result.returncode == 0, result.stderr[-3000:]
-    assert "| demo (oracle (full view)) | 1 |" in result.stdout
+    vla = f"hf {demo.LEARNED_VLA}" if (demo.LEARNED_VLA / "config.json").is_file() else "oracle (full view)"
+    assert f"| demo ({vla}) | 1 |" in result.stdout
     summary = json.loads((tmp_path / "summary.json").read_text())
     assert summary["config"]["low_level"].endswith("go2_rough_lidar") and summary["metrics"]["episodes"] == 1
     assert (tmp_path / "demo.mp4").stat().st_size > 10_000 and (tmp_path / "summary.png").stat().st_size > 10_000
