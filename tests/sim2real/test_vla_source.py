@@ -1,6 +1,11 @@
+from pathlib import Path
+
 import numpy as np
+import pytest
 from navila_agents.vla.backends.base import VLABackend
-from navila_sim2real.vla import VlaVelocity
+from navila_sim2real.vla import VlaVelocity, vla_command_source
+
+SHIPPED = Path(__file__).parents[2] / "policies" / "vla_small"
 
 
 class ScriptedVla(VLABackend):
@@ -42,3 +47,16 @@ class TestVlaVelocity:
         assert source.query_once()
         source.velocity(None)
         assert not source.query_once() and len(backend.seen) == 1
+
+
+@pytest.mark.skipif(not SHIPPED.is_dir(), reason="policies/vla_small is written by scripts/gpu_vla_pipeline.sh")
+def test_shipped_vla_drives_the_robot_side_source():
+    """The shipped model folder runs on the robot's CPU path: one query turns the camera frame into a timed command."""
+    source = vla_command_source(str(SHIPPED), "walk to the door and stop", StillCamera(), policy_dt=0.02)
+    try:
+        assert source.query_once()
+        command = source.velocity(None)
+        assert command.shape == (3,) and np.isfinite(command).all()
+        assert source.finished or np.abs(command).max() > 0.0
+    finally:
+        source.close()
