@@ -145,6 +145,9 @@ def make_eval_cfg(
     generator.curriculum = True  # one sub-terrain per column, rows of increasing difficulty
     generator.seed = seed
     fix_velocity_command(env_cfg, eval_set.speeds, eval_set.yaw_rate)
+    if not {"obstacles", "glass"} & set(wanted):  # no walls: nothing for the wall sensor to watch
+        env_cfg.scene.wall_contacts = None
+        env_cfg.terminations.wall_contact = None
     terrain_prim = env_cfg.scene.terrain.prim_path
     contacts = ContactSensorCfg(
         prim_path="{ENV_REGEX_NS}/Robot/.*", history_length=env_cfg.decimation, update_period=env_cfg.sim.dt

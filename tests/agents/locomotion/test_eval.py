@@ -363,3 +363,15 @@ class TestEvalRuns:
         assert result.returncode == 2, result.stderr[-2000:]
         assert "'base_rpy'" in result.stderr and "'projected_gravity'" in result.stderr
         assert "Traceback" not in result.stderr
+
+def test_wall_sensor_only_where_the_terrains_have_walls():
+    """Free terrains alone have no walls for the wall-contact sensor to match: it and its termination are dropped."""
+    from navila_agents.locomotion import runtime
+    from navila_agents.locomotion.evaluation import EvalSet, make_eval_cfg
+
+    free, _ = runtime.load_cfgs("NaVILA-Go2-Rough-Lidar", [], play=True)
+    make_eval_cfg(free, EvalSet(terrains=["flat", "rough", "slopes"]), seed=0, max_episodes=1)
+    assert free.scene.wall_contacts is None and free.terminations.wall_contact is None
+    walled, _ = runtime.load_cfgs("NaVILA-Go2-Rough-Lidar", [], play=True)
+    make_eval_cfg(walled, EvalSet(terrains=["flat", "glass"]), seed=0, max_episodes=1)
+    assert walled.scene.wall_contacts is not None and walled.terminations.wall_contact is not None
