@@ -6,6 +6,7 @@ import gymnasium as gym
 import navila_tasks
 import pytest
 from navila_agents.locomotion.runtime import load_cfgs
+from navila_lab.barrier import STOP_DISTANCE
 from navila_lab.sensors.height_map import HeightMapSpec
 from navila_tasks.go2.env_cfg import WIDE_STOP_DISTANCE
 
@@ -29,17 +30,17 @@ class TestRegistry:
         assert blind.observations.height_map is None and lidar.observations.height_map is not None
         assert lidar_agent.obs_groups["actor"] == [*blind_agent.obs_groups["actor"], "height_map"]
 
-    def test_newest_map_variant_changes_the_fusion_and_the_stop_gap(self):
-        """The newest-map task reads the LiDAR task's grid fused from the newest covering sweep, with a wider gap."""
-        reference, _ = load_cfgs("NaVILA-Go2-Rough-Lidar", [])
-        newest, _ = load_cfgs("NaVILA-Go2-Rough-Lidar-NewestMap-Play", [], play=True)
-        spec = newest.observations.height_map.height_map.params["spec"]
+    def test_max_map_variant_restores_the_reference_fusion_and_stop_gap(self):
+        """The LiDAR task reads the newest covering sweep with a wide gap; its MaxMap variant the reference's max."""
+        lidar, _ = load_cfgs("NaVILA-Go2-Rough-Lidar", [])
+        reference, _ = load_cfgs("NaVILA-Go2-Rough-Lidar-MaxMap-Play", [], play=True)
+        spec = lidar.observations.height_map.height_map.params["spec"]
         assert spec.fusion == "newest"
         assert dataclasses.replace(spec, fusion="max") == HeightMapSpec()
-        assert reference.observations.height_map.height_map.params.get("spec", HeightMapSpec()).fusion == "max"
-        for cfg, gap in ((newest, WIDE_STOP_DISTANCE), (reference, None)):
+        assert reference.observations.height_map.height_map.params["spec"] == HeightMapSpec()
+        for cfg, gap in ((lidar, WIDE_STOP_DISTANCE), (reference, STOP_DISTANCE)):
             terms = (cfg.observations.critic.safe_velocity_command, cfg.rewards.track_safe_lin_vel_xy_exp)
-            assert [term.params.get("stop_distance") for term in terms] == [gap, gap]
+            assert [term.params["stop_distance"] for term in terms] == [gap, gap]
 
     def test_play_variants_turn_noise_and_randomization_off(self):
         """-Play cfgs have few robots, no observation noise, no pushes, and a fixed forward command."""

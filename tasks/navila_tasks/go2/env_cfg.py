@@ -24,6 +24,7 @@ from isaaclab.utils.noise import UniformNoiseCfg as Unoise
 from isaaclab_tasks.core.velocity.velocity_env_cfg import LocomotionVelocityRoughEnvCfg, MySceneCfg, RewardsCfg
 from navila_lab.assets.go2 import GO2_CFG
 from navila_lab.assets.go2_constants import STANDING_BASE_HEIGHT
+from navila_lab.barrier import STOP_DISTANCE
 from navila_lab.sensors.height_map import HeightMapSpec
 from navila_lab.sensors.lidar import L1_LIDAR_CFG, MaskedRayCasterCfg
 from navila_lab.terrains.config import NAVILA_TERRAINS_CFG
@@ -83,7 +84,7 @@ class Go2SceneCfg(MySceneCfg):
 
 
 WIDE_STOP_DISTANCE = 0.25
-"""Gap (m) the newest-map task's safe target keeps between the footprint and a wall; at the map's reach (~0.65 m of
+"""Gap (m) the LiDAR task's safe target keeps between the footprint and a wall; at the map's reach (~0.65 m of
 free way) it still allows 0.8 m/s, on free ground (lookahead 0.8 m) 1.1 m/s: more than any command."""
 
 
@@ -330,12 +331,29 @@ class Go2RoughBlindEnvCfg(LocomotionVelocityRoughEnvCfg):
 
 @configclass
 class Go2RoughLidarEnvCfg(Go2RoughBlindEnvCfg):
-    """Blind task plus the L1 LiDAR and its 17 × 27 height map in the actor's input."""
+    """Blind task plus the L1 LiDAR and its 17 × 27 height map in the actor's input.
+
+    The map takes each cell from the newest sweep that covers it (``HeightMapSpec.fusion``): the reference's max over
+    the last sweeps shows a wall where the oldest fused sweep saw it, up to 0.32 m too far at 1 m/s
+    (``results/map_lag.md``). The safe target stops the footprint :data:`WIDE_STOP_DISTANCE` short of a wall: with the
+    blind task's 0.15 m the policy overshot it at a pane by ~0.2 m (``results/pane_edge.md``).
+    """
 
     def __post_init__(self) -> None:
         super().__post_init__()
         self.scene.lidar = L1_LIDAR_CFG
         self.observations.height_map = ObservationsCfg.HeightMapCfg()
+        self.observations.height_map.height_map.params["spec"] = HeightMapSpec(fusion="newest")
+        self.set_stop_distance(WIDE_STOP_DISTANCE)
+
+    def set_stop_distance(self, stop_distance: float) -> None:
+        """The gap (m) the safe target keeps between the footprint and a wall."""
+        for term in (
+            self.observations.critic.safe_velocity_command,
+            self.rewards.track_safe_lin_vel_xy_exp,
+            self.rewards.stand_still_at_safe_target_l1,
+        ):
+            term.params["stop_distance"] = stop_distance
 
     def govern_commands(self) -> None:
         """Give the actor its command capped by the robot-side height-map governor (:mod:`navila_lab.barrier`)."""
@@ -347,24 +365,16 @@ class Go2RoughLidarEnvCfg(Go2RoughBlindEnvCfg):
 
 
 @configclass
-class Go2RoughLidarNewestMapEnvCfg(Go2RoughLidarEnvCfg):
-    """LiDAR task whose map takes each cell from the newest sweep that covers it, with a wider stop gap.
+class Go2RoughLidarMaxMapEnvCfg(Go2RoughLidarEnvCfg):
+    """The reference's LiDAR recipe: the map is the element-wise max of the last sweeps, the blind task's stop gap.
 
-    Walking at a wall, the reference's max-fused map shows it where the oldest fused sweep saw it, up to 0.32 m too far
-    at 1 m/s (``results/map_lag.md``); this map (``HeightMapSpec.fusion``) shows it where the newest sweep sees it.
-    The safe target stops the footprint :data:`WIDE_STOP_DISTANCE` short of a wall: the LiDAR task's policy overshot
-    the 0.15 m gap at a pane by ~0.2 m (``results/pane_edge.md``).
+    The LiDAR policy shipped until 2026-12-05 was trained on it; kept as the ablation of the map and the gap.
     """
 
     def __post_init__(self) -> None:
         super().__post_init__()
-        self.observations.height_map.height_map.params["spec"] = HeightMapSpec(fusion="newest")
-        for term in (
-            self.observations.critic.safe_velocity_command,
-            self.rewards.track_safe_lin_vel_xy_exp,
-            self.rewards.stand_still_at_safe_target_l1,
-        ):
-            term.params["stop_distance"] = WIDE_STOP_DISTANCE
+        self.observations.height_map.height_map.params["spec"] = HeightMapSpec()
+        self.set_stop_distance(STOP_DISTANCE)
 
 
 @configclass
@@ -404,8 +414,8 @@ class Go2RoughLidarEnvCfg_PLAY(Go2RoughLidarEnvCfg):
 
 
 @configclass
-class Go2RoughLidarNewestMapEnvCfg_PLAY(Go2RoughLidarNewestMapEnvCfg):
-    """Play version of :class:`Go2RoughLidarNewestMapEnvCfg`."""
+class Go2RoughLidarMaxMapEnvCfg_PLAY(Go2RoughLidarMaxMapEnvCfg):
+    """Play version of :class:`Go2RoughLidarMaxMapEnvCfg`."""
 
     def __post_init__(self) -> None:
         super().__post_init__()

@@ -18,8 +18,8 @@ def test_policy_on_its_own_task_passes():
 
 
 def test_policy_on_a_task_with_another_map_fusion_is_refused():
-    """A max-fused policy on the newest-map task is one line naming the field, not a silently different input."""
-    source = resolve_policy(LIDAR, "NaVILA-Go2-Rough-Lidar-NewestMap")
-    env_cfg, _ = load_cfgs("NaVILA-Go2-Rough-Lidar-NewestMap-Play", [], play=True)
-    with pytest.raises(UserError, match=r"height map with fusion max \(task: newest\); choose the policy's task"):
+    """A newest-fused policy on the max-map task is one line naming the field, not a silently different input."""
+    source = resolve_policy(LIDAR, "NaVILA-Go2-Rough-Lidar-MaxMap")
+    env_cfg, _ = load_cfgs("NaVILA-Go2-Rough-Lidar-MaxMap-Play", [], play=True)
+    with pytest.raises(UserError, match=r"height map with fusion newest \(task: max\); choose the policy's task"):
         check_height_map(source, env_cfg)
