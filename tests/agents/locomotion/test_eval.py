@@ -364,6 +364,7 @@ class TestEvalRuns:
         assert "'base_rpy'" in result.stderr and "'projected_gravity'" in result.stderr
         assert "Traceback" not in result.stderr
 
+
 def test_wall_sensor_only_where_the_terrains_have_walls():
     """Free terrains alone have no walls for the wall-contact sensor to match: it and its termination are dropped."""
     from navila_agents.locomotion import runtime
