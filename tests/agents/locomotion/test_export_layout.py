@@ -43,10 +43,10 @@ def observations():
 
 class TestObservationLayout:
     def test_lidar_task(self, observations):
-        """The LiDAR actor is 6 terms (45-D) per frame, 9 history frames and the 17 × 27 map."""
+        """The LiDAR actor is 6 terms (45-D) per frame, 9 history frames and the 17 × 27 map of the newest sweeps."""
         frame, history, height_map = observation_layout(env_of(observations), GROUPS)
         assert [term.name for term in frame] == list(WIDTHS)[:6] and sum(term.dim for term in frame) == 45
-        assert history == 9 and height_map == HeightMapSpec()
+        assert history == 9 and height_map == HeightMapSpec(fusion="newest")
 
     @pytest.mark.parametrize(
         ("change", "message"),
