@@ -145,9 +145,6 @@ def make_eval_cfg(
     generator.curriculum = True  # one sub-terrain per column, rows of increasing difficulty
     generator.seed = seed
     fix_velocity_command(env_cfg, eval_set.speeds, eval_set.yaw_rate)
-    if not {"obstacles", "glass"} & set(wanted):  # no walls: nothing for the wall sensor to watch
-        env_cfg.scene.wall_contacts = None
-        env_cfg.terminations.wall_contact = None
     terrain_prim = env_cfg.scene.terrain.prim_path
     contacts = ContactSensorCfg(
         prim_path="{ENV_REGEX_NS}/Robot/.*", history_length=env_cfg.decimation, update_period=env_cfg.sim.dt
@@ -160,6 +157,8 @@ def make_eval_cfg(
     for name, shapes in partners.items():
         if shapes is not None:
             setattr(env_cfg.scene, name, replace(contacts, filter_shape_prim_expr=[shapes]))
+    if partners[OBSTACLE_SENSOR] is None and partners[GLASS_SENSOR] is None:
+        env_cfg.drop_wall_contacts()
     env_cfg.recorders = EvalRecorderManagerCfg(eval_metrics=EvalMetricsRecorderCfg(max_episodes=max_episodes))
     return sub_terrain_of_column(generator)
 

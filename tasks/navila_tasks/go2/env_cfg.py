@@ -315,6 +315,11 @@ class Go2RoughBlindEnvCfg(LocomotionVelocityRoughEnvCfg):
             },
         )
 
+    def drop_wall_contacts(self) -> None:
+        """No wall-contact sensor and termination: for grounds without terrain walls (the sensor matches nothing)."""
+        self.scene.wall_contacts = None
+        self.terminations.wall_contact = None
+
     def play_mode(self) -> None:
         """Few robots, no noise or randomization, a fixed 0.5 m/s forward command."""
         super().play_mode()
@@ -388,8 +393,7 @@ class Go2FlatEnvCfg(Go2RoughLidarEnvCfg):
         generator.num_rows, generator.num_cols = 4, 4
         generator.curriculum = False
         self.scene.terrain.max_init_terrain_level = None
-        self.scene.wall_contacts = None
-        self.terminations.wall_contact = None
+        self.drop_wall_contacts()
         self.curriculum.terrain_levels = None
         self.curriculum.terrain_levels_by_type = None
         use_mujoco_warp(self, njmax=65, nconmax=35)

@@ -87,9 +87,7 @@ class Go2VlnEnvCfg(Go2RoughLidarEnvCfg_PLAY):
         self.scene.num_envs = 256  # episodes in parallel on one GPU; navila vln runs fewer when it has fewer
         self.scene.terrain = None
         self.curriculum.terrain_levels = None
-        # the scenes' walls are not terrain walls: their contacts are the glass/obstacle sensors above
-        self.scene.wall_contacts = None
-        self.terminations.wall_contact = None
+        self.drop_wall_contacts()  # the scenes' walls are not terrain walls: the glass/obstacle sensors above see them
         self.curriculum.terrain_levels_by_type = None
         self.commands.base_velocity = mdp.EpisodeVelocityCommandCfg()
         self.scene.height_scanner = warp_mesh_ray_caster(self.scene.height_scanner)

@@ -52,7 +52,7 @@ def test_demo_end_to_end(tmp_path):
         [sys.executable, "-m", "navila_cli", "demo", *args], capture_output=True, text=True, timeout=900
     )
     assert result.returncode == 0, result.stderr[-3000:]
-    vla = f"hf {demo.LEARNED_VLA}" if (demo.LEARNED_VLA / "config.json").is_file() else "oracle (full view)"
+    vla = f"hf {demo.LEARNED_VLA}" if "hf" in demo.vla_flags("auto", "language") else "oracle (full view)"
     assert f"| demo ({vla}) | 1 |" in result.stdout
     summary = json.loads((tmp_path / "summary.json").read_text())
     assert summary["config"]["low_level"].endswith("go2_rough_lidar") and summary["metrics"]["episodes"] == 1
