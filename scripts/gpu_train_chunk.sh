@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # One resumable chunk of GPU training for the shipped policies (one device call of at most 10 minutes).
 #
-# usage: scripts/gpu_train_chunk.sh SECONDS RUN_NAME TASK [TASK ...]
+# usage: [SEED=N] [ITERATIONS=N] scripts/gpu_train_chunk.sh SECONDS RUN_NAME TASK [TASK ...]
 #   e.g. scripts/gpu_train_chunk.sh 540 safe NaVILA-Go2-Rough-Lidar      # then the same line again to resume
 #
 # Trains every TASK under logs/gpu/<experiment>/RUN_NAME-<task> (one process each, the cfg's envs: 16384; task i on
@@ -45,7 +45,7 @@ for task in "$@"; do
   fi
   echo "[chunk] $run on $device: $left iterations left (last checkpoint: $done_it)"
   timeout -s INT "$seconds" navila train --task "$task" --device "$device" --max_iterations "$left" \
-    --log_dir logs/gpu --run_name "$run" "${resume[@]}" >"$out/$run.log" 2>&1 &
+    --log_dir logs/gpu --run_name "$run" ${SEED:+--seed "$SEED"} "${resume[@]}" >"$out/$run.log" 2>&1 &
   pids+=($!)
 done
 for pid in "${pids[@]}"; do wait "$pid"; done
