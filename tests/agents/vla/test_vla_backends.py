@@ -76,6 +76,25 @@ class TestHFBackend:
         assert ServerBackend(url).act(FRAMES, "go to the sofa") == backend.act(FRAMES, "go to the sofa")
 
 
+@pytest.mark.slow
+@pytest.mark.parametrize("side", ["left", "right"])
+def test_prompt_encoder_matches_the_processor(tiny_vla_path, side):
+    """The LLaVA fast path gives the processor's own inputs, for queries of different frame counts and lengths."""
+    from navila_agents.vla.backends.hf import PromptEncoder, chat_prompts, frames_as_images
+    from transformers import AutoProcessor
+
+    processor = AutoProcessor.from_pretrained(tiny_vla_path, local_files_only=True)
+    processor.tokenizer.padding_side = side
+    encode = PromptEncoder(processor)
+    frames, instructions = [FRAMES, FRAMES[:3], FRAMES[:1]], ["go to the sofa", "stop by the green plant", "turn"]
+    texts = chat_prompts(processor, instructions, [len(query) for query in frames])
+    expected = processor(text=texts, images=frames_as_images(frames), return_tensors="pt", padding=True)
+    encoded = encode(frames, instructions)
+    assert encode.image_tokens is not None and encoded.keys() == expected.keys()
+    for key, value in expected.items():
+        assert torch.equal(encoded[key], value), key
+
+
 class TestServer:
     def test_frames_round_trip_losslessly(self):
         """PNG base64 encoding returns the exact frames."""

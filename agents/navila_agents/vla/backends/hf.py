@@ -52,6 +52,52 @@ def frames_as_images(frames: Sequence[np.ndarray], device: str | torch.device = 
     return [list(torch.as_tensor(np.asarray(query)).to(device).permute(0, 3, 1, 2)) for query in frames]
 
 
+class PromptEncoder:
+    """The processor's model inputs (``input_ids``, ``attention_mask``, image tensors) for queries' prompts.
+
+    The prompts are :func:`chat_prompts`, padded on the tokenizer's side. A LLaVA processor gives every image the
+    same number of image tokens; for one, the prompts are tokenized with one image token per frame, each then
+    repeated, and all frames go through the image processor in one call: the processor's own output without its
+    string expansion and token-count checks, which take most of a small model's query time. Other processors (e.g.
+    Qwen2-VL's, whose token count follows the image size) are called as they are.
+    """
+
+    def __init__(self, processor: object) -> None:
+        """Encode with ``processor``; count the image tokens a LLaVA processor gives one frame."""
+        from transformers import LlavaProcessor
+
+        self.processor = processor
+        self.image_tokens: int | None = None
+        """Image tokens per frame on the fast path; None: the processor is called."""
+        if isinstance(processor, LlavaProcessor):
+            frame = torch.zeros((3, 8, 8), dtype=torch.uint8)
+            ids = processor(text=[processor.image_token], images=[[frame]])["input_ids"][0]
+            self.image_tokens = ids.count(processor.image_token_id)
+
+    def __call__(
+        self, frames: Sequence[np.ndarray], instructions: Sequence[str], device: str | torch.device = "cpu"
+    ) -> dict[str, torch.Tensor]:
+        """Inputs of the queries (frames (N, H, W, 3) uint8 and instruction each), image tensors on ``device``."""
+        texts = chat_prompts(self.processor, instructions, [len(query) for query in frames])
+        images = frames_as_images(frames, device)
+        if self.image_tokens is None:
+            return dict(self.processor(text=texts, images=images, return_tensors="pt", padding=True))
+        tokenizer, image_id = self.processor.tokenizer, self.processor.image_token_id
+        rows = [
+            [token for token in row for _ in range(self.image_tokens if token == image_id else 1)]
+            for row in tokenizer(texts)["input_ids"]
+        ]
+        longest = max(len(row) for row in rows)
+        input_ids = torch.full((len(rows), longest), tokenizer.pad_token_id, dtype=torch.long)
+        attention_mask = torch.zeros((len(rows), longest), dtype=torch.long)
+        for index, row in enumerate(rows):
+            span = slice(longest - len(row), longest) if tokenizer.padding_side == "left" else slice(0, len(row))
+            input_ids[index, span] = torch.tensor(row)
+            attention_mask[index, span] = 1
+        pixels = self.processor.image_processor([frame for query in images for frame in query], return_tensors="pt")
+        return {"input_ids": input_ids, "attention_mask": attention_mask, **pixels}
+
+
 def _first_line(error: Exception) -> str:
     text = str(error).strip()
     return text.splitlines()[0] if text else type(error).__name__
@@ -132,7 +178,7 @@ class HFBackend(VLABackend):
         max_new_tokens: int = 32,
         decoding: str = "auto",
         answers: Sequence[str] | None = None,
-        rank_batch: int = 128,
+        rank_batch: int = 512,
     ) -> None:
         """Check the folder, then load and freeze the model.
 
@@ -156,6 +202,7 @@ class HFBackend(VLABackend):
         check_vla_folder(model_path)
         self.processor = AutoProcessor.from_pretrained(model_path, local_files_only=True)
         self.processor.tokenizer.padding_side = "left"
+        self.encode = PromptEncoder(self.processor)
         try:
             model = AutoModelForImageTextToText.from_pretrained(model_path, local_files_only=True, dtype=dtype)
         except Exception as error:  # safetensors, torch and transformers raise many types for damaged weights
@@ -187,10 +234,7 @@ class HFBackend(VLABackend):
         """Answer every query: generated in one left-padded batch, or ranked (see the class docstring)."""
         if self.decoding == "rank":
             return self._rank(frames, instructions)
-        texts = chat_prompts(self.processor, instructions, [len(query) for query in frames])
-        images = frames_as_images(frames, self.model.device)
-        inputs = self.processor(text=texts, images=images, return_tensors="pt", padding=True)
-        inputs = inputs.to(self.model.device, dtype=self.model.dtype)
+        inputs = self._on_model(self.encode(frames, instructions, self.model.device))
         generated = self.model.generate(**inputs, max_new_tokens=self.max_new_tokens, do_sample=False)
         answers = generated[:, inputs["input_ids"].shape[1] :]
         return self.processor.batch_decode(answers, skip_special_tokens=True)
@@ -213,9 +257,7 @@ class HFBackend(VLABackend):
         key-value cache at the positions that follow the query's own prompt.
         """
         queries, count = len(frames), len(self.answers)
-        text = chat_prompts(self.processor, instructions, [len(query) for query in frames])
-        images = frames_as_images([np.asarray(query) for query in frames], self.model.device)
-        prompt = self._on_model(self.processor(text=text, images=images, return_tensors="pt", padding=True))
+        prompt = self._on_model(self.encode(frames, instructions, self.model.device))
         out = self.model(**prompt, use_cache=True)
         lengths = prompt["attention_mask"].sum(dim=1)
         last = out.logits[torch.arange(queries, device=lengths.device), lengths - 1].float().log_softmax(dim=-1)

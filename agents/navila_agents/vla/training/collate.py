@@ -12,7 +12,7 @@ from collections.abc import Sequence
 import numpy as np
 import torch
 
-from navila_agents.vla.backends.hf import chat_prompts, frames_as_images
+from navila_agents.vla.backends.hf import PromptEncoder
 
 IGNORE_INDEX = -100
 """Label of tokens without a loss."""
@@ -23,9 +23,9 @@ class QueryCollator:
 
     def __init__(self, processor: object) -> None:
         """Use ``processor`` (its tokenizer pads on the right here)."""
-        self.processor = processor
         self.tokenizer = processor.tokenizer
         self.tokenizer.padding_side = "right"
+        self.encode = PromptEncoder(processor)
 
     def answer_ids(self, answers: Sequence[str]) -> list[list[int]]:
         """The token ids that carry the loss of each answer: its tokens, then the end-of-sequence token."""
@@ -37,9 +37,7 @@ class QueryCollator:
     def __call__(self, samples: Sequence[tuple[np.ndarray, str, str]]) -> dict[str, torch.Tensor]:
         """Batch of ``input_ids``, ``attention_mask``, ``labels`` and the processor's image tensors."""
         frames, instructions, answers = zip(*samples, strict=True)
-        images = frames_as_images(frames)
-        texts = chat_prompts(self.processor, instructions, [len(query) for query in frames])
-        encoded = self.processor(text=texts, images=images, return_tensors="pt", padding=True)
+        encoded = self.encode(frames, instructions)
         prompt_lengths = encoded["attention_mask"].sum(dim=1).tolist()
         answer_ids = self.answer_ids(answers)
         length = max(p + len(a) for p, a in zip(prompt_lengths, answer_ids, strict=True))
