@@ -9,7 +9,8 @@
 # starts a non-resumable stage (data, DAgger rollouts, scoring) only when its time estimate fits, else stops so the
 # next chunk starts it. Stage wall times go to $WORK/timings.tsv (the model card sums them as GPU minutes).
 # At the end of each chunk $OUT (default outputs/gpu_vla) receives vla_outputs.tar.part-* (15 MB pieces): results,
-# the shipped model, the stages' finished models, training summaries, TensorBoard events, dataset cards and logs.
+# the shipped model, the stages' finished models, training summaries, TensorBoard events, dataset cards, the DAgger
+# rounds' datasets and logs.
 # On a fresh machine carry logs/vla/{sft,r1}/model back (or let the data stage regenerate: it is deterministic).
 # Data made elsewhere (e.g. on CPU, `navila vla-data --device cpu`): put it in $WORK/data and touch $WORK/data.done;
 # EXTRA_DATA="DIR ..." adds more datasets' splits to every training stage (other --seed values: disjoint scenes).
@@ -68,7 +69,8 @@ train() {
 
 pack() {
   local files=(results/vla.md results/vla results/vla_latency.md "$ship" "$work/timings.tsv")
-  files+=("$work"/*.log "$work"/*.done "$work"/data/README.md "$work"/data/episodes "$work"/dagger_*/README.md)
+  # the DAgger rounds' datasets whole (2-5 MB each): a later round, on another machine, trains on all of them
+  files+=("$work"/*.log "$work"/*.done "$work"/data/README.md "$work"/data/episodes "$work"/dagger_*/)
   for run in sft r1 r2; do files+=("$work/$run/training.json" "$work/$run/tb"); done
   # the device tool brings back ~64 MiB per call (22 MB per model): the SFT model, and the round-1 model until a
   # final model is shipped (the final round's model is $ship)
