@@ -9,7 +9,7 @@ validation split against the majority answer. Variants (``--probes``):
   VLA's 8 frames can tell it);
 - ``+history``: the CNN also sees the previous query's frame (stacked channels; black at an episode's first query);
 - any of them with ``+mirror``: half the training samples mirrored
-  (:func:`~navila_agents.vla.training.dataset.mirror_query`, ``navila vla-train --mirror-probability 0.5``).
+  (:func:`~navila_agents.vla.mirror.mirror_query`, ``navila vla-train --mirror-probability 0.5``).
 
 Besides answer accuracy the table gives the turn-side accuracy: of the validation queries whose expert answer is a
 turn, the share answered with a turn to the same side. It is a probe of what the labels carry, not the VLA (which
@@ -91,7 +91,7 @@ def word_ids(texts: list[str], vocabulary: dict[str, int]) -> np.ndarray:
 
 def read_split(split: object, classes: list[str], vocabulary: dict[str, int]) -> Split:
     """Decode a dataset split for the probes (answers as indices of ``classes``)."""
-    from navila_agents.vla.training.dataset import mirror_text
+    from navila_agents.vla.mirror import mirror_text
 
     first = np.asarray(split[0]["frame"].convert("RGB"))
     frames = np.empty((len(split), 3, *first.shape[:2]), dtype=np.uint8)
@@ -199,7 +199,8 @@ def main(argv: list[str]) -> int:
     args = parse_args(argv)
     if min(args.scenes) <= 0 or args.steps <= 0 or args.batch <= 0:
         raise UserError("--scenes, --steps and --batch must be positive")
-    from navila_agents.vla.training.dataset import concat_split, load_dataset_dir, mirror_text
+    from navila_agents.vla.mirror import mirror_text
+    from navila_agents.vla.training.dataset import concat_split, load_dataset_dir
     from navila_lab.provenance import append_markdown, run_heading
 
     datasets = [load_dataset_dir(path) for path in args.data]

@@ -6,6 +6,8 @@ at once, one env per (method, episode), the methods routed per env (:class:`Rout
 
 * the VLA (``--vla``), and over the teleported low level also the earlier models (``--round NAME=FOLDER``, e.g. the
   SFT model and each DAgger round) and two ablations: black frames, and each episode given another one's instruction;
+  with ``--mirror-average`` also the VLA ranking each query together with its mirror image (``HFBackend``'s
+  ``mirror_average``);
 * the shortest-path oracle with the full view (it plans around glass) and, in a second pass, with the camera's view
   (glass does not block its plans).
 
@@ -43,6 +45,7 @@ CONTACT_COLUMNS = ("falls", "collisions", "glass_contacts")
 """Columns the teleported low level does not measure (:class:`~navila_agents.vln.render_sim.RenderSim`)."""
 METHODS = {
     "vla": "VLA",
+    "mirrored": "VLA, mirror-averaged",
     "black": "VLA, black frames",
     "shuffled": "VLA, shuffled instruction",
     "oracle_full": "oracle, full view",
@@ -58,6 +61,11 @@ def parse_args(argv: list[str]) -> argparse.Namespace:
     parser.add_argument("--round", action="append", default=[], metavar="NAME=FOLDER", help="earlier model to score")
     parser.add_argument("--lidar", type=Path, default=ROOT / "policies" / "go2_rough_lidar", help="LiDAR policy dir")
     parser.add_argument("--blind", type=Path, default=ROOT / "policies" / "go2_rough_blind", help="blind policy dir")
+    parser.add_argument(
+        "--mirror-average",
+        action="store_true",
+        help="also score the VLA ranking each query with its mirror (teleported)",
+    )
     parser.add_argument("--low-levels", nargs="+", choices=list(LOW_LEVELS), default=list(LOW_LEVELS))
     parser.add_argument("--limit", type=int, default=None, help="first N episodes of each set (smoke test)")
     parser.add_argument("--max-steps", type=int, default=2500, help="policy steps after which an episode ends")
@@ -101,7 +109,9 @@ def shuffled(episodes: list, seed: int = 0) -> list:
     return [replace(e, instruction_text=episodes[source[i]].instruction_text) for i, e in enumerate(episodes)]
 
 
-def plan_jobs(sets: dict[str, list], low_level: str, round_names: list[str]) -> dict[bool, list[Job]]:
+def plan_jobs(
+    sets: dict[str, list], low_level: str, round_names: list[str], mirrored: bool = False
+) -> dict[bool, list[Job]]:
     """The jobs of one low level by pass: full view (VLAs, ablations, oracle) and camera view (oracle)."""
     passes: dict[bool, list[Job]] = {True: [], False: []}
     for set_name, episodes in sets.items():
@@ -109,6 +119,8 @@ def plan_jobs(sets: dict[str, list], low_level: str, round_names: list[str]) -> 
         if low_level == "perfect":
             for name in round_names:
                 passes[True] += [Job(name, set_name, e, name) for e in episodes]
+            if mirrored:
+                passes[True] += [Job("mirrored", set_name, e, "mirrored") for e in episodes]
             passes[True] += [Job("black", set_name, e, "black") for e in episodes]
             passes[True] += [Job("shuffled", set_name, e, "vla") for e in shuffled(episodes)]
         passes[True] += [Job("oracle_full", set_name, e, None) for e in episodes]
@@ -138,7 +150,7 @@ def worker(args: argparse.Namespace) -> int:
     policy_dir = {"perfect": None, "lidar": args.lidar, "blind": args.blind}[low_level]
     policy = None if policy_dir is None else resolve_policy(str(policy_dir))
     models = {"vla": args.vla} | (rounds(args) if low_level == "perfect" else {})
-    passes = plan_jobs(sets, low_level, [name for name in models if name != "vla"])
+    passes = plan_jobs(sets, low_level, [name for name in models if name != "vla"], args.mirror_average)
     layout = SceneLayout.from_ids([e.scene_id for episodes in sets.values() for e in episodes])
     num_jobs = max(len(jobs) for jobs in passes.values())
     camera = model_image_size(args.vla) or 96
@@ -149,6 +161,8 @@ def worker(args: argparse.Namespace) -> int:
         device = str(env.unwrapped.device)
         backends = {name: HFBackend(folder, device=device, max_new_tokens=8) for name, folder in models.items()}
         backends["black"] = BlackFrames(backends["vla"])
+        if args.mirror_average:
+            backends["mirrored"] = HFBackend(args.vla, device=device, max_new_tokens=8, mirror_average=True)
         sim = RenderSim(env, layout) if policy is None else IsaacVlnSim(env, layout, policy)
         for sees_glass, jobs in passes.items():
             routes = [None if job.route is None else backends[job.route] for job in jobs]
@@ -168,7 +182,7 @@ def worker(args: argparse.Namespace) -> int:
                     "method": method,
                     "set": set_name,
                     "low_level": low_level,
-                    "model": str(models.get(method, args.vla if method in ("black", "shuffled") else "")),
+                    "model": str(models.get(method, args.vla if method in ("black", "shuffled", "mirrored") else "")),
                     "device": device,
                     "camera": f"{camera}x{camera}",
                     "envs_in_pass": len(jobs),

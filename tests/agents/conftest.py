@@ -1,5 +1,5 @@
 """Fixtures of the agents tests: a tiny random LLaVA (CLIP vision tower + Llama text model) with a word-level tokenizer,
-built offline, and VLA servers on localhost."""
+built offline, an untrained small VLA of ``navila vla-train``, and VLA servers on localhost."""
 
 import threading
 
@@ -84,6 +84,22 @@ def build_tiny_vla(path):
 def tiny_vla_path(tmp_path_factory):
     """Folder of a tiny random LLaVA usable with ``local_files_only=True``."""
     return build_tiny_vla(tmp_path_factory.mktemp("tiny_vla"))
+
+
+@pytest.fixture(scope="session")
+def small_vla_path(tmp_path_factory):
+    """Folder of an untrained ``navila vla-train`` small VLA (ranks the grammar's answers) of the tiny test size."""
+    from navila_agents.vla.grammar import canonical_answers
+    from navila_agents.vla.training.model import build_small_vla
+    from navila_agents.vla.training.tokenizer import build_tokenizer
+    from vla_training_support import TINY
+
+    tokenizer = build_tokenizer([build_prompt("go to the sofa"), *canonical_answers()])
+    model, processor = build_small_vla(TINY, tokenizer)
+    path = tmp_path_factory.mktemp("small_vla")
+    model.save_pretrained(path)
+    processor.save_pretrained(path)
+    return path
 
 
 @pytest.fixture

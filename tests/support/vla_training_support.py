@@ -2,7 +2,8 @@
 
 import numpy as np
 from navila_agents.vla.frames import sample_frame_indices
-from navila_agents.vla.training.dataset import QueryRow, encode_png, mirror_query, write_dataset
+from navila_agents.vla.mirror import mirror_query
+from navila_agents.vla.training.dataset import QueryRow, encode_png, write_dataset
 from navila_agents.vla.training.model import SmallVlaCfg
 
 COLORS = {"red": (200, 40, 40), "blue": (40, 70, 200), "green": (40, 160, 60)}

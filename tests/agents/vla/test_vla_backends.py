@@ -259,21 +259,6 @@ def bigram_table(turn, move, stop):
 
 
 class TestRankDecoding:
-    @pytest.fixture(scope="class")
-    def small_vla_path(self, tmp_path_factory):
-        from navila_agents.vla.frames import build_prompt
-        from navila_agents.vla.grammar import canonical_answers
-        from navila_agents.vla.training.model import build_small_vla
-        from navila_agents.vla.training.tokenizer import build_tokenizer
-        from vla_training_support import TINY
-
-        tokenizer = build_tokenizer([build_prompt("go to the sofa"), *canonical_answers()])
-        model, processor = build_small_vla(TINY, tokenizer)
-        path = tmp_path_factory.mktemp("small_vla")
-        model.save_pretrained(path)
-        processor.save_pretrained(path)
-        return path
-
     @pytest.mark.parametrize(
         ("probabilities", "expected"),
         [((0.55, 0.4, 0.05), "move forward 75 cm"), ((0.45, 0.25, 0.3), "stop")],
@@ -295,6 +280,31 @@ class TestRankDecoding:
         backend.model.calls, backend.rank_batch = 0, 10  # chunks of one query (10 answers each)
         assert backend.act_batch([frames, frames], ["go to the sofa", "go"]) == [expected, expected]
         assert backend.model.calls == 4
+
+    def test_mirror_average_answers_the_mirror_query_with_the_mirror_answer(self, small_vla_path):
+        """Ranking a query with its mirror image is exactly mirror-equivariant, whatever the weights learned.
+
+        Over two turns, every answer changes under the mirror: an untrained model's side bias (it ranks the same side
+        for a query and its mirror) cannot pass.
+        """
+        from navila_agents.vla.backends.hf import HFBackend
+        from navila_agents.vla.mirror import mirror_frames, mirror_text
+
+        turns = ["turn left 30 degrees", "turn right 30 degrees"]
+        backend = HFBackend(small_vla_path, mirror_average=True, answers=turns)
+        rng = np.random.default_rng(1)
+        for instruction in ("turn left at the sofa", "go right, then stop", "go to the sofa"):
+            frames = rng.integers(0, 255, size=(8, 32, 32, 3), dtype=np.uint8)
+            answer = backend.act(frames, instruction)
+            assert backend.act(mirror_frames(frames), mirror_text(instruction)) == mirror_text(answer)
+
+    def test_mirror_average_needs_ranking(self, small_vla_path):
+        """Generation has no scores to average: asking for it is a one-line error."""
+        from navila_agents.vla.backends.hf import HFBackend
+        from navila_lab.errors import UserError
+
+        with pytest.raises(UserError, match="mirror averaging"):
+            HFBackend(small_vla_path, decoding="generate", mirror_average=True)
 
     def test_general_vlms_generate(self, tiny_vla_path):
         """A folder without the <answer> token (a general VLM) keeps greedy generation; bad choices are errors."""

@@ -7,15 +7,9 @@ import pytest
 import torch
 from navila_agents.vla.frames import NUM_FRAMES, build_prompt
 from navila_agents.vla.grammar import Forward, Stop, Turn, parse_action
+from navila_agents.vla.mirror import mirror_query, mirror_text
 from navila_agents.vla.training.collate import IGNORE_INDEX, QueryCollator
-from navila_agents.vla.training.dataset import (
-    QuerySamples,
-    dataset_sizes,
-    load_dataset_dir,
-    mirror_query,
-    mirror_text,
-    write_dataset,
-)
+from navila_agents.vla.training.dataset import QuerySamples, dataset_sizes, load_dataset_dir, write_dataset
 from navila_agents.vla.training.model import build_small_vla
 from navila_agents.vla.training.tokenizer import build_tokenizer
 from navila_agents.vla.training.trainer import CHECKPOINTS, LATEST, MODEL_DIR, TrainCfg, Trainer

@@ -9,9 +9,10 @@ from navila_benchmarks import vla_results
 pytestmark = pytest.mark.sim
 
 
-def test_teleported_scoring_runs_every_method_without_physics(tmp_path, tiny_vla_path):
-    """The teleported worker scores the VLA, its ablations and both oracles on both sets; the full-view oracle reaches
-    the clear goals; falls and contacts, which the kinematic low level does not measure, read "–"."""
+def test_teleported_scoring_runs_every_method_without_physics(tmp_path, small_vla_path):
+    """The teleported worker scores the VLA, its mirror-averaged ranking, its ablations and both oracles on both sets;
+    the full-view oracle reaches the clear goals; falls and contacts, which the kinematic low level does not measure,
+    read "–"."""
     data = tmp_path / "data"
     command = [sys.executable, "-m", "navila_cli", "vla-data", "--out", str(data), "--device", "cpu"]
     command += ["--train-scenes", "1", "--val-scenes", "1", "--test-scenes", "1", "--per-scene", "1"]
@@ -19,8 +20,8 @@ def test_teleported_scoring_runs_every_method_without_physics(tmp_path, tiny_vla
     result = subprocess.run(command, capture_output=True, text=True, timeout=900)
     assert result.returncode == 0, result.stdout[-2000:] + result.stderr[-3000:]
     report = tmp_path / "report.md"
-    argv = ["--vla", str(tiny_vla_path), "--data", str(data), "--low-levels", "perfect", "--device", "cpu"]
-    argv += ["--max-steps", "1500", "--out-dir", str(tmp_path / "runs"), "--report", str(report)]
+    argv = ["--vla", str(small_vla_path), "--data", str(data), "--low-levels", "perfect", "--device", "cpu"]
+    argv += ["--max-steps", "1500", "--out-dir", str(tmp_path / "runs"), "--report", str(report), "--mirror-average"]
     assert vla_results.main(argv) == 0
     rows = [line for line in report.read_text().splitlines() if "| teleported |" in line]
     assert len(rows) == 2 * len(vla_results.METHODS)

@@ -12,6 +12,7 @@ from navila_lab.errors import UserError
 from navila_agents.vla.backends.base import VLABackend, freeze
 from navila_agents.vla.frames import IMAGE_PLACEHOLDER, build_prompt
 from navila_agents.vla.grammar import canonical_answers
+from navila_agents.vla.mirror import mirror_frames, mirror_text
 
 WEIGHT_FILES = (
     "model.safetensors",
@@ -179,6 +180,7 @@ class HFBackend(VLABackend):
         decoding: str = "auto",
         answers: Sequence[str] | None = None,
         rank_batch: int = 512,
+        mirror_average: bool = False,
     ) -> None:
         """Check the folder, then load and freeze the model.
 
@@ -191,9 +193,13 @@ class HFBackend(VLABackend):
             answers: The closed answer set of ``rank``; the grammar's canonical actions when omitted.
             rank_batch: (query, answer) pairs scored per chunk by ``rank``: chunks of ``rank_batch // len(answers)``
                 queries.
+            mirror_average: ``rank`` adds to each answer's log-likelihood that of its mirror answer for the mirrored
+                query (:mod:`~navila_agents.vla.mirror`): a bias toward one turn side cancels, what the model read
+                from the frames and the instruction stays. Twice the compute.
 
         Raises:
-            UserError: If the folder lacks files, its tokenizer does not match the model, or its weights are unreadable.
+            UserError: If the folder lacks files, its tokenizer does not match the model, its weights are unreadable,
+                or ``mirror_average`` is asked of generation or of an answer set that is not mirror-closed.
         """
         from transformers import AutoModelForImageTextToText, AutoProcessor
 
@@ -216,6 +222,12 @@ class HFBackend(VLABackend):
         self.decoding = decoding
         self.answers = list(answers) if answers is not None else canonical_answers()
         self.rank_batch = rank_batch
+        self.mirror_average = mirror_average
+        if mirror_average:
+            mirrored = [mirror_text(answer) for answer in self.answers]
+            if decoding != "rank" or not set(mirrored) <= set(self.answers):
+                raise UserError("mirror averaging needs rank decoding over answers that include each one's mirror")
+            self._mirror_of = [self.answers.index(answer) for answer in mirrored]
         if decoding == "rank":
             from navila_agents.vla.training.collate import QueryCollator
 
@@ -241,14 +253,23 @@ class HFBackend(VLABackend):
 
     def _rank(self, frames: Sequence[np.ndarray], instructions: Sequence[str]) -> list[str]:
         """Per query, the answer of :attr:`answers` with the highest log-likelihood (its tokens and the end token)."""
+        scores = self._chunked_scores(frames, instructions)
+        if self.mirror_average:
+            mirrored = self._chunked_scores(
+                [mirror_frames(query) for query in frames], list(map(mirror_text, instructions))
+            )
+            scores = scores + mirrored[:, self._mirror_of]
+        return [self.answers[index] for index in scores.argmax(dim=1).tolist()]
+
+    def _chunked_scores(self, frames: Sequence[np.ndarray], instructions: Sequence[str]) -> torch.Tensor:
+        """:meth:`_answer_scores` in chunks of ``rank_batch // len(answers)`` queries."""
         per_chunk = max(1, self.rank_batch // len(self.answers))
-        scores = torch.cat(
+        return torch.cat(
             [
                 self._answer_scores(frames[start : start + per_chunk], instructions[start : start + per_chunk])
                 for start in range(0, len(frames), per_chunk)
             ]
         )
-        return [self.answers[index] for index in scores.argmax(dim=1).tolist()]
 
     def _answer_scores(self, frames: Sequence[np.ndarray], instructions: Sequence[str]) -> torch.Tensor:
         """Log-likelihood (queries, answers) of every answer, in two forward passes.

@@ -11,7 +11,6 @@ sits next to the data.
 from __future__ import annotations
 
 import io
-import re
 import shutil
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import asdict, dataclass
@@ -23,6 +22,7 @@ from navila_lab.errors import UserError
 from PIL import Image
 
 from navila_agents.vla.frames import NUM_FRAMES
+from navila_agents.vla.mirror import mirror_query
 
 SPLITS = ("train", "validation", "test")
 CARD_FILE = "README.md"
@@ -175,37 +175,11 @@ def concat_split(datasets: Sequence[object], split: str) -> object | None:
     return concatenate_datasets(parts) if len(parts) > 1 else parts[0]
 
 
-_SIDES = re.compile(r"\b(left|right)\b", re.IGNORECASE)
-_OTHER_SIDE = {"left": "right", "right": "left"}
-
-
-def mirror_text(text: str) -> str:
-    """``text`` with the words left and right swapped (case kept): the instruction or answer of the mirrored scene."""
-
-    def swap(match: re.Match) -> str:
-        word = match.group(0)
-        other = _OTHER_SIDE[word.lower()]
-        if word.isupper():
-            return other.upper()
-        return other.capitalize() if word[0].isupper() else other
-
-    return _SIDES.sub(swap, text)
-
-
-def mirror_query(frames: np.ndarray, instruction: str, answer: str) -> tuple[np.ndarray, str, str]:
-    """The query seen in the left-right mirror image of its scene: frames flipped, left and right swapped.
-
-    The camera sits on the robot's axis, so the flipped frames are what it would see in the mirrored scene, where the
-    expert's answer is the mirrored answer (a turn changes side, a distance stays).
-    """
-    return np.ascontiguousarray(frames[:, :, ::-1]), mirror_text(instruction), mirror_text(answer)
-
-
 class QuerySamples(torch.utils.data.Dataset):
     """Rows of a split as training samples: (frames (NUM_FRAMES, H, W, 3) uint8, instruction, answer).
 
     Indices ``0 … N-1`` are the ``N`` rows; with ``mirrored``, ``N … 2N-1`` are the same rows mirrored
-    (:func:`mirror_query`).
+    (:func:`~navila_agents.vla.mirror.mirror_query`).
     """
 
     def __init__(self, split: object, mirrored: bool = False) -> None:

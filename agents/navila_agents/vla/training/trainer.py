@@ -27,8 +27,9 @@ from navila_lab.errors import UserError
 from tqdm import tqdm
 
 from navila_agents.vla.frames import build_prompt
+from navila_agents.vla.mirror import mirror_text
 from navila_agents.vla.training.collate import IGNORE_INDEX, QueryCollator
-from navila_agents.vla.training.dataset import QuerySamples, concat_split, load_dataset_dir, mirror_text
+from navila_agents.vla.training.dataset import QuerySamples, concat_split, load_dataset_dir
 from navila_agents.vla.training.model import SmallVlaCfg, build_small_vla, load_pretrained_vla
 from navila_agents.vla.training.tokenizer import build_tokenizer
 
@@ -71,7 +72,7 @@ class TrainCfg:
     num_workers: int = 4
     mirror_probability: float = 0.0
     """Share of training samples drawn mirrored: frames flipped, left and right swapped
-    (:func:`~navila_agents.vla.training.dataset.mirror_query`)."""
+    (:func:`~navila_agents.vla.mirror.mirror_query`)."""
     seed: int = 0
     device: str = "cpu"
 
