@@ -255,12 +255,14 @@ class HFBackend(VLABackend):
 
     def _rank(self, frames: Sequence[np.ndarray], instructions: Sequence[str]) -> list[str]:
         """Per query, the answer of :attr:`answers` with the highest log-likelihood (its tokens and the end token)."""
-        scores = self._chunked_scores(frames, instructions)
-        if self.mirror_average:
-            mirrored = self._chunked_scores(
-                [mirror_frames(query) for query in frames], list(map(mirror_text, instructions))
-            )
-            scores = scores + mirrored[:, self._mirror_of]
+        if self.mirror_average:  # the queries and their mirror images in the same batches
+            count = len(frames)
+            frames = [*frames, *(mirror_frames(query) for query in frames)]
+            instructions = [*instructions, *map(mirror_text, instructions)]
+            both = self._chunked_scores(frames, instructions)
+            scores = both[:count] + both[count:, self._mirror_of]
+        else:
+            scores = self._chunked_scores(frames, instructions)
         return [self.answers[index] for index in scores.argmax(dim=1).tolist()]
 
     def _chunked_scores(self, frames: Sequence[np.ndarray], instructions: Sequence[str]) -> torch.Tensor:
