@@ -210,6 +210,18 @@ class HFBackend(VLABackend):
         check_vla_folder(model_path)
         self.processor = AutoProcessor.from_pretrained(model_path, local_files_only=True)
         self.processor.tokenizer.padding_side = "left"
+        if decoding == "auto":
+            from navila_agents.vla.training.tokenizer import ANSWER_TOKEN
+
+            decoding = "rank" if ANSWER_TOKEN in self.processor.tokenizer.get_vocab() else "generate"
+        self.decoding = decoding
+        self.answers = list(answers) if answers is not None else canonical_answers()
+        self.mirror_average = mirror_average
+        if mirror_average:
+            mirrored = [mirror_text(answer) for answer in self.answers]
+            if decoding != "rank" or not set(mirrored) <= set(self.answers):
+                raise UserError("mirror averaging needs rank decoding over answers that include each one's mirror")
+            self._mirror_of = [self.answers.index(answer) for answer in mirrored]
         self.encode = PromptEncoder(self.processor)
         try:
             model = AutoModelForImageTextToText.from_pretrained(model_path, local_files_only=True, dtype=dtype)
@@ -217,19 +229,7 @@ class HFBackend(VLABackend):
             raise UserError(f"VLA folder '{model_path}': cannot load the model ({_first_line(error)})") from None
         self.model = freeze(model.to(device))
         self.max_new_tokens = max_new_tokens
-        if decoding == "auto":
-            from navila_agents.vla.training.tokenizer import ANSWER_TOKEN
-
-            decoding = "rank" if ANSWER_TOKEN in self.processor.tokenizer.get_vocab() else "generate"
-        self.decoding = decoding
-        self.answers = list(answers) if answers is not None else canonical_answers()
         self.rank_batch = rank_batch or (512 if self.model.device.type == "cuda" else 128)
-        self.mirror_average = mirror_average
-        if mirror_average:
-            mirrored = [mirror_text(answer) for answer in self.answers]
-            if decoding != "rank" or not set(mirrored) <= set(self.answers):
-                raise UserError("mirror averaging needs rank decoding over answers that include each one's mirror")
-            self._mirror_of = [self.answers.index(answer) for answer in mirrored]
         if decoding == "rank":
             from navila_agents.vla.training.collate import QueryCollator
 
