@@ -82,10 +82,10 @@ def test_lidar_policy_stops_before_the_pane_the_blind_one_walks_into():
 
 
 def test_governed_lidar_policy_stops_short_at_full_speed():
-    """At 1 m/s with the height-map governor in front of it, the LiDAR policy walks at speed and stops before the box
-    and the pane without touching them (the shipped policy stops ~0.4 m short on its own, before the governor lowers
-    its command much)."""
+    """At 1 m/s with the height-map governor in front of it, the LiDAR policy walks at speed, the governor lowers its
+    command (to ~0.4 m/s: the shipped policy stops ~0.4 m short on its own, before the cap reaches zero) and it stops
+    before the box and the pane without touching them."""
     for kind, seen in walk_at_walls(POLICY, "--speed", "1.0", "--governor").items():
         assert seen["peak_speed"] > 0.8, f"{kind}: never walked at speed ({seen})"
-        assert seen["lowest_command"] < 1.0 and abs(seen["final_speed"]) < 0.05, f"{kind}: not stopped ({seen})"
+        assert seen["lowest_command"] < 0.6 and abs(seen["final_speed"]) < 0.05, f"{kind}: not stopped ({seen})"
         assert seen["wall_force"] < 1.0 and seen["head_reach"] < seen["face"] - 0.1, f"{kind}: too close ({seen})"
