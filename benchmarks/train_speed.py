@@ -19,9 +19,11 @@ when they flatten, not by value); the ratio is ours / stock env-steps/s. The cur
 from __future__ import annotations
 
 import argparse
+import contextlib
 import dataclasses
 import json
 import math
+import os
 import statistics
 import subprocess
 import sys
@@ -95,7 +97,9 @@ class Run:
         return sum(tail) / len(tail) if tail else math.nan
 
     def reward_at(self, seconds: float) -> float | None:
-        """Reward of the last iteration that ended by ``seconds`` after the launch, or None."""
+        """Reward of the last iteration that ended by ``seconds`` after the launch; None before any or past the run."""
+        if not self.records or seconds > self.seconds(self.records[-1]):
+            return None
         before = [reward for at, reward in self.rewards if at <= seconds]
         return before[-1] if before else None
 
@@ -160,17 +164,26 @@ class _Deadline(Exception):
     """Raised from the logger hook once the budget is spent."""
 
 
-def train_worker(task: str, device: str, num_envs: int, deadline: float, iterations: int, seed: int) -> dict:
-    """Train ``task`` until the epoch time ``deadline`` or ``iterations``; return its records and steps per env."""
+def train_worker(
+    task: str, device: str, num_envs: int, deadline: float, iterations: int, seed: int, log_dir: Path | None = None
+) -> dict:
+    """Train ``task`` until the epoch time ``deadline`` or ``iterations``; return its records and steps per env.
+
+    With ``log_dir`` the run stays there as ``navila train`` leaves one (cfgs in ``params/``, TensorBoard events, the
+    runner's checkpoints and one of the last iteration), for ``navila export`` and ``navila evaluate``.
+    """
     import gymnasium as gym
     from isaaclab.app import launch_simulation
     from isaaclab.utils import to_dict
     from isaaclab_rl.rsl_rl import RslRlVecEnvWrapper
     from navila_agents.locomotion.ppo_runner import NavilaOnPolicyRunner
+    from navila_agents.locomotion.runtime import dump_cfgs
 
     env_cfg, agent_cfg = load_cfgs(task, device, num_envs, seed)
     records: list[dict] = []
-    with launch_simulation(env_cfg, {"device": device}), tempfile.TemporaryDirectory() as log_dir:
+    with launch_simulation(env_cfg, {"device": device}), contextlib.ExitStack() as stack:
+        log_dir = str(log_dir) if log_dir else stack.enter_context(tempfile.TemporaryDirectory())
+        dump_cfgs(log_dir, env_cfg, agent_cfg)
         env = gym.make(task, cfg=env_cfg)
         try:
             runner = NavilaOnPolicyRunner(
@@ -192,7 +205,8 @@ def train_worker(task: str, device: str, num_envs: int, deadline: float, iterati
             try:
                 runner.learn(num_learning_iterations=iterations, init_at_random_ep_len=True)
             except _Deadline:
-                pass
+                runner.save(os.path.join(log_dir, f"model_{runner.current_learning_iteration}.pt"))
+                runner.logger.stop_logging_writer()
         finally:
             env.close()
     return {"steps_per_env": agent_cfg.num_steps_per_env, "records": records}
@@ -213,6 +227,8 @@ def run_task(task: str, args: argparse.Namespace) -> Run:
         "--num_envs", str(args.num_envs), "--deadline", str(deadline), "--iterations", str(iterations),
         "--seed", str(args.seed),
     ]  # fmt: skip
+    if args.log_dir:
+        command += ["--log_dir", str(args.log_dir / task)]
     print(f"[train_speed] {task}: training for {args.seconds or args.iterations} {'s' if args.seconds else 'it'}")
     result = subprocess.run(command, capture_output=True, text=True)
     lines = result.stdout.strip().splitlines()
@@ -233,6 +249,9 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     parser.add_argument("--seed", type=int, default=42)
     parser.add_argument("--marks", default="2,5,10,15", help="minutes at which the reward is reported")
     parser.add_argument("--results", type=Path, default=ROOT / "results" / "train_speed.md")
+    parser.add_argument(
+        "--log_dir", type=Path, default=None, help="keep each task's run (cfgs, events, checkpoints) in LOG_DIR/<task>"
+    )
     parser.add_argument("--worker", default=None, help=argparse.SUPPRESS)
     parser.add_argument("--deadline", type=float, default=math.inf, help=argparse.SUPPRESS)
     return parser.parse_args(argv)
@@ -242,9 +261,10 @@ def main(argv: list[str] | None = None) -> int:
     """Train every task in turn, print the comparison and record it."""
     args = parse_args(argv)
     if args.worker:
-        print(
-            json.dumps(train_worker(args.worker, args.device, args.num_envs, args.deadline, args.iterations, args.seed))
+        worker = train_worker(
+            args.worker, args.device, args.num_envs, args.deadline, args.iterations, args.seed, args.log_dir
         )
+        print(json.dumps(worker))
         return 0
     try:
         if (args.seconds is None) == (args.iterations is None):

@@ -29,13 +29,14 @@ class TestRunFigures:
         ours = run()
         assert ours.final_reward == pytest.approx(31.0 / 5)
         assert ours.reward_at(63.0) == -2.0 and ours.reward_at(59.0) is None
+        assert ours.reward_at(70.0) == 10.0 and ours.reward_at(71.0) is None  # past the run's end: not measured
         # from -2 to 6.2: 90% of the way is 5.38, first reached by 9.0 at t = 66 s
         assert ours.flattened_at() == 66.0
 
     def test_a_run_without_episodes_has_no_curve(self):
         """Before any episode ends there is no reward: the figures say so instead of inventing one."""
         empty = run(rewards=(None, None))
-        assert math.isnan(empty.final_reward) and empty.flattened_at() is None and empty.reward_at(1e9) is None
+        assert math.isnan(empty.final_reward) and empty.flattened_at() is None and empty.reward_at(62.0) is None
 
 
 class TestReport:
