@@ -54,3 +54,17 @@ def test_a_budget_is_required():
     for args in ((), ("--seconds", "10", "--iterations", "5")):
         result = navila_bench("train_speed", *args)
         assert result.returncode == 2 and "give one budget" in result.stderr
+
+
+@pytest.mark.sim
+@pytest.mark.slow
+def test_log_dir_keeps_the_run(tmp_path):
+    """With --log_dir the run stays as ``navila train`` leaves one: cfgs, events and the last iteration's checkpoint."""
+    args = ["--tasks", "NaVILA-Go2-Rough-Lidar", "--device", "cpu", "--num_envs", "4", "--iterations", "2"]
+    args += ["--log_dir", str(tmp_path / "runs"), "--results", str(tmp_path / "t.md")]
+    result = navila_bench("train_speed", *args)
+    assert result.returncode == 0, result.stderr[-2000:]
+    run = tmp_path / "runs" / "NaVILA-Go2-Rough-Lidar"
+    assert (run / "params" / "env.yaml").is_file() and (run / "params" / "agent.yaml").is_file()
+    assert (run / "model_1.pt").is_file() and list(run.glob("events.out.tfevents.*"))
+    assert "| NaVILA-Go2-Rough-Lidar | 4 | 2 |" in (tmp_path / "t.md").read_text()
