@@ -95,6 +95,17 @@ def test_prompt_encoder_matches_the_processor(tiny_vla_path, side):
         assert torch.equal(encoded[key], value), key
 
 
+def test_stacked_frames_copies_once_or_per_frame_when_sizes_differ():
+    """Same-size queries become one (frames, 3, H, W) tensor in query order; mixed sizes stay one tensor per frame."""
+    from navila_agents.vla.backends.hf import frames_as_images, stacked_frames
+
+    stacked = stacked_frames([FRAMES, FRAMES[:2]])
+    assert torch.equal(stacked, torch.stack([*frames_as_images([FRAMES])[0], *frames_as_images([FRAMES[:2]])[0]]))
+    small = np.zeros((1, 4, 6, 3), dtype=np.uint8)
+    mixed = stacked_frames([FRAMES[:1], small])
+    assert isinstance(mixed, list) and [frame.shape for frame in mixed] == [(3, *FRAMES.shape[1:3]), (3, 4, 6)]
+
+
 class TestServer:
     def test_frames_round_trip_losslessly(self):
         """PNG base64 encoding returns the exact frames."""

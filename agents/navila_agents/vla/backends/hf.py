@@ -8,6 +8,7 @@ from pathlib import Path
 import numpy as np
 import torch
 from navila_lab.errors import UserError
+from torch.nn.utils.rnn import pad_sequence
 
 from navila_agents.vla.backends.base import VLABackend, freeze
 from navila_agents.vla.frames import IMAGE_PLACEHOLDER, build_prompt
@@ -80,23 +81,33 @@ class PromptEncoder:
     ) -> dict[str, torch.Tensor]:
         """Inputs of the queries (frames (N, H, W, 3) uint8 and instruction each), image tensors on ``device``."""
         texts = chat_prompts(self.processor, instructions, [len(query) for query in frames])
-        images = frames_as_images(frames, device)
         if self.image_tokens is None:
+            images = frames_as_images(frames, device)
             return dict(self.processor(text=texts, images=images, return_tensors="pt", padding=True))
-        tokenizer, image_id = self.processor.tokenizer, self.processor.image_token_id
-        rows = [
-            [token for token in row for _ in range(self.image_tokens if token == image_id else 1)]
-            for row in tokenizer(texts)["input_ids"]
+        tokenizer = self.processor.tokenizer
+        rows = [torch.tensor(row) for row in tokenizer(texts)["input_ids"]]
+        expanded = [
+            row.repeat_interleave(torch.where(row == self.processor.image_token_id, self.image_tokens, 1))
+            for row in rows
         ]
-        longest = max(len(row) for row in rows)
-        input_ids = torch.full((len(rows), longest), tokenizer.pad_token_id, dtype=torch.long)
-        attention_mask = torch.zeros((len(rows), longest), dtype=torch.long)
-        for index, row in enumerate(rows):
-            span = slice(longest - len(row), longest) if tokenizer.padding_side == "left" else slice(0, len(row))
-            input_ids[index, span] = torch.tensor(row)
-            attention_mask[index, span] = 1
-        pixels = self.processor.image_processor([frame for query in images for frame in query], return_tensors="pt")
+        side = tokenizer.padding_side
+        input_ids = pad_sequence(expanded, batch_first=True, padding_value=tokenizer.pad_token_id, padding_side=side)
+        ones = [torch.ones_like(row) for row in expanded]
+        attention_mask = pad_sequence(ones, batch_first=True, padding_value=0, padding_side=side)
+        pixels = self.processor.image_processor(stacked_frames(frames, device), return_tensors="pt")
         return {"input_ids": input_ids, "attention_mask": attention_mask, **pixels}
+
+
+def stacked_frames(
+    frames: Sequence[np.ndarray], device: str | torch.device = "cpu"
+) -> torch.Tensor | list[torch.Tensor]:
+    """All the queries' frames in one (frames, 3, H, W) uint8 tensor on ``device``, or one per frame if sizes differ.
+
+    One copy to the device, and an image processor takes the batch in one call (a list: a conversion and a copy each).
+    """
+    if len({np.shape(query)[1:] for query in frames}) > 1:
+        return [frame for query in frames_as_images(frames, device) for frame in query]
+    return torch.from_numpy(np.concatenate([np.asarray(query) for query in frames])).to(device).permute(0, 3, 1, 2)
 
 
 def _first_line(error: Exception) -> str:
