@@ -69,6 +69,21 @@ def write_colour_dataset(path, train_episodes=30, val_episodes=6):
     return path
 
 
+LANDMARKS = ("sofa", "plant", "bed", "table")
+
+
+def instruction_side_rows(num_episodes, split, seed=0, queries=4):
+    """Episodes whose answer turns to the side the instruction names; the frames are noise and tell nothing."""
+
+    def draw(rng):
+        side = ("left", "right")[rng.integers(2)]
+        frame = rng.integers(0, 256, (32, 32, 3), dtype=np.uint8)
+        landmark = LANDMARKS[rng.integers(len(LANDMARKS))]
+        return frame, f"veer slightly {side} and walk by the {landmark}", f"turn {side} 30 degrees"
+
+    return query_rows(num_episodes, split, draw, lambda episode: "procedural_00001", seed, queries)
+
+
 SIDE_ANSWERS = {"left": "turn left 30 degrees", "none": "move forward 75 cm"}
 """The answer when the current frame's left half is lit, and when it is plain grey."""
 

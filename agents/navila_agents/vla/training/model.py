@@ -79,7 +79,9 @@ def build_small_vla(cfg: SmallVlaCfg, tokenizer: PreTrainedTokenizerFast) -> tup
         pad_token_id=tokenizer.pad_token_id,
         bos_token_id=tokenizer.bos_token_id,
         eos_token_id=tokenizer.eos_token_id,
-        tie_word_embeddings=True,
+        # untied: the answers' words (left, right, forward, stop...) also steer the instruction; sharing their rows
+        # with the output layer, whose symmetric answers pull "left" and "right" together, left the model deaf to them
+        tie_word_embeddings=False,
     )
     config = LlavaConfig(
         vision_config=vision,
@@ -87,7 +89,7 @@ def build_small_vla(cfg: SmallVlaCfg, tokenizer: PreTrainedTokenizerFast) -> tup
         image_token_id=tokenizer.convert_tokens_to_ids(IMAGE_TOKEN),
         vision_feature_layer=-1,
         vision_feature_select_strategy="full",
-        tie_word_embeddings=True,
+        tie_word_embeddings=False,
     )
     model = LlavaForConditionalGeneration(config)
     model.generation_config.pad_token_id = tokenizer.pad_token_id
