@@ -45,8 +45,11 @@ def side_of(text: str) -> str | None:
 
 
 def turn_side(answer: str) -> str | None:
-    """The side of a turn answer, None for any other answer."""
-    return side_of(answer) if answer.startswith("turn") else None
+    """The side of a turn answer (as the command layer parses it), None for any other answer."""
+    from navila_agents.vla.grammar import Turn, parse_action
+
+    action = parse_action(answer)
+    return action.direction if isinstance(action, Turn) else None
 
 
 def first_turn_queries(split: object) -> list[int]:

@@ -2,11 +2,10 @@
 
 import pytest
 import torch
-from navila_agents.vla.training.dataset import write_dataset
-from navila_agents.vla.training.trainer import TrainCfg, Trainer
+from navila_agents.vla.training.trainer import Trainer
 from navila_benchmarks import vla_instruction_probe
 from navila_lab.errors import UserError
-from vla_training_support import TINY, instruction_side_rows, write_colour_dataset
+from vla_training_support import train_cfg, write_colour_dataset, write_instruction_side_dataset
 
 pytestmark = pytest.mark.slow
 
@@ -16,16 +15,11 @@ def side_data(tmp_path_factory):
     """Episodes with noise frames whose every answer turns to the instruction's side; a tiny VLA trained on them."""
     torch.set_num_threads(1)
     root = tmp_path_factory.mktemp("probe")
-    splits = {"train": instruction_side_rows(60, "train"), "validation": instruction_side_rows(10, "val", seed=1)}
-    write_dataset(root / "data", splits, "# instruction side\n")
-    cfg = TrainCfg(
-        data=[root / "data"], out=root / "run", small=TINY, max_steps=300, batch_size=8, lr=3e-3, warmup_steps=5,
-        eval_every=1000, checkpoint_every=1000, eval_samples=40, num_workers=0,
-    )  # fmt: skip
-    return root / "data", Trainer(cfg).train(progress_bar=False)
+    data = write_instruction_side_dataset(root / "data")
+    return data, Trainer(train_cfg(data, root / "run", max_steps=300, eval_samples=40)).train(progress_bar=False)
 
 
-def test_a_model_that_reads_the_side_agrees_and_flips_on_the_swap(side_data, tmp_path, capsys):
+def test_a_model_that_reads_the_side_agrees_and_flips_on_the_swap(side_data, tmp_path):
     """The rule and the trained model agree with the expert on every first query; swapping the words flips each turn."""
     data, model = side_data
     report = tmp_path / "probe.md"

@@ -1,10 +1,12 @@
-"""A synthetic query dataset whose answer follows from the current frame's colour and a tiny small-VLA cfg."""
+"""Synthetic query datasets (answers that follow from a frame's colour, its lit side, or the instruction) and a tiny
+small-VLA cfg with its training settings."""
 
 import numpy as np
 from navila_agents.vla.frames import sample_frame_indices
 from navila_agents.vla.mirror import mirror_query
 from navila_agents.vla.training.dataset import QueryRow, encode_png, write_dataset
 from navila_agents.vla.training.model import SmallVlaCfg
+from navila_agents.vla.training.trainer import TrainCfg
 
 COLORS = {"red": (200, 40, 40), "blue": (40, 70, 200), "green": (40, 160, 60)}
 ANSWERS = {"red": "turn left 30 degrees", "blue": "move forward 75 cm", "green": "stop"}
@@ -82,6 +84,33 @@ def instruction_side_rows(num_episodes, split, seed=0, queries=4):
         return frame, f"veer slightly {side} and walk by the {landmark}", f"turn {side} 30 degrees"
 
     return query_rows(num_episodes, split, draw, lambda episode: "procedural_00001", seed, queries)
+
+
+def write_instruction_side_dataset(path, train_episodes=60, val_episodes=10):
+    splits = {
+        "train": instruction_side_rows(train_episodes, "train"),
+        "validation": instruction_side_rows(val_episodes, "val", seed=1),
+    }
+    write_dataset(path, splits, "# instruction side\n")
+    return path
+
+
+def train_cfg(data, out, **overrides):
+    """The tiny VLA's training cfg of the tests: short, CPU-sized, no workers; ``overrides`` replace fields."""
+    settings = dict(
+        data=[data],
+        out=out,
+        small=TINY,
+        max_steps=60,
+        batch_size=8,
+        lr=3e-3,
+        warmup_steps=5,
+        eval_every=1000,
+        checkpoint_every=20,
+        eval_samples=24,
+        num_workers=0,
+    )
+    return TrainCfg(**(settings | overrides))
 
 
 SIDE_ANSWERS = {"left": "turn left 30 degrees", "none": "move forward 75 cm"}

@@ -12,7 +12,7 @@ from navila_agents.vla.training.collate import IGNORE_INDEX, QueryCollator
 from navila_agents.vla.training.dataset import QuerySamples, dataset_sizes, load_dataset_dir, write_dataset
 from navila_agents.vla.training.model import build_small_vla
 from navila_agents.vla.training.tokenizer import build_tokenizer
-from navila_agents.vla.training.trainer import CHECKPOINTS, LATEST, MODEL_DIR, TrainCfg, Trainer
+from navila_agents.vla.training.trainer import CHECKPOINTS, LATEST, MODEL_DIR, Trainer
 from navila_lab.errors import UserError
 from vla_training_support import (
     ANSWERS,
@@ -20,9 +20,10 @@ from vla_training_support import (
     SIDE_ANSWERS,
     TINY,
     colour_rows,
-    instruction_side_rows,
     side_rows,
+    train_cfg,
     write_colour_dataset,
+    write_instruction_side_dataset,
 )
 
 pytestmark = pytest.mark.slow
@@ -31,23 +32,6 @@ pytestmark = pytest.mark.slow
 @pytest.fixture(scope="module")
 def colour_data(tmp_path_factory):
     return write_colour_dataset(tmp_path_factory.mktemp("data") / "colours")
-
-
-def train_cfg(data, out, **overrides):
-    settings = dict(
-        data=[data],
-        out=out,
-        small=TINY,
-        max_steps=60,
-        batch_size=8,
-        lr=3e-3,
-        warmup_steps=5,
-        eval_every=1000,
-        checkpoint_every=20,
-        eval_samples=24,
-        num_workers=0,
-    )
-    return TrainCfg(**(settings | overrides))
 
 
 @pytest.fixture(scope="module")
@@ -239,9 +223,8 @@ class TestTrainer:
         Its input words are not tied to its answer words: tied, the symmetric answers "turn left" / "turn right" pull
         the two words' shared rows together and the model never tells them apart in the instruction (chance, 0.5).
         """
-        splits = {"train": instruction_side_rows(60, "train"), "validation": instruction_side_rows(10, "val", seed=1)}
-        write_dataset(tmp_path / "data", splits, "# instruction side\n")
-        trainer = Trainer(train_cfg(tmp_path / "data", tmp_path / "run", max_steps=300, eval_samples=40))
+        data = write_instruction_side_dataset(tmp_path / "data")
+        trainer = Trainer(train_cfg(data, tmp_path / "run", max_steps=300, eval_samples=40))
         trainer.train(progress_bar=False)
         assert trainer.evaluate()["val_answer_accuracy"] == 1.0
 
