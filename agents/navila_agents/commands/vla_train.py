@@ -38,6 +38,13 @@ def parse_args(argv: list[str]) -> argparse.Namespace:
         default=0.0,
         help="share of training queries drawn left-right mirrored (frames flipped, left/right swapped), e.g. 0.5",
     )
+    parser.add_argument(
+        "--prompt-loss-weight",
+        type=float,
+        default=None,
+        help="weight of a next-word loss on the prompt's words added to the answer's loss, which teaches a new model "
+        "to read its instruction (default: 1 for a new model, 0 with --init)",
+    )
     parser.add_argument("--seed", type=int, default=0, help="seed of the initialization and the data order")
     parser.add_argument("--device", default="auto", help="auto, cpu, cuda or cuda:N")
     parser.add_argument("--image-size", type=int, default=defaults.image_size, help="new model: frame size (px)")
@@ -57,6 +64,10 @@ def main(argv: list[str]) -> int:
             raise UserError(f"{flag} must be positive, got {value}")
     if not 0.0 <= args.mirror_probability <= 1.0:
         raise UserError(f"--mirror-probability must lie in [0, 1], got {args.mirror_probability}")
+    if args.prompt_loss_weight is None:
+        args.prompt_loss_weight = 0.0 if args.init else 1.0
+    if args.prompt_loss_weight < 0.0:
+        raise UserError(f"--prompt-loss-weight must not be negative, got {args.prompt_loss_weight}")
     if args.image_size % args.patch_size:
         raise UserError(f"--image-size {args.image_size} is not a multiple of --patch-size {args.patch_size}")
     if args.lora_rank and args.init is None:
@@ -86,6 +97,7 @@ def main(argv: list[str]) -> int:
         max_minutes=args.max_minutes,
         num_workers=args.num_workers,
         mirror_probability=args.mirror_probability,
+        prompt_loss_weight=args.prompt_loss_weight,
         seed=args.seed,
         device=runtime.resolve_device(args.device),
     )

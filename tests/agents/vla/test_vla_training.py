@@ -228,6 +228,22 @@ class TestTrainer:
         trainer.train(progress_bar=False)
         assert trainer.evaluate()["val_answer_accuracy"] == 1.0
 
+    def test_prompt_loss_adds_the_next_word_loss_of_the_prompt_text(self, colour_data, tmp_path):
+        """With ``prompt_loss_weight`` w the loss is the answer's + w × the model's own next-word loss on the prompt's
+        text tokens (instruction and template; not the frames' image tokens, not padding); 0 leaves the answer's."""
+        trainer = Trainer(train_cfg(colour_data, tmp_path / "run", prompt_loss_weight=0.5))
+        samples = QuerySamples(trainer.train_rows)
+        batch = trainer.collator([samples[0], samples[1], samples[2]])
+        output, on_device = trainer._forward(batch)
+        words = batch["input_ids"].clone()
+        image_token = trainer.model.config.image_token_id
+        not_words = (batch["labels"] != IGNORE_INDEX) | (batch["attention_mask"] == 0) | (words == image_token)
+        words[not_words] = IGNORE_INDEX
+        prompt = trainer.model(**(on_device | {"labels": words})).loss
+        assert trainer._loss(output, on_device).item() == pytest.approx(output.loss.item() + 0.5 * prompt.item())
+        trainer.cfg.prompt_loss_weight = 0.0
+        assert trainer._loss(output, on_device) is output.loss
+
     def test_mirroring_teaches_the_other_side(self, tmp_path):
         """Trained on left-lit frames (turn left) and grey ones (walk on) only, with half the samples mirrored, the
         model answers "turn right" for right-lit frames it never saw; the epoch order mirrors about half the rows."""

@@ -73,6 +73,9 @@ class TrainCfg:
     mirror_probability: float = 0.0
     """Share of training samples drawn mirrored: frames flipped, left and right swapped
     (:func:`~navila_agents.vla.mirror.mirror_query`)."""
+    prompt_loss_weight: float = 0.0
+    """Weight of a language-model loss on the prompt's words (instruction and template) added to the answer's loss:
+    a decoder trained from scratch learns there to read its instruction's words."""
     seed: int = 0
     device: str = "cpu"
 
@@ -197,10 +200,21 @@ class Trainer:
     def _autocast(self) -> torch.autocast:
         return torch.autocast(self.device.type, dtype=torch.bfloat16, enabled=self.device.type == "cuda")
 
-    def _forward(self, batch: dict[str, torch.Tensor]) -> tuple[object, torch.Tensor]:
+    def _forward(self, batch: dict[str, torch.Tensor]) -> tuple[object, dict[str, torch.Tensor]]:
+        """The model's output on ``batch``, and the batch on the training device."""
         batch = {key: value.to(self.device, non_blocking=True) for key, value in batch.items()}
         with self._autocast():
-            return self.model(**batch), batch["labels"]
+            return self.model(**batch), batch
+
+    def _loss(self, output: object, batch: dict[str, torch.Tensor]) -> torch.Tensor:
+        """The answer's loss, plus ``prompt_loss_weight`` × the next-word loss on the prompt's text tokens."""
+        if not self.cfg.prompt_loss_weight:
+            return output.loss
+        ids = batch["input_ids"][:, 1:]
+        words = (batch["labels"][:, 1:] == IGNORE_INDEX) & (batch["attention_mask"][:, 1:] == 1)
+        words &= ids != self.model.config.image_token_id
+        logits = output.logits[:, :-1][words].float()
+        return output.loss + self.cfg.prompt_loss_weight * torch.nn.functional.cross_entropy(logits, ids[words])
 
     @torch.no_grad()
     def evaluate(self) -> dict[str, float]:
@@ -212,7 +226,8 @@ class Trainer:
         indices = torch.linspace(0, len(self.val_rows) - 1, count).long().tolist()
         loss_sum, exact, total = 0.0, 0, 0
         for batch in self._loader(self.val_rows, indices):
-            output, labels = self._forward(batch)
+            output, batch = self._forward(batch)
+            labels = batch["labels"]
             predicted = output.logits[:, :-1].argmax(dim=-1)
             targets = labels[:, 1:]
             answer = targets != IGNORE_INDEX
@@ -285,8 +300,8 @@ class Trainer:
             while state.step < cfg.max_steps:
                 order = self._epoch_order(state.epoch)[state.offset :]
                 for batch in self._loader(self.train_rows, order, mirrored=True):
-                    output, _ = self._forward(batch)
-                    output.loss.backward()
+                    loss = self._loss(*self._forward(batch))
+                    loss.backward()
                     norm = torch.nn.utils.clip_grad_norm_(self.model.parameters(), cfg.grad_clip)
                     self.optimizer.step()
                     self.scheduler.step()
@@ -296,7 +311,7 @@ class Trainer:
                     state.seen += len(batch["labels"])
                     bar.update()
                     if state.step % cfg.log_every == 0:
-                        loss = output.loss.item()
+                        loss = loss.item()
                         writer.add_scalar("train/loss", loss, state.step)
                         writer.add_scalar("train/grad_norm", norm.item(), state.step)
                         writer.add_scalar("train/lr", self.scheduler.get_last_lr()[0], state.step)
