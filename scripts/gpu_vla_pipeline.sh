@@ -20,7 +20,8 @@
 # DAGGER_PER_SCENE=2 (one wave of 256 envs per round) DAGGER_MAX_STEPS=1500 BETA=0.5 (round k executes the
 # expert's answer with probability BETA^k: the learner's states stay near the expert's while it is weak)
 # MIRROR=0 (--mirror-probability of every training stage) PROMPT_LOSS=1 (--prompt-loss-weight of every training
-# stage: the DAgger rounds keep learning to read the instruction too) LIDAR=policies/go2_rough_lidar
+# stage: the DAgger rounds keep learning to read the instruction too) FIRST_REPEATS=1 (--first-query-repeats of every
+# training stage) LIDAR=policies/go2_rough_lidar
 # ROUNDS=2 (DAgger rounds: 1 ships r1) EXTRA_DATA="" SHIP=policies/vla_small DEVICE=cuda
 # SCORE_ARGS="" (extra benchmarks/vla_results.py options, e.g. --limit 2)
 set -uo pipefail
@@ -92,16 +93,17 @@ stage data 240 "$navila" vla-data --out "$work/data" --train-scenes "${TRAIN_SCE
   --val-scenes "${VAL_SCENES:-20}" --test-scenes "${TEST_SCENES:-10}" --per-scene "${PER_SCENE:-5}" \
   --num_envs "${NUM_ENVS:-256}" --camera-size 96 --device "$device" || exit 0
 read -r -a extra <<<"${EXTRA_DATA:-}"
+every_stage=(--mirror-probability "${MIRROR:-0}" --prompt-loss-weight "${PROMPT_LOSS:-1}")
+every_stage+=(--first-query-repeats "${FIRST_REPEATS:-1}" --device "$device")
 train sft "${SFT_STEPS:-1500}" --data "$work/data" "${extra[@]}" --lr "${SFT_LR:-1e-3}" --warmup "${SFT_WARMUP:-100}" \
-  --mirror-probability "${MIRROR:-0}" --prompt-loss-weight "${PROMPT_LOSS:-1}" --device "$device" || exit 0
+  "${every_stage[@]}" || exit 0
 dagger=(--scenes "${DAGGER_SCENES:-128}" --per-scene "${DAGGER_PER_SCENE:-2}" --max-steps "${DAGGER_MAX_STEPS:-1500}")
 dagger+=(--num_envs "${NUM_ENVS:-256}")
 beta=${BETA:-0.5}
 stage dagger_1 240 "$navila" vla-dagger --model "$work/sft/model" --data "$work/data" --round 1 \
   --expert-probability "$beta" --out "$work/dagger_1" "${dagger[@]}" --camera-size 96 --device "$device" || exit 0
 train r1 "${ROUND_STEPS:-600}" --data "$work/data" "${extra[@]}" "$work/dagger_1" --init "$work/sft/model" \
-  --lr "${ROUND_LR:-5e-4}" --warmup 20 --mirror-probability "${MIRROR:-0}" \
-  --prompt-loss-weight "${PROMPT_LOSS:-1}" --device "$device" || exit 0
+  --lr "${ROUND_LR:-5e-4}" --warmup 20 "${every_stage[@]}" || exit 0
 rounds=(--round "sft=$work/sft/model")
 final=r1
 if [ "${ROUNDS:-2}" -ge 2 ]; then
@@ -109,8 +111,7 @@ if [ "${ROUNDS:-2}" -ge 2 ]; then
     --expert-probability "$(awk "BEGIN {print $beta * $beta}")" --out "$work/dagger_2" "${dagger[@]}" \
     --policy "$lidar" --camera-size 96 --device "$device" || exit 0
   train r2 "${ROUND_STEPS:-600}" --data "$work/data" "${extra[@]}" "$work/dagger_1" "$work/dagger_2" \
-    --init "$work/r1/model" --lr "${ROUND_LR:-5e-4}" --warmup 20 --mirror-probability "${MIRROR:-0}" \
-    --prompt-loss-weight "${PROMPT_LOSS:-1}" --device "$device" || exit 0
+    --init "$work/r1/model" --lr "${ROUND_LR:-5e-4}" --warmup 20 "${every_stage[@]}" || exit 0
   rounds+=(--round "dagger_1=$work/r1/model")
   final=r2
 fi

@@ -45,6 +45,12 @@ def parse_args(argv: list[str]) -> argparse.Namespace:
         help="weight of a next-word loss on the prompt's words added to the answer's loss, which teaches a new model "
         "to read its instruction (default: 1 for a new model, 0 with --init)",
     )
+    parser.add_argument(
+        "--first-query-repeats",
+        type=int,
+        default=1,
+        help="times each episode's first query (only its instruction tells the first turn) is drawn per epoch",
+    )
     parser.add_argument("--seed", type=int, default=0, help="seed of the initialization and the data order")
     parser.add_argument("--device", default="auto", help="auto, cpu, cuda or cuda:N")
     parser.add_argument("--image-size", type=int, default=defaults.image_size, help="new model: frame size (px)")
@@ -59,6 +65,7 @@ def main(argv: list[str]) -> int:
     args = parse_args(argv)
     positive = {"--steps": args.steps, "--batch-size": args.batch_size, "--eval-every": args.eval_every}
     positive |= {"--checkpoint-every": args.checkpoint_every, "--lr": args.lr}
+    positive |= {"--first-query-repeats": args.first_query_repeats}
     for flag, value in positive.items():
         if value <= 0:
             raise UserError(f"{flag} must be positive, got {value}")
@@ -98,6 +105,7 @@ def main(argv: list[str]) -> int:
         num_workers=args.num_workers,
         mirror_probability=args.mirror_probability,
         prompt_loss_weight=args.prompt_loss_weight,
+        first_query_repeats=args.first_query_repeats,
         seed=args.seed,
         device=runtime.resolve_device(args.device),
     )

@@ -21,6 +21,10 @@ def navila(*args: str) -> subprocess.CompletedProcess:
             ("vla-train", "--data", "{tmp}", "--out", "{tmp}/run", "--prompt-loss-weight", "-1"),
             "--prompt-loss-weight must not be negative",
         ),
+        (
+            ("vla-train", "--data", "{tmp}", "--out", "{tmp}/run", "--first-query-repeats", "0"),
+            "--first-query-repeats must be positive",
+        ),
         (("vla-train", "--data", "{tmp}", "--out", "{tmp}/run", "--image-size", "90"), "not a multiple"),
         (("vla-data", "--out", "{tmp}"), "exists already"),
         (("vla-data", "--out", "{tmp}/new", "--per-scene", "0"), "--per-scene must be positive"),

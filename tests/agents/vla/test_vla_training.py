@@ -1,6 +1,7 @@
 """Training the VLA on CPU: tokenizer, dataset format, trainer (loss, resume, LoRA), save → load through ``hf``."""
 
 import shutil
+from collections import Counter
 
 import numpy as np
 import pytest
@@ -266,11 +267,21 @@ class TestTrainer:
         assert answers == [answer for _, _, answer in right]
         assert "turn right 30 degrees" in answers and SIDE_ANSWERS["none"] in answers
 
+    def test_first_queries_repeat_in_every_epoch(self, colour_data, tmp_path):
+        """With ``first_query_repeats`` 3 an epoch holds each step-0 row three times and every other row once."""
+        trainer = Trainer(train_cfg(colour_data, tmp_path / "run", first_query_repeats=3, mirror_probability=0.5))
+        steps = trainer.train_rows["step"]
+        rows = len(steps)
+        for epoch in (0, 1):
+            counts = Counter(index % rows for index in trainer._epoch_order(epoch))
+            assert [counts[row] for row in range(rows)] == [3 if step == 0 else 1 for step in steps]
+        assert 0 < steps.count(0) < rows
+
     def test_killed_run_resumes_within_one_interval(self, colour_data, tmp_path):
-        """A crash between checkpoints loses at most one interval (mirrored samples included); the resumed run ends
-        with the same weights."""
+        """A crash between checkpoints loses at most one interval (mirrored samples and repeated first queries
+        included); the resumed run ends with the same weights."""
         torch.set_num_threads(1)
-        cfg = dict(max_steps=30, checkpoint_every=10, mirror_probability=0.5)
+        cfg = dict(max_steps=30, checkpoint_every=10, mirror_probability=0.5, first_query_repeats=2)
         straight = Trainer(train_cfg(colour_data, tmp_path / "straight", **cfg))
         straight.train(progress_bar=False)
 

@@ -76,6 +76,9 @@ class TrainCfg:
     prompt_loss_weight: float = 0.0
     """Weight of a language-model loss on the prompt's words (instruction and template) added to the answer's loss:
     a decoder trained from scratch learns there to read its instruction's words."""
+    first_query_repeats: int = 1
+    """Times each episode's first query (``step`` 0, where only the instruction tells the first turn) appears in an
+    epoch: more of the rows that can only be answered by reading the instruction."""
     seed: int = 0
     device: str = "cpu"
 
@@ -120,6 +123,9 @@ class Trainer:
         if self.train_rows is None:
             raise UserError(f"no 'train' rows in {', '.join(map(str, cfg.data))}")
         self.val_rows = concat_split(datasets, "validation")
+        first_queries = torch.nonzero(torch.as_tensor(self.train_rows["step"]) == 0).flatten()
+        repeats = first_queries.repeat(cfg.first_query_repeats - 1)
+        self.epoch_rows = torch.cat([torch.arange(len(self.train_rows)), repeats])
         self.progress = _Progress()
         checkpoint = _latest_checkpoint(cfg.out)
         self.model, self.processor = self._load_model(checkpoint)
@@ -190,12 +196,11 @@ class Trainer:
         )
 
     def _epoch_order(self, epoch: int) -> list[int]:
-        """Every training row once, shuffled, each mirrored (index + N) with ``mirror_probability``; by seed, epoch."""
+        """Every row, first queries ``first_query_repeats`` times, shuffled, mirrored (index + N) as configured."""
         generator = torch.Generator().manual_seed(self.cfg.seed * 1_000_003 + epoch)
-        rows = len(self.train_rows)
-        order = torch.randperm(rows, generator=generator)
-        mirrored = torch.rand(rows, generator=generator) < self.cfg.mirror_probability
-        return (order + rows * mirrored).tolist()
+        order = self.epoch_rows[torch.randperm(len(self.epoch_rows), generator=generator)]
+        mirrored = torch.rand(len(order), generator=generator) < self.cfg.mirror_probability
+        return (order + len(self.train_rows) * mirrored).tolist()
 
     def _autocast(self) -> torch.autocast:
         return torch.autocast(self.device.type, dtype=torch.bfloat16, enabled=self.device.type == "cuda")
