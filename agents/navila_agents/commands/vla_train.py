@@ -51,6 +51,11 @@ def parse_args(argv: list[str]) -> argparse.Namespace:
         default=1,
         help="times each episode's first query (only its instruction tells the first turn) is drawn per epoch",
     )
+    parser.add_argument(
+        "--first-queries-only",
+        action="store_true",
+        help="train on the episodes' first queries alone: a first stage that learns to read the instruction",
+    )
     parser.add_argument("--seed", type=int, default=0, help="seed of the initialization and the data order")
     parser.add_argument("--device", default="auto", help="auto, cpu, cuda or cuda:N")
     parser.add_argument("--image-size", type=int, default=defaults.image_size, help="new model: frame size (px)")
@@ -106,6 +111,7 @@ def main(argv: list[str]) -> int:
         mirror_probability=args.mirror_probability,
         prompt_loss_weight=args.prompt_loss_weight,
         first_query_repeats=args.first_query_repeats,
+        first_queries_only=args.first_queries_only,
         seed=args.seed,
         device=runtime.resolve_device(args.device),
     )

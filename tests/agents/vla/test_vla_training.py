@@ -268,7 +268,8 @@ class TestTrainer:
         assert "turn right 30 degrees" in answers and SIDE_ANSWERS["none"] in answers
 
     def test_first_queries_repeat_in_every_epoch(self, colour_data, tmp_path):
-        """With ``first_query_repeats`` 3 an epoch holds each step-0 row three times and every other row once."""
+        """With ``first_query_repeats`` 3 an epoch holds each step-0 row three times and every other row once; with
+        ``first_queries_only`` only the step-0 rows."""
         trainer = Trainer(train_cfg(colour_data, tmp_path / "run", first_query_repeats=3, mirror_probability=0.5))
         steps = trainer.train_rows["step"]
         rows = len(steps)
@@ -276,6 +277,8 @@ class TestTrainer:
             counts = Counter(index % rows for index in trainer._epoch_order(epoch))
             assert [counts[row] for row in range(rows)] == [3 if step == 0 else 1 for step in steps]
         assert 0 < steps.count(0) < rows
+        only = Trainer(train_cfg(colour_data, tmp_path / "first", first_queries_only=True))
+        assert sorted(only._epoch_order(0)) == [row for row, step in enumerate(steps) if step == 0]
 
     def test_killed_run_resumes_within_one_interval(self, colour_data, tmp_path):
         """A crash between checkpoints loses at most one interval (mirrored samples and repeated first queries

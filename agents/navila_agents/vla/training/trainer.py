@@ -79,6 +79,8 @@ class TrainCfg:
     first_query_repeats: int = 1
     """Times each episode's first query (``step`` 0, where only the instruction tells the first turn) appears in an
     epoch: more of the rows that can only be answered by reading the instruction."""
+    first_queries_only: bool = False
+    """Train on the first queries alone (a first stage that learns to read; the vocabulary still spans the split)."""
     seed: int = 0
     device: str = "cpu"
 
@@ -124,8 +126,8 @@ class Trainer:
             raise UserError(f"no 'train' rows in {', '.join(map(str, cfg.data))}")
         self.val_rows = concat_split(datasets, "validation")
         first_queries = torch.nonzero(torch.as_tensor(self.train_rows["step"]) == 0).flatten()
-        repeats = first_queries.repeat(cfg.first_query_repeats - 1)
-        self.epoch_rows = torch.cat([torch.arange(len(self.train_rows)), repeats])
+        every_row = first_queries if cfg.first_queries_only else torch.arange(len(self.train_rows))
+        self.epoch_rows = torch.cat([every_row, first_queries.repeat(cfg.first_query_repeats - 1)])
         self.progress = _Progress()
         checkpoint = _latest_checkpoint(cfg.out)
         self.model, self.processor = self._load_model(checkpoint)
@@ -196,7 +198,7 @@ class Trainer:
         )
 
     def _epoch_order(self, epoch: int) -> list[int]:
-        """Every row, first queries ``first_query_repeats`` times, shuffled, mirrored (index + N) as configured."""
+        """The rows of an epoch (first queries ``first_query_repeats`` times), shuffled, mirrored (index + N) as set."""
         generator = torch.Generator().manual_seed(self.cfg.seed * 1_000_003 + epoch)
         order = self.epoch_rows[torch.randperm(len(self.epoch_rows), generator=generator)]
         mirrored = torch.rand(len(order), generator=generator) < self.cfg.mirror_probability
