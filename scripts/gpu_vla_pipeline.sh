@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
-# The VLA pipeline on one GPU in resumable chunks: data -> SFT -> DAgger 1 (teleported) -> retrain -> DAgger 2
-# (LiDAR policy) -> retrain -> ship policies/vla_small -> score (benchmarks/vla_results.py) -> latency.
+# The VLA pipeline on one GPU in resumable chunks: data -> (reading stage) -> SFT -> DAgger 1 (teleported) ->
+# retrain -> DAgger 2 (LiDAR policy) -> retrain -> ship policies/vla_small -> score (benchmarks/vla_results.py) ->
+# latency.
 #
 # usage: scripts/gpu_vla_pipeline.sh [SECONDS]      (default 560: one chunk inside a 10-minute device call)
 #
@@ -21,7 +22,8 @@
 # expert's answer with probability BETA^k: the learner's states stay near the expert's while it is weak)
 # MIRROR=0 (--mirror-probability of every training stage) PROMPT_LOSS=1 (--prompt-loss-weight of every training
 # stage: the DAgger rounds keep learning to read the instruction too) FIRST_REPEATS=1 (--first-query-repeats of every
-# training stage) LIDAR=policies/go2_rough_lidar
+# training stage) READ_STEPS=0 (>0: SFT starts from a stage of that many steps on the first queries alone,
+# --first-queries-only, where a new model learns to read its instruction) LIDAR=policies/go2_rough_lidar
 # ROUNDS=2 (DAgger rounds: 1 ships r1) EXTRA_DATA="" SHIP=policies/vla_small DEVICE=cuda
 # SCORE_ARGS="" (extra benchmarks/vla_results.py options, e.g. --limit 2)
 set -uo pipefail
@@ -73,7 +75,7 @@ pack() {
   local files=(results/vla.md results/vla results/vla_latency.md "$ship" "$work/timings.tsv")
   # the DAgger rounds' datasets whole (2-5 MB each): a later round, on another machine, trains on all of them
   files+=("$work"/*.log "$work"/*.done "$work"/data/README.md "$work"/data/episodes "$work"/dagger_*/)
-  for run in sft r1 r2; do files+=("$work/$run/training.json" "$work/$run/tb"); done
+  for run in read sft r1 r2; do files+=("$work/$run/training.json" "$work/$run/tb"); done
   # the device tool brings back ~64 MiB per call (22 MB per model): the SFT model, and the round-1 model until a
   # final model is shipped (the final round's model is $ship)
   files+=("$work/sft/model")
@@ -95,8 +97,14 @@ stage data 240 "$navila" vla-data --out "$work/data" --train-scenes "${TRAIN_SCE
 read -r -a extra <<<"${EXTRA_DATA:-}"
 every_stage=(--mirror-probability "${MIRROR:-0}" --prompt-loss-weight "${PROMPT_LOSS:-1}")
 every_stage+=(--first-query-repeats "${FIRST_REPEATS:-1}" --device "$device")
-train sft "${SFT_STEPS:-1500}" --data "$work/data" "${extra[@]}" --lr "${SFT_LR:-1e-3}" --warmup "${SFT_WARMUP:-100}" \
-  "${every_stage[@]}" || exit 0
+sft_init=()
+if [ "${READ_STEPS:-0}" -gt 0 ]; then
+  train read "$READ_STEPS" --data "$work/data" "${extra[@]}" --first-queries-only --lr "${SFT_LR:-1e-3}" \
+    --warmup "${SFT_WARMUP:-100}" "${every_stage[@]}" || exit 0
+  sft_init=(--init "$work/read/model")
+fi
+train sft "${SFT_STEPS:-1500}" --data "$work/data" "${extra[@]}" "${sft_init[@]}" --lr "${SFT_LR:-1e-3}" \
+  --warmup "${SFT_WARMUP:-100}" "${every_stage[@]}" || exit 0
 dagger=(--scenes "${DAGGER_SCENES:-128}" --per-scene "${DAGGER_PER_SCENE:-2}" --max-steps "${DAGGER_MAX_STEPS:-1500}")
 dagger+=(--num_envs "${NUM_ENVS:-256}")
 beta=${BETA:-0.5}
