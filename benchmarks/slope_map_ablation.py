@@ -155,8 +155,8 @@ def main(argv: list[str]) -> int:
     text = (
         f"{run_heading(args.device, command)}\n\n{args.num_envs} envs per run, seeds {' '.join(map(str, args.seeds))}"
         f" (mean ± sample sd over seeds), one 20 s episode per env, commands {' and '.join(map(str, SPEEDS))} m/s"
-        f" forward. Flat-ground reading: median of {len(RECORDED)}"
-        f" kept maps of the flat run, cells {reading.min():.3f}–{reading.max():.3f}, mean interquartile range"
+        f" forward. Flat-ground reading: median of the flat run's maps of {len(RECORDED)} kept steps ×"
+        f" {args.num_envs} envs, cells {reading.min():.3f}–{reading.max():.3f}, mean interquartile range"
         f" {spread:.3f}.\n\n{table(own, substituted, reference)}\n"
     )
     print(text)
