@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
-# The VLA pipeline on one GPU in resumable chunks: data -> (reading stage) -> SFT -> DAgger 1 (teleported) ->
-# retrain -> DAgger 2 (LiDAR policy) -> retrain -> ship policies/vla_small -> score (benchmarks/vla_results.py) ->
-# latency.
+# The VLA pipeline on one GPU in resumable chunks: data -> reading stage -> SFT -> instruction probe -> DAgger 1
+# (teleported) -> retrain -> DAgger 2 (LiDAR policy) -> retrain -> ship policies/vla_small -> score
+# (benchmarks/vla_results.py) -> latency.
 #
 # usage: scripts/gpu_vla_pipeline.sh [SECONDS]      (default 560: one chunk inside a 10-minute device call)
 #
@@ -21,9 +21,10 @@
 # DAGGER_PER_SCENE=2 (one wave of 256 envs per round) DAGGER_MAX_STEPS=1500 BETA=0.5 (round k executes the
 # expert's answer with probability BETA^k: the learner's states stay near the expert's while it is weak)
 # MIRROR=0 (--mirror-probability of every training stage) PROMPT_LOSS=1 (--prompt-loss-weight of every training
-# stage: the DAgger rounds keep learning to read the instruction too) FIRST_REPEATS=1 (--first-query-repeats of every
-# training stage) READ_STEPS=0 (>0: SFT starts from a stage of that many steps on the first queries alone,
-# --first-queries-only, where a new model learns to read its instruction) LIDAR=policies/go2_rough_lidar
+# stage: the DAgger rounds keep learning to read the instruction too) FIRST_REPEATS=8 (--first-query-repeats of every
+# training stage) READ_STEPS=250 (SFT starts from a stage of that many steps on the first queries alone,
+# --first-queries-only, where a new model learns to read its instruction; 0: none; the probe stage then tells whether
+# both models read: results/vla_instruction.md) LIDAR=policies/go2_rough_lidar
 # ROUNDS=2 (DAgger rounds: 1 ships r1) EXTRA_DATA="" SHIP=policies/vla_small DEVICE=cuda
 # SCORE_ARGS="" (extra benchmarks/vla_results.py options, e.g. --limit 2)
 set -uo pipefail
@@ -72,7 +73,7 @@ train() {
 }
 
 pack() {
-  local files=(results/vla.md results/vla results/vla_latency.md "$ship" "$work/timings.tsv")
+  local files=(results/vla.md results/vla results/vla_instruction.md results/vla_latency.md "$ship" "$work/timings.tsv")
   # the DAgger rounds' datasets whole (2-5 MB each): a later round, on another machine, trains on all of them
   files+=("$work"/*.log "$work"/*.done "$work"/data/README.md "$work"/data/episodes "$work"/dagger_*/)
   for run in read sft r1 r2; do files+=("$work/$run/training.json" "$work/$run/tb"); done
@@ -96,15 +97,20 @@ stage data 240 "$navila" vla-data --out "$work/data" --train-scenes "${TRAIN_SCE
   --num_envs "${NUM_ENVS:-256}" --camera-size 96 --device "$device" || exit 0
 read -r -a extra <<<"${EXTRA_DATA:-}"
 every_stage=(--mirror-probability "${MIRROR:-0}" --prompt-loss-weight "${PROMPT_LOSS:-1}")
-every_stage+=(--first-query-repeats "${FIRST_REPEATS:-1}" --device "$device")
+every_stage+=(--first-query-repeats "${FIRST_REPEATS:-8}" --device "$device")
+read_steps=${READ_STEPS:-250}
 sft_init=()
-if [ "${READ_STEPS:-0}" -gt 0 ]; then
-  train read "$READ_STEPS" --data "$work/data" "${extra[@]}" --first-queries-only --lr "${SFT_LR:-1e-3}" \
-    --warmup "${SFT_WARMUP:-100}" "${every_stage[@]}" || exit 0
+probed=("$work/sft/model")
+if [ "$read_steps" -gt 0 ]; then
+  train read "$read_steps" --data "$work/data" "${extra[@]}" --first-queries-only --lr "${SFT_LR:-1e-3}" \
+    --warmup $((read_steps / 10)) "${every_stage[@]}" || exit 0
   sft_init=(--init "$work/read/model")
+  probed=("$work/read/model" "${probed[@]}")
 fi
 train sft "${SFT_STEPS:-1500}" --data "$work/data" "${extra[@]}" "${sft_init[@]}" --lr "${SFT_LR:-1e-3}" \
   --warmup "${SFT_WARMUP:-100}" "${every_stage[@]}" || exit 0
+stage probe 60 "$navila" bench vla_instruction_probe --vla "${probed[@]}" --data "$work/data" --device "$device" \
+  || exit 0
 dagger=(--scenes "${DAGGER_SCENES:-128}" --per-scene "${DAGGER_PER_SCENE:-2}" --max-steps "${DAGGER_MAX_STEPS:-1500}")
 dagger+=(--num_envs "${NUM_ENVS:-256}")
 beta=${BETA:-0.5}
