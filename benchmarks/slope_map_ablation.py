@@ -33,7 +33,7 @@ from isaaclab.utils.modifiers import ModifierBase, ModifierCfg
 from navila_agents.locomotion.eval_report import results_table
 from navila_agents.locomotion.evaluation import EvalSet, evaluate, evaluate_seed, report
 from navila_agents.locomotion.policy import resolve_policy
-from navila_lab.errors import run_command
+from navila_lab.errors import UserError, run_command
 from navila_lab.provenance import append_markdown, run_heading
 from rich.console import Console
 
@@ -89,6 +89,8 @@ class FlatReading(ModifierBase):
 
 def modify_map(env_cfg: object, modifier: type[ModifierBase], **params: object) -> None:
     """Put ``modifier`` on the height-map observation of a LiDAR task's env cfg."""
+    if env_cfg.observations.height_map is None:
+        raise UserError("--lidar names a policy whose task has no LiDAR height map")
     env_cfg.observations.height_map.height_map.modifiers = [ModifierCfg(func=modifier, params=params)]
 
 

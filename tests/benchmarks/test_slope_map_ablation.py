@@ -1,8 +1,11 @@
 """``benchmarks/slope_map_ablation.py`` without the simulator: its two map modifiers and its table."""
 
+import pytest
 import torch
 from isaaclab.utils.modifiers import ModifierCfg
 from navila_benchmarks import slope_map_ablation as ablation
+from navila_lab.errors import UserError
+from navila_tasks.go2.env_cfg import Go2RoughBlindEnvCfg, Go2RoughLidarEnvCfg
 
 
 def test_keep_maps_passes_through_and_keeps_every_tenth_call():
@@ -41,3 +44,12 @@ def test_table_gives_each_arm_its_spread_and_the_substitution_ratio():
     assert rows[("slopes", "lin. vel. error (m/s)")] == ["0.160", "0.080 ± 0.020", "0.090", "0.50×"]
     assert rows[("slopes", "forward speed at 1.0 m/s")] == ["0.680", "0.850 ± 0.030", "—", "1.25×"]
     assert rows[("flat", "falls (%)")] == ["0.0", "0.0 ± 0.0", "0.0", "—"]
+
+
+def test_the_modifier_goes_on_the_height_map_term_and_a_blind_task_is_a_one_line_error():
+    lidar = Go2RoughLidarEnvCfg()
+    ablation.modify_map(lidar, ablation.FlatReading, reading=(0.3,))
+    (modifier,) = lidar.observations.height_map.height_map.modifiers
+    assert modifier.func is ablation.FlatReading and modifier.params == {"reading": (0.3,)}
+    with pytest.raises(UserError, match="no LiDAR height map"):
+        ablation.modify_map(Go2RoughBlindEnvCfg(), ablation.FlatReading, reading=(0.3,))
