@@ -14,12 +14,15 @@ from pathlib import Path
 import pytest
 
 EXPECTED = Path(__file__).with_name("data") / "vln_glass_v2_lidar_100_steps.json"
+TOLERANCE = 5e-3
+"""Metres: lengths and path points agree to this on both CPU models seen (AMD EPYC, Intel Xeon)."""
 
 
 @pytest.mark.sim
 @pytest.mark.slow
 def test_per_episode_results_unchanged(tmp_path):
-    """Every field of every episode's result equals the recording (floats to 1e-5)."""
+    """Every field of every episode's result equals the recording, lengths to 5 mm: the physics' floats differ between
+    CPU models (an Intel Xeon gives a path 1.5 mm shorter over these 100 steps than the AMD EPYC that recorded it)."""
     expected = json.loads(EXPECTED.read_text())
     args = expected["command"].split()[1:]
     result = subprocess.run(
@@ -32,8 +35,8 @@ def test_per_episode_results_unchanged(tmp_path):
         assert got.keys() == want.keys()
         for key, value in want.items():
             if isinstance(value, float):
-                assert math.isclose(got[key], value, abs_tol=1e-5), (want["episode_id"], key)
+                assert math.isclose(got[key], value, abs_tol=TOLERANCE), (want["episode_id"], key)
             elif key == "path":
-                assert [pytest.approx(point, abs=1e-3) for point in value] == got[key], want["episode_id"]
+                assert [pytest.approx(point, abs=TOLERANCE) for point in value] == got[key], want["episode_id"]
             else:
                 assert got[key] == value, (want["episode_id"], key)
