@@ -30,7 +30,7 @@ from pathlib import Path
 
 import torch
 from isaaclab.utils.modifiers import ModifierBase, ModifierCfg
-from navila_agents.locomotion.eval_report import results_table
+from navila_agents.locomotion.eval_report import metric, results_table
 from navila_agents.locomotion.evaluation import EvalSet, evaluate, evaluate_seed, report
 from navila_agents.locomotion.policy import resolve_policy
 from navila_lab.errors import UserError, run_command
@@ -103,16 +103,6 @@ def flat_ground_reading(lidar: object, eval_set: EvalSet) -> tuple[torch.Tensor,
     return median, (high - low).mean().item()
 
 
-def value(result: dict, terrain: str, key: str, speed: str | None) -> tuple[float | None, float | None]:
-    """Mean and sample sd over seeds of one metric (at one commanded speed if given)."""
-
-    def entry(summary: dict | None) -> dict:
-        summary = (summary or {}).get(terrain) or {}
-        return summary.get("by_speed", {}).get(speed, {}) if speed else summary
-
-    return entry(result["terrains"]).get(key), entry(result.get("spread")).get(key)
-
-
 def table(own: dict, substituted: dict, blind: dict) -> str:
     """Markdown table: terrain × metric for the LiDAR policy with its map, with the flat reading, and the blind one."""
     lines = [
@@ -124,7 +114,7 @@ def table(own: dict, substituted: dict, blind: dict) -> str:
             scale, digits = (100.0, 1) if key == "fall_rate" else (1.0, 3)
             cells, means = [], []
             for result in (own, substituted, blind):
-                mean, spread = value(result, terrain, key, speed)
+                mean, spread = metric(result, terrain, key, speed)
                 means.append(mean)
                 text = "—" if mean is None else f"{mean * scale:.{digits}f}"
                 cells.append(text + (f" ± {spread * scale:.{digits}f}" if spread is not None else ""))

@@ -96,6 +96,19 @@ def combine_seeds(summaries: Sequence[dict]) -> tuple[dict, dict | None]:
     return mean, spread if len(summaries) > 1 else None
 
 
+def metric(result: dict, terrain: str, key: str, speed: str | None = None) -> tuple[float | None, float | None]:
+    """Mean over seeds and sample sd (None for one seed) of one metric of a terrain type in an evaluation result.
+
+    ``speed`` (a ``by_speed`` key, e.g. ``"1.00"``) picks one commanded speed; None where the result has no value.
+    """
+
+    def entry(summary: dict | None) -> dict:
+        terrain_entry = (summary or {}).get(terrain) or {}
+        return terrain_entry.get("by_speed", {}).get(speed, {}) if speed else terrain_entry
+
+    return entry(result["terrains"]).get(key), entry(result.get("spread")).get(key)
+
+
 def _number(value: float | None, digits: int = 2, scale: float = 1.0) -> str:
     return "—" if value is None or math.isnan(value) else f"{value * scale:.{digits}f}"
 
