@@ -1,6 +1,7 @@
 """Task registration is data only: every id resolves through gym.spec without building a simulator."""
 
 import dataclasses
+from collections import Counter
 
 import gymnasium as gym
 import navila_tasks
@@ -8,6 +9,7 @@ import pytest
 from navila_agents.locomotion.runtime import load_cfgs
 from navila_lab.barrier import STOP_DISTANCE
 from navila_lab.sensors.height_map import HeightMapSpec
+from navila_lab.terrains.config import sub_terrain_of_column
 from navila_tasks.go2.env_cfg import WIDE_STOP_DISTANCE
 
 
@@ -41,6 +43,23 @@ class TestRegistry:
         for cfg, gap in ((lidar, WIDE_STOP_DISTANCE), (reference, STOP_DISTANCE)):
             terms = (cfg.observations.critic.safe_velocity_command, cfg.rewards.track_safe_lin_vel_xy_exp)
             assert [term.params["stop_distance"] for term in terms] == [gap, gap]
+
+    def test_slopes_variant_doubles_the_slope_columns_only(self):
+        """The Slopes variant has twice the sloped columns, half the flat and rough ones, as many walls."""
+        lidar, _ = load_cfgs("NaVILA-Go2-Rough-Lidar", [])
+        slopes, _ = load_cfgs("NaVILA-Go2-Rough-Lidar-Slopes", [])
+        columns = {
+            name: Counter(sub_terrain_of_column(cfg.scene.terrain.terrain_generator))
+            for name, cfg in (("lidar", lidar), ("slopes", slopes))
+        }
+        def count(name: str, *tiles: str) -> int:
+            return sum(columns[name][tile] for tile in tiles)
+
+        slope_tiles, easy_tiles = ("hf_pyramid_slope", "hf_pyramid_slope_inv"), ("flat", "random_rough")
+        assert count("slopes", *slope_tiles) == 2 * count("lidar", *slope_tiles) == 6
+        assert count("slopes", *easy_tiles) == count("lidar", *easy_tiles) // 2 == 3
+        assert count("slopes", "obstacles", "glass") == count("lidar", "obstacles", "glass") == 11
+        assert lidar.observations.height_map == slopes.observations.height_map
 
     def test_play_variants_turn_noise_and_randomization_off(self):
         """-Play cfgs have few robots, no observation noise, no pushes, and a fixed forward command."""

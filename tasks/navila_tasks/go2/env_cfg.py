@@ -87,6 +87,10 @@ WIDE_STOP_DISTANCE = 0.25
 """Gap (m) the LiDAR task's safe target keeps between the footprint and a wall; at the map's reach (~0.65 m of
 free way) it still allows 0.8 m/s, on free ground (lookahead 0.8 m) 1.1 m/s: more than any command."""
 
+SLOPE_HEAVY_PROPORTIONS = {"flat": 0.05, "random_rough": 0.05, "hf_pyramid_slope": 0.1, "hf_pyramid_slope_inv": 0.1}
+"""Sub-terrain shares of :class:`Go2RoughLidarSlopesEnvCfg` that differ from the reference mix (0.1 / 0.1 / 0.05 /
+0.05); obstacles and glass keep 0.2 each."""
+
 
 @configclass
 class ObservationsCfg:
@@ -383,6 +387,22 @@ class Go2RoughLidarMaxMapEnvCfg(Go2RoughLidarEnvCfg):
 
 
 @configclass
+class Go2RoughLidarSlopesEnvCfg(Go2RoughLidarEnvCfg):
+    """LiDAR task with twice the share of sloped tiles, taken from the flat and rough ones.
+
+    With its own map the LiDAR policy slows to ~0.7 m/s on slopes at a 1 m/s command, and walks them at the command
+    when shown flat ground instead (``results/slope_map.md``): a rising slope reads like the approach to a wall.
+    More slope tiles make slowing there cost tracking reward more often.
+    """
+
+    def __post_init__(self) -> None:
+        super().__post_init__()
+        tiles = self.scene.terrain.terrain_generator.sub_terrains
+        for name, proportion in SLOPE_HEAVY_PROPORTIONS.items():
+            tiles[name].proportion = proportion
+
+
+@configclass
 class Go2FlatEnvCfg(Go2RoughLidarEnvCfg):
     """LiDAR task on flat ground only (no terrain curriculum)."""
 
@@ -420,6 +440,15 @@ class Go2RoughLidarEnvCfg_PLAY(Go2RoughLidarEnvCfg):
 @configclass
 class Go2RoughLidarMaxMapEnvCfg_PLAY(Go2RoughLidarMaxMapEnvCfg):
     """Play version of :class:`Go2RoughLidarMaxMapEnvCfg`."""
+
+    def __post_init__(self) -> None:
+        super().__post_init__()
+        self.play_mode()
+
+
+@configclass
+class Go2RoughLidarSlopesEnvCfg_PLAY(Go2RoughLidarSlopesEnvCfg):
+    """Play version of :class:`Go2RoughLidarSlopesEnvCfg`."""
 
     def __post_init__(self) -> None:
         super().__post_init__()
