@@ -52,6 +52,7 @@ class TestRegistry:
             name: Counter(sub_terrain_of_column(cfg.scene.terrain.terrain_generator))
             for name, cfg in (("lidar", lidar), ("slopes", slopes))
         }
+
         def count(name: str, *tiles: str) -> int:
             return sum(columns[name][tile] for tile in tiles)
 
