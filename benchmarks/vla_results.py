@@ -17,7 +17,8 @@ a CPU too (``--low-levels perfect``). The policies' low levels step the physics 
 
 Each (method, set, low level) is written like a ``navila vln`` run (``episodes.json``, ``summary.json``) under
 ``--out-dir``; the tables are appended to ``--report`` with the date, commit and device. With ``--card DIR`` a
-``MODEL_CARD.md`` for the VLA folder DIR is written too (data, training, results). On a GPU::
+``MODEL_CARD.md`` for the VLA folder DIR is written too (data, training, results); ``--from-runs`` writes both from
+the run folders already under ``--out-dir`` (e.g. a model scored before it was chosen to ship). On a GPU::
 
     navila bench vla_results --vla policies/vla_small --data runs/vla/data --round sft=runs/vla/sft/model
 """
@@ -75,6 +76,9 @@ def parse_args(argv: list[str]) -> argparse.Namespace:
     parser.add_argument("--report", type=Path, default=ROOT / "results" / "vla.md", help="markdown file to append to")
     parser.add_argument("--card", type=Path, default=None, help="write MODEL_CARD.md into this shipped VLA folder")
     parser.add_argument("--timings", type=Path, default=None, help="stage<TAB>seconds file of the GPU pipeline")
+    parser.add_argument(
+        "--from-runs", action="store_true", help="run no episode: tables and card from the runs under --out-dir"
+    )
     parser.add_argument("--worker", choices=list(LOW_LEVELS), default=None, help=argparse.SUPPRESS)
     return parser.parse_args(argv)
 
@@ -263,6 +267,20 @@ def model_card(folder: Path, args: argparse.Namespace, results: str) -> str:
     return "\n".join([*lines, "", "## Results on unseen test scenes", "", results]) + "\n"
 
 
+def run_workers(argv: list[str], low_levels: list[str], sequential: bool) -> bool:
+    """Run one worker process per low level (one at a time if ``sequential``); whether all succeeded."""
+    base = [sys.executable, "-m", "navila_benchmarks.vla_results", *argv]
+    commands = [[*base, "--worker", low_level] for low_level in low_levels]
+    for command in commands:
+        print("[vla_results]", shlex.join(command), flush=True)
+    processes = []
+    for command in commands:
+        processes.append(subprocess.Popen(command, cwd=ROOT))
+        if sequential:
+            processes[-1].wait()
+    return all(process.wait() == 0 for process in processes)
+
+
 def main(argv: list[str]) -> int:
     """Run one worker per low level, then append the tables (and write the model card)."""
     args = parse_args(argv)
@@ -277,18 +295,12 @@ def main(argv: list[str]) -> int:
     for file in SETS.values():
         if not (args.data / "episodes" / f"{file}.json.gz").is_file():
             raise UserError(f"dataset '{args.data}' has no episodes/{file}.json.gz (made by navila vla-data)")
+    if args.from_runs:
+        for low_level in args.low_levels:
+            if not any((args.out_dir / low_level).glob("*/summary.json")):
+                raise UserError(f"--from-runs: no run under '{args.out_dir / low_level}' (score without it first)")
     device = resolve_device(args.device)
-    base = [sys.executable, "-m", "navila_benchmarks.vla_results", *argv]
-    commands = [[*base, "--worker", low_level] for low_level in args.low_levels]
-    sequential = args.sequential or device == "cpu"
-    for command in commands:
-        print("[vla_results]", shlex.join(command), flush=True)
-    processes = []
-    for command in commands:
-        processes.append(subprocess.Popen(command, cwd=ROOT))
-        if sequential:
-            processes[-1].wait()
-    if any(process.wait() != 0 for process in processes):
+    if not args.from_runs and not run_workers(argv, args.low_levels, args.sequential or device == "cpu"):
         print("[vla_results] a worker failed; no report written", file=sys.stderr)
         return 1
     results = tables(args.out_dir, args.low_levels)

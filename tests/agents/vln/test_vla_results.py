@@ -1,10 +1,12 @@
 """benchmarks/vla_results.py over the teleported low level on CPU: every method on a tiny test set, kinematic."""
 
+import shutil
 import subprocess
 import sys
 
 import pytest
 from navila_benchmarks import vla_results
+from navila_lab.errors import UserError
 
 pytestmark = pytest.mark.sim
 
@@ -28,3 +30,21 @@ def test_teleported_scoring_runs_every_method_without_physics(tmp_path, small_vl
     assert all(row.endswith("| – | – | – |") for row in rows)
     clear_oracle = next(row for row in rows if row.startswith("| oracle, full view |"))
     assert "| 100.0 | 100.0 |" in clear_oracle
+
+    card = tmp_path / "shipped"
+    shutil.copytree(small_vla_path, card)
+    assert vla_results.main([*argv, "--from-runs", "--card", str(card)]) == 0
+    sections = report.read_text().split("\n## ")
+    assert len(sections) == 3 and sections[1].split("\n\n", 2)[2] == sections[2].split("\n\n", 2)[2]
+    assert clear_oracle in (card / "MODEL_CARD.md").read_text()
+
+
+def test_from_runs_without_runs_is_one_line_error(tmp_path, small_vla_path):
+    """--from-runs with an empty --out-dir says what is missing instead of writing empty tables."""
+    data = tmp_path / "data"
+    (data / "episodes").mkdir(parents=True)
+    for file in vla_results.SETS.values():
+        (data / "episodes" / f"{file}.json.gz").touch()
+    argv = ["--vla", str(small_vla_path), "--data", str(data), "--low-levels", "perfect", "--from-runs"]
+    with pytest.raises(UserError, match="no run under"):
+        vla_results.main([*argv, "--out-dir", str(tmp_path / "runs"), "--report", str(tmp_path / "report.md")])
