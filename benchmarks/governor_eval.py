@@ -19,7 +19,7 @@ import json
 import sys
 from pathlib import Path
 
-from navila_agents.locomotion.eval_report import ALL, metric, results_table
+from navila_agents.locomotion.eval_report import ALL, mean_sd, metric, results_table
 from navila_agents.locomotion.evaluation import EvalSet, evaluate, report
 from navila_agents.locomotion.policy import resolve_policy
 from navila_lab.errors import run_command
@@ -42,8 +42,7 @@ def cell(result: dict, terrain: str, key: str, scale: float) -> tuple[str, float
     mean, spread = metric(result, terrain, key)
     if mean is None:
         return "—", None
-    text = f"{mean * scale:.2f}" + (f" ± {spread * scale:.2f}" if spread is not None else "")
-    return text, mean
+    return mean_sd(mean, spread, scale=scale), mean
 
 
 def table(alone: dict, governed: dict) -> str:

@@ -30,7 +30,7 @@ from pathlib import Path
 
 import torch
 from isaaclab.utils.modifiers import ModifierBase, ModifierCfg
-from navila_agents.locomotion.eval_report import metric, results_table
+from navila_agents.locomotion.eval_report import mean_sd, metric, results_table
 from navila_agents.locomotion.evaluation import EvalSet, evaluate, evaluate_seed, report
 from navila_agents.locomotion.policy import resolve_policy
 from navila_lab.errors import UserError, run_command
@@ -116,8 +116,7 @@ def table(own: dict, substituted: dict, blind: dict) -> str:
             for result in (own, substituted, blind):
                 mean, spread = metric(result, terrain, key, speed)
                 means.append(mean)
-                text = "—" if mean is None else f"{mean * scale:.{digits}f}"
-                cells.append(text + (f" ± {spread * scale:.{digits}f}" if spread is not None else ""))
+                cells.append("—" if mean is None else mean_sd(mean, spread, digits, scale))
             ratio = f"{means[1] / means[0]:.2f}×" if means[0] and means[1] is not None else "—"
             lines.append(f"| {terrain} | {label} | {' | '.join(cells)} | {ratio} |")
     return "\n".join(lines)

@@ -109,6 +109,12 @@ def metric(result: dict, terrain: str, key: str, speed: str | None = None) -> tu
     return entry(result["terrains"]).get(key), entry(result.get("spread")).get(key)
 
 
+def mean_sd(mean: float, spread: float | None, digits: int = 2, scale: float = 1.0) -> str:
+    """'mean ± sd' (scaled, to ``digits`` decimals); the mean alone without a spread (one seed)."""
+    text = f"{mean * scale:.{digits}f}"
+    return text if spread is None else f"{text} ± {spread * scale:.{digits}f}"
+
+
 def _number(value: float | None, digits: int = 2, scale: float = 1.0) -> str:
     return "—" if value is None or math.isnan(value) else f"{value * scale:.{digits}f}"
 

@@ -10,6 +10,8 @@ from dataclasses import dataclass
 import numpy as np
 import yaml
 
+from navila_agents.locomotion.eval_report import mean_sd, metric
+
 CURVES: dict[str, str] = {
     "Train/mean_reward": "mean episode reward",
     "Train/mean_episode_length": "mean episode length (steps)",
@@ -114,17 +116,13 @@ def eval_table(report: dict, policy_name: str) -> str:
     if entry is None:
         return f"(no eval of '{policy_name}' in this report)"
     terrains = list(entry["terrains"])
-    spread = entry.get("spread") or {}
     lines = ["| metric | " + " | ".join(terrains) + " |", "|---|" + "---:|" * len(terrains)]
     for field, label in EVAL_ROWS.items():
         scale, digits, unit = (100, 1, "%") if field.endswith("_rate") else (1, 2, "")
         cells = []
         for terrain in terrains:
-            value, sd = entry["terrains"][terrain].get(field), spread.get(terrain, {}).get(field)
-            if value is None:
-                cells.append("–")
-                continue
-            cells.append(f"{value * scale:.{digits}f}" + ("" if sd is None else f" ± {sd * scale:.{digits}f}") + unit)
+            value, sd = metric(entry, terrain, field)
+            cells.append("–" if value is None else mean_sd(value, sd, digits, scale) + unit)
         lines.append(f"| {label} | " + " | ".join(cells) + " |")
     return "\n".join(lines)
 
