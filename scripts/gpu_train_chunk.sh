@@ -1,8 +1,9 @@
 #!/usr/bin/env bash
 # One resumable chunk of GPU training for the shipped policies (one device call of at most 10 minutes).
 #
-# usage: [SEED=N] [ITERATIONS=N] scripts/gpu_train_chunk.sh SECONDS RUN_NAME TASK [TASK ...]
+# usage: [SEED=N] [ITERATIONS=N] [OVERRIDES="KEY=VALUE ..."] scripts/gpu_train_chunk.sh SECONDS RUN_NAME TASK [TASK ...]
 #   e.g. scripts/gpu_train_chunk.sh 540 safe NaVILA-Go2-Rough-Lidar      # then the same line again to resume
+#   OVERRIDES: navila train's cfg overrides for every task, e.g. "env.rewards.wall_clearance.weight=-4.0"
 #
 # Trains every TASK under logs/gpu/<experiment>/RUN_NAME-<task> (one process each, the cfg's envs: 16384; task i on
 # GPU i modulo the GPUs present, so on a 2-GPU machine two tasks each train alone on theirs), resuming a run whose
@@ -25,6 +26,7 @@ mkdir -p "$out"
 
 gpus=$(nvidia-smi -L 2>/dev/null | wc -l)
 [ "$gpus" -ge 1 ] || gpus=1
+read -r -a overrides <<<"${OVERRIDES:-}"
 pids=()
 index=0
 for task in "$@"; do
@@ -45,7 +47,7 @@ for task in "$@"; do
   fi
   echo "[chunk] $run on $device: $left iterations left (last checkpoint: $done_it)"
   timeout -s INT "$seconds" navila train --task "$task" --device "$device" --max_iterations "$left" \
-    --log_dir logs/gpu --run_name "$run" ${SEED:+--seed "$SEED"} "${resume[@]}" >"$out/$run.log" 2>&1 &
+    --log_dir logs/gpu --run_name "$run" ${SEED:+--seed "$SEED"} "${resume[@]}" "${overrides[@]}" >"$out/$run.log" 2>&1 &
   pids+=($!)
 done
 for pid in "${pids[@]}"; do wait "$pid"; done

@@ -26,6 +26,8 @@
 # --first-queries-only, where a new model learns to read its instruction; 0: none; the probe stage then tells whether
 # both models read: results/vla_instruction.md) LIDAR=policies/go2_rough_lidar
 # ROUNDS=2 (DAgger rounds: 1 ships r1) EXTRA_DATA="" SHIP=policies/vla_small DEVICE=cuda
+# INIT="" (a trained model folder, e.g. policies/vla_small: the rounds start from a copy of it instead of the
+# reading, SFT and probe stages; it is scored as round "init")
 # SCORE_ARGS="" (extra benchmarks/vla_results.py options, e.g. --limit 2)
 set -uo pipefail
 cd "$(dirname "$0")/.."
@@ -79,7 +81,7 @@ pack() {
   for run in read sft r1 r2; do files+=("$work/$run/training.json" "$work/$run/tb"); done
   # the device tool brings back ~64 MiB per call (22 MB per model): the SFT model, and the round-1 model until a
   # final model is shipped (the final round's model is $ship)
-  files+=("$work/sft/model")
+  [ -n "${INIT:-}" ] || files+=("$work/sft/model")
   [ -d "$ship" ] || files+=("$work/r1/model")
   local present=()
   for file in "${files[@]}"; do [ -e "$file" ] && present+=("$file"); done
@@ -101,7 +103,12 @@ every_stage+=(--first-query-repeats "${FIRST_REPEATS:-8}" --device "$device")
 read_steps=${READ_STEPS:-250}
 sft_init=()
 probed=("$work/sft/model")
-if [ "$read_steps" -gt 0 ]; then
+start_name=sft
+if [ -n "${INIT:-}" ]; then
+  start_name=init
+  stage init 10 bash -c "rm -rf '$work/sft' && mkdir -p '$work/sft' && cp -r '$INIT' '$work/sft/model'" || exit 0
+  touch "$work/read.done" "$work/sft.done" "$work/probe.done"
+elif [ "$read_steps" -gt 0 ]; then
   train read "$read_steps" --data "$work/data" "${extra[@]}" --first-queries-only --lr "${SFT_LR:-1e-3}" \
     --warmup $((read_steps / 10)) "${every_stage[@]}" || exit 0
   sft_init=(--init "$work/read/model")
@@ -118,7 +125,7 @@ stage dagger_1 240 "$navila" vla-dagger --model "$work/sft/model" --data "$work/
   --expert-probability "$beta" --out "$work/dagger_1" "${dagger[@]}" --camera-size 96 --device "$device" || exit 0
 train r1 "${ROUND_STEPS:-600}" --data "$work/data" "${extra[@]}" "$work/dagger_1" --init "$work/sft/model" \
   --lr "${ROUND_LR:-5e-4}" --warmup 20 "${every_stage[@]}" || exit 0
-rounds=(--round "sft=$work/sft/model")
+rounds=(--round "$start_name=$work/sft/model")
 final=r1
 if [ "${ROUNDS:-2}" -ge 2 ]; then
   stage dagger_2 240 "$navila" vla-dagger --model "$work/r1/model" --data "$work/data" --round 2 \
