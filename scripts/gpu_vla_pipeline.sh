@@ -79,10 +79,11 @@ pack() {
   # the DAgger rounds' datasets whole (2-5 MB each): a later round, on another machine, trains on all of them
   files+=("$work"/*.log "$work"/*.done "$work"/data/README.md "$work"/data/episodes "$work"/dagger_*/)
   for run in read sft r1 r2; do files+=("$work/$run/training.json" "$work/$run/tb"); done
-  # the device tool brings back ~64 MiB per call (22 MB per model): the SFT model, and the round-1 model until a
-  # final model is shipped (the final round's model is $ship)
+  # the device tool brings back ~64 MiB per call (22 MB per model): the SFT model (with INIT, which is a copy of a
+  # model at hand, the round-1 model instead), and the round-1 model until a final model is shipped (the final
+  # round's model is $ship)
+  if [ -n "${INIT:-}" ] || [ ! -d "$ship" ]; then files+=("$work/r1/model"); fi
   [ -n "${INIT:-}" ] || files+=("$work/sft/model")
-  [ -d "$ship" ] || files+=("$work/r1/model")
   local present=()
   for file in "${files[@]}"; do [ -e "$file" ] && present+=("$file"); done
   rm -f "$out"/vla_outputs.tar.part-*
