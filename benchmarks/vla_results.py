@@ -68,6 +68,13 @@ def parse_args(argv: list[str]) -> argparse.Namespace:
         help="also score the VLA ranking each query with its mirror (teleported)",
     )
     parser.add_argument("--low-levels", nargs="+", choices=list(LOW_LEVELS), default=list(LOW_LEVELS))
+    parser.add_argument(
+        "--methods",
+        nargs="+",
+        default=None,
+        metavar="METHOD",
+        help=f"run only these methods ({', '.join(METHODS)} or a --round NAME); default: all",
+    )
     parser.add_argument("--limit", type=int, default=None, help="first N episodes of each set (smoke test)")
     parser.add_argument("--max-steps", type=int, default=2500, help="policy steps after which an episode ends")
     parser.add_argument("--device", default="auto", help="auto, cpu, cuda or cuda:N")
@@ -114,9 +121,16 @@ def shuffled(episodes: list, seed: int = 0) -> list:
 
 
 def plan_jobs(
-    sets: dict[str, list], low_level: str, round_names: list[str], mirrored: bool = False
+    sets: dict[str, list],
+    low_level: str,
+    round_names: list[str],
+    mirrored: bool = False,
+    methods: list[str] | None = None,
 ) -> dict[bool, list[Job]]:
-    """The jobs of one low level by pass: full view (VLAs, ablations, oracle) and camera view (oracle)."""
+    """The jobs of one low level by pass: full view (VLAs, ablations, oracle) and camera view (oracle).
+
+    With ``methods``, only the jobs of those methods (a pass left empty is not run).
+    """
     passes: dict[bool, list[Job]] = {True: [], False: []}
     for set_name, episodes in sets.items():
         passes[True] += [Job("vla", set_name, e, "vla") for e in episodes]
@@ -129,6 +143,8 @@ def plan_jobs(
             passes[True] += [Job("shuffled", set_name, e, "vla") for e in shuffled(episodes)]
         passes[True] += [Job("oracle_full", set_name, e, None) for e in episodes]
         passes[False] += [Job("oracle_camera", set_name, e, None) for e in episodes]
+    if methods is not None:
+        passes = {sees: [job for job in jobs if job.method in methods] for sees, jobs in passes.items()}
     return passes
 
 
@@ -154,7 +170,7 @@ def worker(args: argparse.Namespace) -> int:
     policy_dir = {"perfect": None, "lidar": args.lidar, "blind": args.blind}[low_level]
     policy = None if policy_dir is None else resolve_policy(str(policy_dir))
     models = {"vla": args.vla} | (rounds(args) if low_level == "perfect" else {})
-    passes = plan_jobs(sets, low_level, [name for name in models if name != "vla"], args.mirror_average)
+    passes = plan_jobs(sets, low_level, [name for name in models if name != "vla"], args.mirror_average, args.methods)
     layout = SceneLayout.from_ids([e.scene_id for episodes in sets.values() for e in episodes])
     num_jobs = max(len(jobs) for jobs in passes.values())
     camera = model_image_size(args.vla) or 96
@@ -169,6 +185,8 @@ def worker(args: argparse.Namespace) -> int:
             backends["mirrored"] = HFBackend(args.vla, device=device, max_new_tokens=8, mirror_average=True)
         sim = RenderSim(env, layout) if policy is None else IsaacVlnSim(env, layout, policy)
         for sees_glass, jobs in passes.items():
+            if not jobs:
+                continue
             routes = [None if job.route is None else backends[job.route] for job in jobs]
             routes += [None] * (sim.num_envs - len(jobs))
             backend = RoutedBackend(routes, sim.poses, waypoint_radius=ORACLE_WAYPOINT_RADIUS, device=sim.device)
@@ -292,6 +310,12 @@ def main(argv: list[str]) -> int:
 
     for folder in [args.vla, *rounds(args).values()]:
         check_vla_folder(folder)
+    known = [*METHODS, *rounds(args)]
+    unknown = [name for name in args.methods or () if name not in known]
+    if unknown:
+        raise UserError(f"--methods: unknown {', '.join(unknown)} (known: {', '.join(known)})")
+    if "mirrored" in (args.methods or ()) and not args.mirror_average:
+        raise UserError("--methods mirrored needs --mirror-average")
     for file in SETS.values():
         if not (args.data / "episodes" / f"{file}.json.gz").is_file():
             raise UserError(f"dataset '{args.data}' has no episodes/{file}.json.gz (made by navila vla-data)")

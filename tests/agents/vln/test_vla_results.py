@@ -3,6 +3,7 @@
 import shutil
 import subprocess
 import sys
+from dataclasses import dataclass
 
 import pytest
 from navila_benchmarks import vla_results
@@ -48,3 +49,37 @@ def test_from_runs_without_runs_is_one_line_error(tmp_path, small_vla_path):
     argv = ["--vla", str(small_vla_path), "--data", str(data), "--low-levels", "perfect", "--from-runs"]
     with pytest.raises(UserError, match="no run under"):
         vla_results.main([*argv, "--out-dir", str(tmp_path / "runs"), "--report", str(tmp_path / "report.md")])
+
+
+@dataclass(frozen=True)
+class Episode:
+    instruction_text: str
+
+
+def test_methods_keep_only_their_jobs():
+    """--methods plans only the named methods' jobs; a pass left without jobs is empty (and skipped)."""
+    clear, glass = [Episode("a"), Episode("b")], [Episode("c")]
+    sets = {"clear": clear, "glass": glass}
+    every = vla_results.plan_jobs(sets, "perfect", ["sft"], mirrored=True)
+    assert {job.method for jobs in every.values() for job in jobs} == {*vla_results.METHODS, "sft"}
+    only = vla_results.plan_jobs(sets, "perfect", ["sft"], mirrored=True, methods=["mirrored", "sft"])
+    assert [(job.method, job.set_name) for job in only[True]] == [
+        ("sft", "clear"),
+        ("sft", "clear"),
+        ("mirrored", "clear"),
+        ("mirrored", "clear"),
+        ("sft", "glass"),
+        ("mirrored", "glass"),
+    ]
+    assert only[False] == []
+
+
+@pytest.mark.parametrize(
+    ("extra", "message"),
+    [(["--methods", "vla", "mirror"], "unknown mirror"), (["--methods", "mirrored"], "needs --mirror-average")],
+)
+def test_bad_methods_are_one_line_errors(tmp_path, small_vla_path, extra, message):
+    """An unknown --methods name, or mirrored without --mirror-average, is refused before any episode runs."""
+    argv = ["--vla", str(small_vla_path), "--data", str(tmp_path), "--low-levels", "perfect", *extra]
+    with pytest.raises(UserError, match=message):
+        vla_results.main(argv)
