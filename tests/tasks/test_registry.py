@@ -10,7 +10,7 @@ from navila_agents.locomotion.runtime import load_cfgs
 from navila_lab.barrier import STOP_DISTANCE
 from navila_lab.sensors.height_map import HeightMapSpec
 from navila_lab.terrains.config import sub_terrain_of_column
-from navila_tasks.go2.env_cfg import WIDE_STOP_DISTANCE
+from navila_tasks.go2.env_cfg import LIDAR_WALL_CLEARANCE_WEIGHT, WALL_CLEARANCE_WEIGHT, WIDE_STOP_DISTANCE
 
 
 class TestRegistry:
@@ -43,6 +43,24 @@ class TestRegistry:
         for cfg, gap in ((lidar, WIDE_STOP_DISTANCE), (reference, STOP_DISTANCE)):
             terms = (cfg.observations.critic.safe_velocity_command, cfg.rewards.track_safe_lin_vel_xy_exp)
             assert [term.params["stop_distance"] for term in terms] == [gap, gap]
+
+    def test_lidar_task_weighs_wall_clearance_four_times(self):
+        """The LiDAR task (and its Slopes variant) pay four times the blind task's wall-clearance penalty; MaxMap, the
+        previous recipe, the blind task's."""
+        weights = {
+            task: load_cfgs(task, [])[0].rewards.wall_clearance.weight
+            for task in ("NaVILA-Go2-Rough-Blind", "NaVILA-Go2-Rough-Lidar", "NaVILA-Go2-Rough-Lidar-Slopes")
+        }
+        weights["MaxMap"] = load_cfgs("NaVILA-Go2-Rough-Lidar-MaxMap-Play", [], play=True)[
+            0
+        ].rewards.wall_clearance.weight
+        assert LIDAR_WALL_CLEARANCE_WEIGHT == 4 * WALL_CLEARANCE_WEIGHT
+        assert weights == {
+            "NaVILA-Go2-Rough-Blind": WALL_CLEARANCE_WEIGHT,
+            "NaVILA-Go2-Rough-Lidar": LIDAR_WALL_CLEARANCE_WEIGHT,
+            "NaVILA-Go2-Rough-Lidar-Slopes": LIDAR_WALL_CLEARANCE_WEIGHT,
+            "MaxMap": WALL_CLEARANCE_WEIGHT,
+        }
 
     def test_slopes_variant_doubles_the_slope_columns_only(self):
         """The Slopes variant has twice the sloped columns, half the flat and rough ones, as many walls."""

@@ -87,6 +87,14 @@ WIDE_STOP_DISTANCE = 0.25
 """Gap (m) the LiDAR task's safe target keeps between the footprint and a wall; at the map's reach (~0.65 m of
 free way) it still allows 0.8 m/s, on free ground (lookahead 0.8 m) 1.1 m/s: more than any command."""
 
+WALL_CLEARANCE_WEIGHT = -1.0
+"""Weight of the dense penalty on bodies near a wall (:func:`~navila_lab.mdp.safety.wall_clearance_penalty`)."""
+
+LIDAR_WALL_CLEARANCE_WEIGHT = -4.0
+"""The LiDAR task's :data:`WALL_CLEARANCE_WEIGHT`: with four times the weight, the LiDAR policy shipped since
+2026-12-06 collides with glass 0.75× (GPU set) and 0.55× (CPU set) as often as the same recipe with −1.0
+(``results/locomotion.md``)."""
+
 SLOPE_HEAVY_PROPORTIONS = {"flat": 0.05, "random_rough": 0.05, "hf_pyramid_slope": 0.1, "hf_pyramid_slope_inv": 0.1}
 """Sub-terrain shares of :class:`Go2RoughLidarSlopesEnvCfg` that differ from the reference mix (0.1 / 0.1 / 0.05 /
 0.05); obstacles and glass keep 0.2 each."""
@@ -199,7 +207,7 @@ class Go2RewardsCfg(RewardsCfg):
     )
     wall_clearance = RewTerm(
         func=mdp.wall_clearance_penalty,
-        weight=-1.0,
+        weight=WALL_CLEARANCE_WEIGHT,
         params={"asset_cfg": SceneEntityCfg("robot", body_names=["Head.*", ".*_hip", ".*_thigh", ".*_calf"])},
     )
     collisions = RewTerm(
@@ -345,7 +353,8 @@ class Go2RoughLidarEnvCfg(Go2RoughBlindEnvCfg):
     The map takes each cell from the newest sweep that covers it (``HeightMapSpec.fusion``): the reference's max over
     the last sweeps shows a wall where the oldest fused sweep saw it, up to 0.32 m too far at 1 m/s
     (``results/map_lag.md``). The safe target stops the footprint :data:`WIDE_STOP_DISTANCE` short of a wall: with the
-    blind task's 0.15 m the policy overshot it at a pane by ~0.2 m (``results/pane_edge.md``).
+    blind task's 0.15 m the policy overshot it at a pane by ~0.2 m (``results/pane_edge.md``). Bodies near a wall cost
+    :data:`LIDAR_WALL_CLEARANCE_WEIGHT`.
     """
 
     def __post_init__(self) -> None:
@@ -354,6 +363,7 @@ class Go2RoughLidarEnvCfg(Go2RoughBlindEnvCfg):
         self.observations.height_map = ObservationsCfg.HeightMapCfg()
         self.observations.height_map.height_map.params["spec"] = HeightMapSpec(fusion="newest")
         self.set_stop_distance(WIDE_STOP_DISTANCE)
+        self.rewards.wall_clearance.weight = LIDAR_WALL_CLEARANCE_WEIGHT
 
     def set_stop_distance(self, stop_distance: float) -> None:
         """The gap (m) the safe target keeps between the footprint and a wall."""
@@ -384,6 +394,7 @@ class Go2RoughLidarMaxMapEnvCfg(Go2RoughLidarEnvCfg):
         super().__post_init__()
         self.observations.height_map.height_map.params["spec"] = HeightMapSpec()
         self.set_stop_distance(STOP_DISTANCE)
+        self.rewards.wall_clearance.weight = WALL_CLEARANCE_WEIGHT
 
 
 @configclass
