@@ -173,6 +173,8 @@ def worker(args: argparse.Namespace) -> int:
     passes = plan_jobs(sets, low_level, [name for name in models if name != "vla"], args.mirror_average, args.methods)
     layout = SceneLayout.from_ids([e.scene_id for episodes in sets.values() for e in episodes])
     num_jobs = max(len(jobs) for jobs in passes.values())
+    if num_jobs == 0:  # --methods names none of this low level's (e.g. only a round, which runs teleported)
+        return 0
     camera = model_image_size(args.vla) or 96
     env_args = argparse.Namespace(
         task=VLN_TASK, overrides=[], device=args.device, num_envs=num_jobs, seed=None, camera_size=camera
