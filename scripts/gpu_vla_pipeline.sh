@@ -26,8 +26,8 @@
 # --first-queries-only, where a new model learns to read its instruction; 0: none; the probe stage then tells whether
 # both models read: results/vla_instruction.md) LIDAR=policies/go2_rough_lidar
 # ROUNDS=2 (DAgger rounds: 1 ships r1) EXTRA_DATA="" SHIP=policies/vla_small DEVICE=cuda
-# INIT="" (a trained model folder, e.g. policies/vla_small: the rounds start from a copy of it instead of the
-# reading, SFT and probe stages; it is scored as round "init")
+# INIT="" (a trained model folder, e.g. policies/vla_small: the rounds start from a copy of it, $WORK/init/model,
+# instead of the reading, SFT and probe stages; it is scored as round "init")
 # SCORE_ARGS="" (extra benchmarks/vla_results.py options, e.g. --limit 2)
 set -uo pipefail
 cd "$(dirname "$0")/.."
@@ -79,11 +79,10 @@ pack() {
   # the DAgger rounds' datasets whole (2-5 MB each): a later round, on another machine, trains on all of them
   files+=("$work"/*.log "$work"/*.done "$work"/data/README.md "$work"/data/episodes "$work"/dagger_*/)
   for run in read sft r1 r2; do files+=("$work/$run/training.json" "$work/$run/tb"); done
-  # the device tool brings back ~64 MiB per call (22 MB per model): the SFT model (with INIT, which is a copy of a
-  # model at hand, the round-1 model instead), and the round-1 model until a final model is shipped (the final
-  # round's model is $ship)
+  # the device tool brings back ~64 MiB per call (22 MB per model): the SFT model (none with INIT), and the round-1
+  # model until a final model is shipped (the final round's model is $ship) or, with INIT, always
+  files+=("$work/sft/model")
   if [ -n "${INIT:-}" ] || [ ! -d "$ship" ]; then files+=("$work/r1/model"); fi
-  [ -n "${INIT:-}" ] || files+=("$work/sft/model")
   local present=()
   for file in "${files[@]}"; do [ -e "$file" ] && present+=("$file"); done
   rm -f "$out"/vla_outputs.tar.part-*
@@ -102,31 +101,34 @@ read -r -a extra <<<"${EXTRA_DATA:-}"
 every_stage=(--mirror-probability "${MIRROR:-0}" --prompt-loss-weight "${PROMPT_LOSS:-1}")
 every_stage+=(--first-query-repeats "${FIRST_REPEATS:-8}" --device "$device")
 read_steps=${READ_STEPS:-250}
-sft_init=()
-probed=("$work/sft/model")
-start_name=sft
 if [ -n "${INIT:-}" ]; then
+  # a copy: the ship stage replaces $ship, which INIT may name
+  stage init 10 bash -c "rm -rf '$work/init' && mkdir -p '$work/init' && cp -r '$INIT' '$work/init/model'" || exit 0
   start_name=init
-  stage init 10 bash -c "rm -rf '$work/sft' && mkdir -p '$work/sft' && cp -r '$INIT' '$work/sft/model'" || exit 0
-  touch "$work/read.done" "$work/sft.done" "$work/probe.done"
-elif [ "$read_steps" -gt 0 ]; then
-  train read "$read_steps" --data "$work/data" "${extra[@]}" --first-queries-only --lr "${SFT_LR:-1e-3}" \
-    --warmup $((read_steps / 10)) "${every_stage[@]}" || exit 0
-  sft_init=(--init "$work/read/model")
-  probed=("$work/read/model" "${probed[@]}")
+else
+  sft_init=()
+  probed=("$work/sft/model")
+  if [ "$read_steps" -gt 0 ]; then
+    train read "$read_steps" --data "$work/data" "${extra[@]}" --first-queries-only --lr "${SFT_LR:-1e-3}" \
+      --warmup $((read_steps / 10)) "${every_stage[@]}" || exit 0
+    sft_init=(--init "$work/read/model")
+    probed=("$work/read/model" "${probed[@]}")
+  fi
+  train sft "${SFT_STEPS:-1500}" --data "$work/data" "${extra[@]}" "${sft_init[@]}" --lr "${SFT_LR:-1e-3}" \
+    --warmup "${SFT_WARMUP:-100}" "${every_stage[@]}" || exit 0
+  stage probe 60 "$navila" bench vla_instruction_probe --vla "${probed[@]}" --data "$work/data" --device "$device" \
+    || exit 0
+  start_name=sft
 fi
-train sft "${SFT_STEPS:-1500}" --data "$work/data" "${extra[@]}" "${sft_init[@]}" --lr "${SFT_LR:-1e-3}" \
-  --warmup "${SFT_WARMUP:-100}" "${every_stage[@]}" || exit 0
-stage probe 60 "$navila" bench vla_instruction_probe --vla "${probed[@]}" --data "$work/data" --device "$device" \
-  || exit 0
+start_model=$work/$start_name/model
 dagger=(--scenes "${DAGGER_SCENES:-128}" --per-scene "${DAGGER_PER_SCENE:-2}" --max-steps "${DAGGER_MAX_STEPS:-1500}")
 dagger+=(--num_envs "${NUM_ENVS:-256}")
 beta=${BETA:-0.5}
-stage dagger_1 240 "$navila" vla-dagger --model "$work/sft/model" --data "$work/data" --round 1 \
+stage dagger_1 240 "$navila" vla-dagger --model "$start_model" --data "$work/data" --round 1 \
   --expert-probability "$beta" --out "$work/dagger_1" "${dagger[@]}" --camera-size 96 --device "$device" || exit 0
-train r1 "${ROUND_STEPS:-600}" --data "$work/data" "${extra[@]}" "$work/dagger_1" --init "$work/sft/model" \
+train r1 "${ROUND_STEPS:-600}" --data "$work/data" "${extra[@]}" "$work/dagger_1" --init "$start_model" \
   --lr "${ROUND_LR:-5e-4}" --warmup 20 "${every_stage[@]}" || exit 0
-rounds=(--round "$start_name=$work/sft/model")
+rounds=(--round "$start_name=$start_model")
 final=r1
 if [ "${ROUNDS:-2}" -ge 2 ]; then
   stage dagger_2 240 "$navila" vla-dagger --model "$work/r1/model" --data "$work/data" --round 2 \
