@@ -12,7 +12,7 @@ from navila_sim2real.control_thread import ControlThread
 from navila_sim2real.fsm import StandCfg
 from navila_sim2real.policy import PolicyBundle, load_policy_dir
 from navila_sim2real.robot import Go2Robot, RobotConfig
-from navila_sim2real.safety import SafetyGuard, SafetyLimits
+from navila_sim2real.safety import Fault, SafetyGuard, SafetyLimits
 
 
 def make_robot(bundle: PolicyBundle, config: RobotConfig, limits: SafetyLimits | None = None) -> Go2Robot:
@@ -30,6 +30,15 @@ class Deployment:
 
     robot: Go2Robot
     controller: ControlThread
+
+    @property
+    def status(self) -> tuple[str, Fault | None]:
+        """(state, latched fault); DAMP as soon as a fault latches (the safety layer damps from then on).
+
+        The controller's FSM moves to DAMP only on its next step, up to one policy period later.
+        """
+        fault = self.robot.safety.fault
+        return ("DAMP" if fault is not None else self.controller.state), fault
 
     def __enter__(self) -> Deployment:
         return self

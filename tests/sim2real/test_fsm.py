@@ -1,8 +1,11 @@
 from dataclasses import replace
+from types import SimpleNamespace
 
 import numpy as np
 import pytest
+from navila_sim2real.app import Deployment
 from navila_sim2real.command_sources import ConstantVelocity, RemoteSticks
+from navila_sim2real.control_thread import ControlThread
 from navila_sim2real.fsm import ControlContext, Fsm, StandCfg
 from navila_sim2real.observation import ObservationBuilder
 from navila_sim2real.policy import load_policy_dir
@@ -104,6 +107,18 @@ class TestFsm:
         fsm.step(at(now + 0.06))
         fsm.step(at(now + 0.08, Key.SELECT))
         assert fsm.state.name == "PASSIVE" and fsm.ctx.safety.fault is None
+
+    def test_deployment_reports_damp_from_the_latch_on(self, fsm):
+        """Between a fault latching and the controller's next step the deploy already reports DAMP with the fault."""
+        now = walk_to_policy(fsm, healthy_observation().low.q)
+        controller = ControlThread.__new__(ControlThread)
+        controller.fsm = fsm
+        deployment = Deployment(SimpleNamespace(safety=fsm.ctx.safety), controller)
+        assert deployment.status == ("POLICY", None)
+        fsm.ctx.safety.trip(Fault.REMOTE_DAMP)
+        assert fsm.state.name == "POLICY" and deployment.status == ("DAMP", Fault.REMOTE_DAMP)
+        fsm.step(at(now + 0.02))
+        assert deployment.status == ("DAMP", Fault.REMOTE_DAMP)
 
     def test_state_error_damps(self, fsm):
         """A state that raises latches CONTROLLER_ERROR and damps instead of sending anything else."""

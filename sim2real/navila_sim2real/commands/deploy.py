@@ -125,8 +125,8 @@ def run(args: argparse.Namespace, commands: CommandSource) -> int:
     with deployment:
         print("connected: PASSIVE. Start = stand, A = policy, L2+B = damp, Select = re-arm after DAMP, Ctrl-C = quit")
         while args.duration is None or time.monotonic() - start < args.duration:
-            if (deployment.controller.state, deployment.robot.safety.fault) != (state, fault):
-                state, fault = deployment.controller.state, deployment.robot.safety.fault
+            if deployment.status != (state, fault):
+                state, fault = deployment.status
                 print(f"state {state}" + (f" (fault: {fault.value})" if fault else ""), flush=True)
             if time.monotonic() - last_status > STATUS_PERIOD:
                 last_status = time.monotonic()
