@@ -5,7 +5,12 @@ instruction names a side. There the instruction alone tells the side well (the e
 side it names; the *first side word* row is that rule, the baseline measured in the same run). For each VLA folder
 the table gives the share of those queries it turns to the expert's side, how many of its turns are to the left, and
 its *swap flips*: the same frames asked again with "left" and "right" swapped in the instruction only; a model that
-reads the side turns the other way, one that does not answers the same. Appended to ``results/vla_instruction.md``::
+reads the side turns the other way, one that does not answers the same.
+
+A second table asks the same of the *later turns*: queries after the first whose expert answer starts a turn (the
+robot's previous action was not a turn to that side). Two rules measured on them give what the instruction and the
+action history alone tell: the instruction's side word number k + 1 after k turns so far (the last one when it names
+fewer), and the side of the previous turn. Appended to ``results/vla_instruction.md``::
 
     navila bench vla_instruction_probe --vla policies/vla_small --data runs/vla/data
 """
@@ -62,17 +67,61 @@ def first_turn_queries(split: object) -> list[int]:
     ]
 
 
+def turns_so_far(executed: Sequence[str]) -> list[str]:
+    """Sides of the turns among ``executed`` answers, consecutive turns to one side counted once."""
+    sides: list[str] = []
+    previous = None
+    for answer in executed:
+        side = turn_side(answer)
+        if side is not None and side != previous:
+            sides.append(side)
+        previous = side
+    return sides
+
+
+def later_turn_queries(split: object) -> list[tuple[int, list[str]]]:
+    """Rows of ``split`` after an episode's first query that start a turn, with the sides turned before them."""
+    steps, answers, executed = split["step"], split["answer"], split["executed"]
+    queries = []
+    for row, (step, answer) in enumerate(zip(steps, answers, strict=True)):
+        side = turn_side(answer)
+        if step > 0 and side is not None and turn_side(executed[row - 1]) != side:
+            queries.append((row, turns_so_far(executed[row - step : row])))
+    return queries
+
+
+def nth_side_word(text: str, index: int) -> str | None:
+    """Side word number ``index`` (from 0) of ``text``, its last one if it names fewer, None if it names none."""
+    words = [word.lower() for word in _SIDE.findall(text)]
+    return words[min(index, len(words) - 1)] if words else None
+
+
 def row(name: str, sides: Sequence[str | None], expert: Sequence[str], flips: str = "—") -> str:
     """Markdown row: agreement with the expert's side, turns left / right, swap flips."""
     agree = sum(side == truth for side, truth in zip(sides, expert, strict=True)) / len(expert)
     return f"| {name} | {agree:.2f} | {sides.count('left')} / {sides.count('right')} | {flips} |"
 
 
+def asked(samples: object, rows: Sequence[int]) -> tuple[list[object], list[str], list[str | None]]:
+    """Frames, instructions and the expert's turn sides of these rows of a split's :class:`QuerySamples`."""
+    queries = [samples[index] for index in rows]
+    return [query[0] for query in queries], [query[1] for query in queries], [turn_side(query[2]) for query in queries]
+
+
+def swap_probe(backend: object, frames: Sequence[object], instructions: Sequence[str]) -> tuple[list[str | None], str]:
+    """A backend's turn sides on the queries, and how many of its turns flip when left and right swap in the text."""
+    from navila_agents.vla.mirror import mirror_text
+
+    sides = [turn_side(answer) for answer in backend.act_batch(frames, instructions)]
+    swapped = [turn_side(answer) for answer in backend.act_batch(frames, list(map(mirror_text, instructions)))]
+    turned = [(side, other) for side, other in zip(sides, swapped, strict=True) if side and other]
+    return sides, f"{sum(side != other for side, other in turned)} of {len(turned)}"
+
+
 def main(argv: list[str]) -> int:
     """Ask every VLA, print the table and append it."""
     args = parse_args(argv)
     from navila_agents.vla.backends.hf import HFBackend, check_vla_folder
-    from navila_agents.vla.mirror import mirror_text
     from navila_agents.vla.training.dataset import QuerySamples, load_dataset_dir
     from navila_lab.provenance import append_markdown, stamp
 
@@ -85,32 +134,41 @@ def main(argv: list[str]) -> int:
     rows = first_turn_queries(split)
     if not rows:
         raise UserError(f"split '{args.split}' has no first query that turns and names a side in its instruction")
-    samples = QuerySamples(split.select(rows))
-    queries = [samples[index] for index in range(len(samples))]
-    frames, instructions = [query[0] for query in queries], [query[1] for query in queries]
-    expert = [turn_side(query[2]) for query in queries]
-    lines = [
-        "| answered by | side = expert's | turns left / right | swap flips |",
-        "|---|---:|---|---:|",
-        row("first side word of the instruction", [side_of(text) for text in instructions], expert),
+    samples = QuerySamples(split)
+    frames, instructions, expert = asked(samples, rows)
+    later = later_turn_queries(split)
+    later_frames, later_instructions, later_expert = asked(samples, [index for index, _ in later])
+    header = ["| answered by | side = expert's | turns left / right | swap flips |", "|---|---:|---|---:|"]
+    lines = [*header, row("first side word of the instruction", [side_of(text) for text in instructions], expert)]
+    later_lines = [
+        *header,
+        row(
+            "the instruction's side word after as many as turned so far",
+            [nth_side_word(text, len(turned)) for text, (_, turned) in zip(later_instructions, later, strict=True)],
+            later_expert,
+        ),
+        row("the side of the previous turn", [turned[-1] if turned else None for _, turned in later], later_expert),
     ]
     for folder in args.vla:
         backend = HFBackend(folder, device=args.device)
-        sides = [turn_side(answer) for answer in backend.act_batch(frames, instructions)]
-        swapped = [turn_side(answer) for answer in backend.act_batch(frames, list(map(mirror_text, instructions)))]
-        turned = [(side, other) for side, other in zip(sides, swapped, strict=True) if side and other]
-        flips = f"{sum(side != other for side, other in turned)} of {len(turned)}"
+        sides, flips = swap_probe(backend, frames, instructions)
         lines.append(row(f"`{folder}`", sides, expert, flips))
+        if later:
+            sides, flips = swap_probe(backend, later_frames, later_instructions)
+            later_lines.append(row(f"`{folder}`", sides, later_expert, flips))
     facts = stamp(args.device)
     text = (
         f"\n## {facts['date']}, tree `{facts['commit']}`, {facts['device']}\n\n"
-        f"`{shlex.join(['navila', 'bench', 'vla_instruction_probe', *argv])}`: {len(queries)} first queries of the"
-        f" '{args.split}' split\n\n" + "\n".join(lines) + "\n"
+        f"`{shlex.join(['navila', 'bench', 'vla_instruction_probe', *argv])}`: {len(rows)} first queries of the"
+        f" '{args.split}' split\n\n" + "\n".join(lines) + "\n\n"
+        f"{len(later)} later turns (after the first query, a turn starts) of the same split:\n\n"
+        + ("\n".join(later_lines) if later else "none")
+        + "\n"
     )
     append_markdown(
         args.report, "# Does the VLA read the instruction's side? (benchmarks/vla_instruction_probe.py)\n", text
     )
-    print("\n".join(lines))
+    print(text)
     return 0
 
 

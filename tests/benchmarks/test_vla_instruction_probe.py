@@ -2,6 +2,7 @@
 
 import pytest
 import torch
+from navila_agents.vla.training.dataset import load_dataset_dir
 from navila_agents.vla.training.trainer import Trainer
 from navila_benchmarks import vla_instruction_probe
 from navila_lab.errors import UserError
@@ -25,11 +26,27 @@ def test_a_model_that_reads_the_side_agrees_and_flips_on_the_swap(side_data, tmp
     report = tmp_path / "probe.md"
     argv = ["--vla", str(model), "--data", str(data), "--split", "validation", "--report", str(report)]
     assert vla_instruction_probe.main(argv) == 0
-    rows = [line.split("|") for line in report.read_text().splitlines() if line.startswith("| ")][1:]
-    rule, trained = [[cell.strip() for cell in row[1:5]] for row in rows]
+    rows = [[cell.strip() for cell in line.split("|")[1:5]] for line in report.read_text().splitlines()]
+    rows = [row for row in rows if row and row[0] != "answered by" and not row[0].startswith("---")]
+    rule, trained, nth_word, previous_side, trained_later = rows
     assert rule[0] == "first side word of the instruction" and rule[1] == "1.00" and rule[3] == "—"
     assert trained[1] == "1.00" and trained[3] == "10 of 10" and trained[2] == rule[2]
     assert "10 first queries of the 'validation' split" in report.read_text()
+    # later turns: each instruction names its query's side once and the side changed since the previous turn
+    later = validation_later_turns(data)
+    assert later and f"{len(later)} later turns" in report.read_text()
+    assert nth_word[1] == "1.00" and previous_side[1] == "0.00"
+    assert trained_later[1] == "1.00" and trained_later[3] == f"{len(later)} of {len(later)}"
+
+
+def validation_later_turns(data):
+    """The validation rows after an episode's first whose answer turns to another side than the previous one."""
+    split = load_dataset_dir(data)["validation"]
+    return [
+        row
+        for row, (step, answer) in enumerate(zip(split["step"], split["answer"], strict=True))
+        if step > 0 and answer != split["executed"][row - 1]
+    ]
 
 
 def test_data_without_such_queries_is_a_one_line_error(side_data, tmp_path):
