@@ -24,6 +24,7 @@ import sys
 from collections.abc import Sequence
 from pathlib import Path
 
+from navila_agents.vla.training.dataset import turn_side, turn_starts
 from navila_lab.errors import UserError, run_command
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -49,14 +50,6 @@ def side_of(text: str) -> str | None:
     return match.group(1).lower() if match else None
 
 
-def turn_side(answer: str) -> str | None:
-    """The side of a turn answer (as the command layer parses it), None for any other answer."""
-    from navila_agents.vla.grammar import Turn, parse_action
-
-    action = parse_action(answer)
-    return action.direction if isinstance(action, Turn) else None
-
-
 def first_turn_queries(split: object) -> list[int]:
     """Rows of ``split`` that are an episode's first query, answered with a turn, whose instruction names a side."""
     steps, answers, instructions = split["step"], split["answer"], split["instruction"]
@@ -80,14 +73,9 @@ def turns_so_far(executed: Sequence[str]) -> list[str]:
 
 
 def later_turn_queries(split: object) -> list[tuple[int, list[str]]]:
-    """Rows of ``split`` after an episode's first query that start a turn, with the sides turned before them."""
-    steps, answers, executed = split["step"], split["answer"], split["executed"]
-    queries = []
-    for row, (step, answer) in enumerate(zip(steps, answers, strict=True)):
-        side = turn_side(answer)
-        if step > 0 and side is not None and turn_side(executed[row - 1]) != side:
-            queries.append((row, turns_so_far(executed[row - step : row])))
-    return queries
+    """The turn starts of ``split`` (:func:`turn_starts`), each with the sides turned before it in its episode."""
+    steps, executed = split["step"], split["executed"]
+    return [(row, turns_so_far(executed[row - steps[row] : row])) for row in turn_starts(split)]
 
 
 def nth_side_word(text: str, index: int) -> str | None:

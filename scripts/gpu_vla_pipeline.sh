@@ -22,7 +22,8 @@
 # expert's answer with probability BETA^k: the learner's states stay near the expert's while it is weak)
 # MIRROR=0 (--mirror-probability of every training stage) PROMPT_LOSS=1 (--prompt-loss-weight of every training
 # stage: the DAgger rounds keep learning to read the instruction too) FIRST_REPEATS=8 (--first-query-repeats of every
-# training stage) READ_STEPS=250 (SFT starts from a stage of that many steps on the first queries alone,
+# training stage) TURN_REPEATS=1 (--turn-start-repeats of the SFT and round stages: the path's bends, which only the
+# frames tell, drawn that many times per epoch) READ_STEPS=250 (SFT starts from a stage of that many steps on the first queries alone,
 # --first-queries-only, where a new model learns to read its instruction; 0: none; the probe stage then tells whether
 # both models read: results/vla_instruction.md) LIDAR=policies/go2_rough_lidar
 # ROUNDS=2 (DAgger rounds: 1 ships r1) EXTRA_DATA="" SHIP=policies/vla_small DEVICE=cuda
@@ -100,6 +101,7 @@ stage data 240 "$navila" vla-data --out "$work/data" --train-scenes "${TRAIN_SCE
 read -r -a extra <<<"${EXTRA_DATA:-}"
 every_stage=(--mirror-probability "${MIRROR:-0}" --prompt-loss-weight "${PROMPT_LOSS:-1}")
 every_stage+=(--first-query-repeats "${FIRST_REPEATS:-8}" --device "$device")
+whole_split=("${every_stage[@]}" --turn-start-repeats "${TURN_REPEATS:-1}")
 read_steps=${READ_STEPS:-250}
 if [ -n "${INIT:-}" ]; then
   # a copy: the ship stage replaces $ship, which INIT may name
@@ -115,7 +117,7 @@ else
     probed=("$work/read/model" "${probed[@]}")
   fi
   train sft "${SFT_STEPS:-1500}" --data "$work/data" "${extra[@]}" "${sft_init[@]}" --lr "${SFT_LR:-1e-3}" \
-    --warmup "${SFT_WARMUP:-100}" "${every_stage[@]}" || exit 0
+    --warmup "${SFT_WARMUP:-100}" "${whole_split[@]}" || exit 0
   stage probe 60 "$navila" bench vla_instruction_probe --vla "${probed[@]}" --data "$work/data" --device "$device" \
     || exit 0
   start_name=sft
@@ -127,7 +129,7 @@ beta=${BETA:-0.5}
 stage dagger_1 240 "$navila" vla-dagger --model "$start_model" --data "$work/data" --round 1 \
   --expert-probability "$beta" --out "$work/dagger_1" "${dagger[@]}" --camera-size 96 --device "$device" || exit 0
 train r1 "${ROUND_STEPS:-600}" --data "$work/data" "${extra[@]}" "$work/dagger_1" --init "$start_model" \
-  --lr "${ROUND_LR:-5e-4}" --warmup 20 "${every_stage[@]}" || exit 0
+  --lr "${ROUND_LR:-5e-4}" --warmup 20 "${whole_split[@]}" || exit 0
 rounds=(--round "$start_name=$start_model")
 final=r1
 if [ "${ROUNDS:-2}" -ge 2 ]; then
@@ -135,7 +137,7 @@ if [ "${ROUNDS:-2}" -ge 2 ]; then
     --expert-probability "$(awk "BEGIN {print $beta * $beta}")" --out "$work/dagger_2" "${dagger[@]}" \
     --policy "$lidar" --camera-size 96 --device "$device" || exit 0
   train r2 "${ROUND_STEPS:-600}" --data "$work/data" "${extra[@]}" "$work/dagger_1" "$work/dagger_2" \
-    --init "$work/r1/model" --lr "${ROUND_LR:-5e-4}" --warmup 20 "${every_stage[@]}" || exit 0
+    --init "$work/r1/model" --lr "${ROUND_LR:-5e-4}" --warmup 20 "${whole_split[@]}" || exit 0
   rounds+=(--round "dagger_1=$work/r1/model")
   final=r2
 fi

@@ -52,6 +52,12 @@ def parse_args(argv: list[str]) -> argparse.Namespace:
         help="times each episode's first query (only its instruction tells the first turn) is drawn per epoch",
     )
     parser.add_argument(
+        "--turn-start-repeats",
+        type=int,
+        default=1,
+        help="times each later turn start (a bend of the path, which only the frames tell) is drawn per epoch",
+    )
+    parser.add_argument(
         "--first-queries-only",
         action="store_true",
         help="train on the episodes' first queries alone: a first stage that learns to read the instruction",
@@ -70,7 +76,7 @@ def main(argv: list[str]) -> int:
     args = parse_args(argv)
     positive = {"--steps": args.steps, "--batch-size": args.batch_size, "--eval-every": args.eval_every}
     positive |= {"--checkpoint-every": args.checkpoint_every, "--lr": args.lr}
-    positive |= {"--first-query-repeats": args.first_query_repeats}
+    positive |= {"--first-query-repeats": args.first_query_repeats, "--turn-start-repeats": args.turn_start_repeats}
     for flag, value in positive.items():
         if value <= 0:
             raise UserError(f"{flag} must be positive, got {value}")
@@ -112,6 +118,7 @@ def main(argv: list[str]) -> int:
         prompt_loss_weight=args.prompt_loss_weight,
         first_query_repeats=args.first_query_repeats,
         first_queries_only=args.first_queries_only,
+        turn_start_repeats=args.turn_start_repeats,
         seed=args.seed,
         device=runtime.resolve_device(args.device),
     )

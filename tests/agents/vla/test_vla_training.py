@@ -10,7 +10,14 @@ from navila_agents.vla.frames import NUM_FRAMES, build_prompt
 from navila_agents.vla.grammar import Forward, Stop, Turn, parse_action
 from navila_agents.vla.mirror import mirror_query, mirror_text
 from navila_agents.vla.training.collate import IGNORE_INDEX, QueryCollator
-from navila_agents.vla.training.dataset import QuerySamples, dataset_sizes, load_dataset_dir, write_dataset
+from navila_agents.vla.training.dataset import (
+    QuerySamples,
+    dataset_sizes,
+    load_dataset_dir,
+    turn_side,
+    turn_starts,
+    write_dataset,
+)
 from navila_agents.vla.training.model import build_small_vla
 from navila_agents.vla.training.tokenizer import build_tokenizer
 from navila_agents.vla.training.trainer import CHECKPOINTS, LATEST, MODEL_DIR, Trainer
@@ -120,6 +127,34 @@ class TestDataset:
             dataset_sizes(tmp_path)
         with pytest.raises(UserError, match="no README.md"):
             dataset_sizes(tmp_path / "nothing")
+
+    def test_turn_starts_are_the_bends_after_the_first_query(self):
+        """A turn starts where the previous executed action was not a turn to that side; step 0 is never one."""
+        split = {
+            "step": [0, 1, 2, 3, 4, 5, 0, 1],
+            "answer": [
+                "turn left 30 degrees",  # first query
+                "turn left 30 degrees",  # continues the turn
+                "move forward 75 cm",
+                "turn right 45 degrees",  # a bend
+                "turn left 15 degrees",  # the other side right after: a bend too
+                "turn left 15 degrees",  # the learner walked on instead (executed below): starts again
+                "turn right 30 degrees",  # next episode's first query
+                "stop",
+            ],
+            "executed": [
+                "turn left 30 degrees",
+                "turn left 30 degrees",
+                "move forward 75 cm",
+                "turn right 45 degrees",
+                "move forward 75 cm",
+                "turn left 15 degrees",
+                "turn right 30 degrees",
+                "stop",
+            ],
+        }
+        assert turn_starts(split) == [3, 4, 5]
+        assert [turn_side(answer) for answer in split["answer"][2:5]] == [None, "right", "left"]
 
     def test_write_is_all_or_nothing(self, tmp_path):
         """A failing write leaves no folder behind; an existing folder is never overwritten."""
@@ -279,6 +314,24 @@ class TestTrainer:
         assert 0 < steps.count(0) < rows
         only = Trainer(train_cfg(colour_data, tmp_path / "first", first_queries_only=True))
         assert sorted(only._epoch_order(0)) == [row for row, step in enumerate(steps) if step == 0]
+
+    def test_turn_starts_repeat_in_every_epoch(self, colour_data, tmp_path):
+        """With ``turn_start_repeats`` 3 each turn start is drawn three times per epoch, every other row once; it
+        cannot be combined with ``first_queries_only``."""
+        trainer = Trainer(train_cfg(colour_data, tmp_path / "run", turn_start_repeats=3))
+        rows = trainer.train_rows
+        starts = {
+            row
+            for row in range(len(rows))
+            if rows["step"][row] > 0
+            and rows["answer"][row].startswith("turn left")
+            and not rows["executed"][row - 1].startswith("turn left")
+        }
+        assert 0 < len(starts) < len(rows)
+        counts = Counter(trainer._epoch_order(0))
+        assert [counts[row] for row in range(len(rows))] == [3 if row in starts else 1 for row in range(len(rows))]
+        with pytest.raises(UserError, match="no turn start to repeat"):
+            Trainer(train_cfg(colour_data, tmp_path / "first", turn_start_repeats=2, first_queries_only=True))
 
     def test_killed_run_resumes_within_one_interval(self, colour_data, tmp_path):
         """A crash between checkpoints loses at most one interval (mirrored samples and repeated first queries

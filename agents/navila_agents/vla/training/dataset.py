@@ -22,6 +22,7 @@ from navila_lab.errors import UserError
 from PIL import Image
 
 from navila_agents.vla.frames import NUM_FRAMES
+from navila_agents.vla.grammar import Turn, parse_action
 from navila_agents.vla.mirror import mirror_query
 
 SPLITS = ("train", "validation", "test")
@@ -173,6 +174,27 @@ def concat_split(datasets: Sequence[object], split: str) -> object | None:
     if not parts:
         return None
     return concatenate_datasets(parts) if len(parts) > 1 else parts[0]
+
+
+def turn_side(answer: str) -> str | None:
+    """The side of a turn answer as the command layer parses it (``left`` or ``right``); None for any other answer."""
+    action = parse_action(answer)
+    return action.direction if isinstance(action, Turn) else None
+
+
+def turn_starts(split: object) -> list[int]:
+    """Rows after an episode's first query whose expert answer starts a turn: the bends of the path.
+
+    The robot's previous action (``executed`` of the row before) was not a turn to the same side. Only the frames tell
+    these turns (the instruction's later side words mostly place landmarks), and they are the queries a model most
+    often answers "move forward" instead (``navila bench vla_instruction_probe``).
+    """
+    steps, answers, executed = split["step"], split["answer"], split["executed"]
+    return [
+        row
+        for row, (step, answer) in enumerate(zip(steps, answers, strict=True))
+        if step > 0 and (side := turn_side(answer)) is not None and turn_side(executed[row - 1]) != side
+    ]
 
 
 class QuerySamples(torch.utils.data.Dataset):

@@ -29,7 +29,7 @@ from tqdm import tqdm
 from navila_agents.vla.frames import build_prompt
 from navila_agents.vla.mirror import mirror_text
 from navila_agents.vla.training.collate import IGNORE_INDEX, QueryCollator
-from navila_agents.vla.training.dataset import QuerySamples, concat_split, load_dataset_dir
+from navila_agents.vla.training.dataset import QuerySamples, concat_split, load_dataset_dir, turn_starts
 from navila_agents.vla.training.model import SmallVlaCfg, build_small_vla, load_pretrained_vla
 from navila_agents.vla.training.tokenizer import build_tokenizer
 
@@ -81,6 +81,9 @@ class TrainCfg:
     epoch: more of the rows that can only be answered by reading the instruction."""
     first_queries_only: bool = False
     """Train on the first queries alone (a first stage that learns to read; the vocabulary still spans the split)."""
+    turn_start_repeats: int = 1
+    """Times each later turn start (:func:`~navila_agents.vla.training.dataset.turn_starts`: a bend of the path, which
+    only the frames tell) appears in an epoch."""
     seed: int = 0
     device: str = "cpu"
 
@@ -118,6 +121,8 @@ class Trainer:
 
     def __init__(self, cfg: TrainCfg) -> None:
         """Load the data and the model, or the newest checkpoint of ``cfg.out``."""
+        if cfg.first_queries_only and cfg.turn_start_repeats > 1:
+            raise UserError("training on the first queries only leaves no turn start to repeat")
         self.cfg = cfg
         self.device = torch.device(cfg.device)
         datasets = [load_dataset_dir(path) for path in cfg.data]
@@ -127,7 +132,9 @@ class Trainer:
         self.val_rows = concat_split(datasets, "validation")
         first_queries = torch.nonzero(torch.as_tensor(self.train_rows["step"]) == 0).flatten()
         every_row = first_queries if cfg.first_queries_only else torch.arange(len(self.train_rows))
-        self.epoch_rows = torch.cat([every_row, first_queries.repeat(cfg.first_query_repeats - 1)])
+        starts = torch.as_tensor(turn_starts(self.train_rows) if cfg.turn_start_repeats > 1 else [], dtype=torch.long)
+        repeated = [first_queries.repeat(cfg.first_query_repeats - 1), starts.repeat(cfg.turn_start_repeats - 1)]
+        self.epoch_rows = torch.cat([every_row, *repeated])
         self.progress = _Progress()
         checkpoint = _latest_checkpoint(cfg.out)
         self.model, self.processor = self._load_model(checkpoint)
@@ -198,7 +205,7 @@ class Trainer:
         )
 
     def _epoch_order(self, epoch: int) -> list[int]:
-        """The rows of an epoch (first queries ``first_query_repeats`` times), shuffled, mirrored (index + N) as set."""
+        """The rows of an epoch (first queries and turn starts repeated as set), shuffled, mirrored as set."""
         generator = torch.Generator().manual_seed(self.cfg.seed * 1_000_003 + epoch)
         order = self.epoch_rows[torch.randperm(len(self.epoch_rows), generator=generator)]
         mirrored = torch.rand(len(order), generator=generator) < self.cfg.mirror_probability
