@@ -71,20 +71,12 @@ def train_probe(
 ) -> list[dict[str, float]]:
     """Train one probe; its accuracy on each scored split after every epoch."""
     import torch
-    from navila_agents.vla.training.model import SmallVlaCfg
-    from transformers import SiglipVisionConfig, SiglipVisionModel
+    from navila_agents.vla.training.model import SmallVlaCfg, build_small_vla
+    from navila_agents.vla.training.tokenizer import build_tokenizer
 
     torch.manual_seed(seed)
     sizes = SmallVlaCfg(patch_size=args.patch_size, vision_layers=args.vision_layers)
-    config = SiglipVisionConfig(
-        hidden_size=sizes.vision_hidden,
-        intermediate_size=sizes.vision_mlp,
-        num_hidden_layers=sizes.vision_layers,
-        num_attention_heads=sizes.vision_heads,
-        image_size=sizes.image_size,
-        patch_size=sizes.patch_size,
-    )
-    tower = SiglipVisionModel(config)
+    tower = build_small_vla(sizes, build_tokenizer(["left right"]))[0].model.vision_tower
     tokens = (sizes.image_size // sizes.patch_size) ** 2
     head = torch.nn.Linear(tokens * sizes.vision_hidden, 2)
     optimizer = torch.optim.AdamW([*tower.parameters(), *head.parameters()], lr=args.lr, weight_decay=0.05)
