@@ -188,10 +188,10 @@ def train_and_score(
     return (predicted == val.answers).mean().item(), same_side / max(1, len(turns))
 
 
-def mean_sd(values: list[float]) -> str:
-    """``mean ± sample sd`` (sd 0 for one value)."""
+def mean_sd(values: list[float], digits: int = 3) -> str:
+    """``mean ± sample sd`` with ``digits`` decimals (sd 0 for one value)."""
     spread = statistics.stdev(values) if len(values) > 1 else 0.0
-    return f"{statistics.mean(values):.3f} ± {spread:.3f}"
+    return f"{statistics.mean(values):.{digits}f} ± {spread:.{digits}f}"
 
 
 def main(argv: list[str]) -> int:

@@ -16,12 +16,13 @@ from __future__ import annotations
 
 import argparse
 import shlex
-import statistics
 import sys
 from collections.abc import Sequence
+from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
+from navila_benchmarks.vla_data_scaling import mean_sd
 from navila_benchmarks.vla_instruction_probe import later_turn_queries, nth_side_word
 from navila_lab.errors import UserError, run_command
 
@@ -46,18 +47,35 @@ def parse_args(argv: list[str]) -> argparse.Namespace:
     return parser.parse_args(argv)
 
 
-def turn_start_frames(split: object) -> tuple[np.ndarray, np.ndarray, list[str | None], list[str | None]]:
-    """Current frames (N, H, W, 3) and expert sides (1 = left) of a split's turn starts, and the two rules' sides."""
-    from navila_agents.vla.training.dataset import QuerySamples, turn_side
+@dataclass(frozen=True)
+class TurnStarts:
+    """A split's turn starts: current frames, the expert's sides and the two rules' sides."""
+
+    frames: np.ndarray
+    """Current frames (N, H, W, 3) uint8."""
+    left: np.ndarray
+    """(N,) 1 where the expert turns left, 0 where right."""
+    next_side_word: list[str | None]
+    """The instruction's side word after as many turns as done."""
+    previous_turn: list[str | None]
+    """The side of the episode's previous turn."""
+
+
+def read_turn_starts(split: object) -> TurnStarts:
+    """The turn starts of ``split`` (:func:`later_turn_queries`), their current frames decoded."""
+    from navila_agents.vla.training.dataset import turn_side
 
     later = later_turn_queries(split)
-    samples = QuerySamples(split)
-    queries = [samples[row] for row, _ in later]
-    frames = np.stack([frames[-1] for frames, _, _ in queries]) if queries else np.zeros((0, 1, 1, 3), np.uint8)
-    sides = np.array([turn_side(answer) == "left" for _, _, answer in queries], dtype=np.int64)
-    next_word = [nth_side_word(text, len(turned)) for (_, text, _), (_, turned) in zip(queries, later, strict=True)]
-    previous = [turned[-1] if turned else None for _, turned in later]
-    return frames, sides, next_word, previous
+    chosen = split.select([row for row, _ in later])
+    images = [np.asarray(image.convert("RGB")) for image in chosen["frame"]]
+    return TurnStarts(
+        frames=np.stack(images) if images else np.zeros((0, 1, 1, 3), np.uint8),
+        left=np.array([turn_side(answer) == "left" for answer in chosen["answer"]], dtype=np.int64),
+        next_side_word=[
+            nth_side_word(text, len(turned)) for text, (_, turned) in zip(chosen["instruction"], later, strict=True)
+        ],
+        previous_turn=[turned[-1] if turned else None for _, turned in later],
+    )
 
 
 def agreement(predicted: Sequence[str | None], sides: np.ndarray) -> float:
@@ -67,7 +85,7 @@ def agreement(predicted: Sequence[str | None], sides: np.ndarray) -> float:
 
 
 def train_probe(
-    args: argparse.Namespace, seed: int, train: tuple[np.ndarray, np.ndarray], scored: dict[str, tuple]
+    args: argparse.Namespace, seed: int, train: TurnStarts, scored: dict[str, TurnStarts]
 ) -> list[dict[str, float]]:
     """Train one probe; its accuracy on each scored split after every epoch."""
     import torch
@@ -96,8 +114,8 @@ def train_probe(
             )
         return float((predicted.numpy() == sides).mean())
 
-    frames = np.concatenate([train[0], train[0][:, :, ::-1]])
-    sides = torch.as_tensor(np.concatenate([train[1], 1 - train[1]]))
+    frames = np.concatenate([train.frames, train.frames[:, :, ::-1]])
+    sides = torch.as_tensor(np.concatenate([train.left, 1 - train.left]))
     generator = torch.Generator().manual_seed(seed)
     curve = []
     for _ in range(args.epochs):
@@ -108,14 +126,8 @@ def train_probe(
             loss.backward()
             optimizer.step()
         tower.eval()
-        curve.append({name: accuracy(rows[0], rows[1]) for name, rows in scored.items()})
+        curve.append({name: accuracy(rows.frames, rows.left) for name, rows in scored.items()})
     return curve
-
-
-def mean_sd(values: list[float]) -> str:
-    """``mean ± sample sd`` (sd 0 for one value)."""
-    spread = statistics.stdev(values) if len(values) > 1 else 0.0
-    return f"{statistics.mean(values):.2f} ± {spread:.2f}"
 
 
 def main(argv: list[str]) -> int:
@@ -130,28 +142,28 @@ def main(argv: list[str]) -> int:
     missing = [name for name in ("train", *SPLITS) if name not in data]
     if missing:
         raise UserError(f"dataset '{args.data}' has no split {', '.join(missing)}")
-    train = turn_start_frames(data["train"])
-    scored = {name: turn_start_frames(data[name]) for name in SPLITS}
-    if not len(train[1]) or not all(len(rows[1]) for rows in scored.values()):
+    train = read_turn_starts(data["train"])
+    scored = {name: read_turn_starts(data[name]) for name in SPLITS}
+    if not len(train.left) or not all(len(rows.left) for rows in scored.values()):
         raise UserError(f"dataset '{args.data}' has a split without turn starts (a turn after the first query)")
-    curves = [train_probe(args, seed, train[:2], scored) for seed in args.seeds]
-    counts = ", ".join(f"{name} {len(rows[1])}" for name, rows in scored.items())
+    curves = [train_probe(args, seed, train, scored) for seed in args.seeds]
+    counts = ", ".join(f"{name} {len(rows.left)}" for name, rows in scored.items())
     lines = [f"| answered by | {' | '.join(SPLITS)} |", "|---|" + "---:|" * len(SPLITS)]
-    for label, index in (
-        ("the instruction's side word after as many as turned so far", 2),
-        ("the side of the previous turn", 3),
+    for label, field in (
+        ("the instruction's side word after as many as turned so far", "next_side_word"),
+        ("the side of the previous turn", "previous_turn"),
     ):
-        cells = [f"{agreement(rows[index], rows[1]):.2f}" for rows in scored.values()]
+        cells = [f"{agreement(getattr(rows, field), rows.left):.2f}" for rows in scored.values()]
         lines.append(f"| {label} | " + " | ".join(cells) + " |")
-    majority = [f"{max(rows[1].mean(), 1 - rows[1].mean()):.2f}" for rows in scored.values()]
+    majority = [f"{max(rows.left.mean(), 1 - rows.left.mean()):.2f}" for rows in scored.values()]
     lines.append("| the more frequent side | " + " | ".join(majority) + " |")
     for epoch in range(args.epochs):
-        cells = [mean_sd([curve[epoch][name] for curve in curves]) for name in SPLITS]
+        cells = [mean_sd([curve[epoch][name] for curve in curves], digits=2) for name in SPLITS]
         lines.append(f"| vision probe after epoch {epoch + 1} (mean ± sd over seeds) | " + " | ".join(cells) + " |")
     facts = stamp("cpu")
     text = (
         f"\n## {facts['date']}, tree `{facts['commit']}`, {facts['device']}\n\n"
-        f"`{shlex.join(['navila', 'bench', 'vla_vision_probe', *argv])}`: {len(train[1])} training turn starts (each"
+        f"`{shlex.join(['navila', 'bench', 'vla_vision_probe', *argv])}`: {len(train.left)} training turn starts (each"
         f" also mirrored), scored on {counts}; seeds {' '.join(map(str, args.seeds))}; patch {args.patch_size} px,"
         f" {args.vision_layers} layers\n\n" + "\n".join(lines) + "\n"
     )
