@@ -214,7 +214,7 @@ def main(task: str, scenario: str) -> None:
         if "height_map" in obs:
             report["height_map"] = obs["height_map"].view(2, 17, 27).tolist()
         command_term, commands = env.unwrapped.command_manager.get_term("base_velocity"), []
-        for _ in range(200):
+        for _ in range(2000):  # 4000 draws: the shares' sampling spread (~0.005) stays far inside the test's bounds
             command_term.reset()
             command_term.compute(0.0)
             commands.append(command_term.command.clone())
