@@ -63,17 +63,16 @@ class TurnStarts:
 
 def read_turn_starts(split: object) -> TurnStarts:
     """The turn starts of ``split`` (:func:`later_turn_queries`), their current frames decoded."""
-    from navila_agents.vla.training.vision_warmup import turn_start_frames
+    from navila_agents.vla.training.dataset import turn_side
 
     later = later_turn_queries(split)
-    rows = [row for row, _ in later]
-    frames, left = turn_start_frames(split, rows)
-    instructions = split.select(rows)["instruction"]
+    chosen = split.select([row for row, _ in later])
+    images = [np.asarray(image.convert("RGB")) for image in chosen["frame"]]
     return TurnStarts(
-        frames=frames,
-        left=left,
+        frames=np.stack(images) if images else np.zeros((0, 1, 1, 3), np.uint8),
+        left=np.array([turn_side(answer) == "left" for answer in chosen["answer"]], dtype=np.int64),
         next_side_word=[
-            nth_side_word(text, len(turned)) for text, (_, turned) in zip(instructions, later, strict=True)
+            nth_side_word(text, len(turned)) for text, (_, turned) in zip(chosen["instruction"], later, strict=True)
         ],
         previous_turn=[turned[-1] if turned else None for _, turned in later],
     )
@@ -92,17 +91,42 @@ def train_probe(
     import torch
     from navila_agents.vla.training.model import SmallVlaCfg, build_small_vla
     from navila_agents.vla.training.tokenizer import build_tokenizer
-    from navila_agents.vla.training.vision_warmup import TurnSideProbe, train_turn_sides
 
     torch.manual_seed(seed)
     sizes = SmallVlaCfg(patch_size=args.patch_size, vision_layers=args.vision_layers)
-    probe = TurnSideProbe(build_small_vla(sizes, build_tokenizer(["left right"]))[0].model.vision_tower)
+    tower = build_small_vla(sizes, build_tokenizer(["left right"]))[0].model.vision_tower
+    tokens = (sizes.image_size // sizes.patch_size) ** 2
+    head = torch.nn.Linear(tokens * sizes.vision_hidden, 2)
+    optimizer = torch.optim.AdamW([*tower.parameters(), *head.parameters()], lr=args.lr, weight_decay=0.05)
+
+    def pixels(frames: np.ndarray) -> torch.Tensor:
+        """Frames as the SigLIP processor gives them: resized, scaled to [-1, 1], channels first."""
+        images = torch.as_tensor(frames).permute(0, 3, 1, 2).float() / 127.5 - 1.0
+        return torch.nn.functional.interpolate(images, size=(sizes.image_size,) * 2, mode="bilinear")
+
+    def logits(frames: np.ndarray) -> torch.Tensor:
+        return head(tower(pixel_values=pixels(frames)).last_hidden_state.flatten(1))
+
+    def accuracy(frames: np.ndarray, sides: np.ndarray) -> float:
+        with torch.no_grad():
+            predicted = torch.cat(
+                [logits(frames[start : start + 256]).argmax(1) for start in range(0, len(sides), 256)]
+            )
+        return float((predicted.numpy() == sides).mean())
+
+    frames = np.concatenate([train.frames, train.frames[:, :, ::-1]])
+    sides = torch.as_tensor(np.concatenate([train.left, 1 - train.left]))
+    generator = torch.Generator().manual_seed(seed)
     curve = []
-
-    def score(epoch: int) -> None:
-        curve.append({name: probe.accuracy(rows.frames, rows.left) for name, rows in scored.items()})
-
-    train_turn_sides(probe, train.frames, train.left, args.epochs, args.batch, args.lr, seed, score)
+    for _ in range(args.epochs):
+        tower.train()
+        for batch in torch.randperm(len(sides), generator=generator).split(args.batch):
+            loss = torch.nn.functional.cross_entropy(logits(frames[batch.numpy()]), sides[batch])
+            optimizer.zero_grad()
+            loss.backward()
+            optimizer.step()
+        tower.eval()
+        curve.append({name: accuracy(rows.frames, rows.left) for name, rows in scored.items()})
     return curve
 
 

@@ -23,7 +23,7 @@
 # MIRROR=0 (--mirror-probability of every training stage) PROMPT_LOSS=1 (--prompt-loss-weight of every training
 # stage: the DAgger rounds keep learning to read the instruction too) FIRST_REPEATS=8 (--first-query-repeats of every
 # training stage) TURN_REPEATS=1 (--turn-start-repeats of the SFT and round stages: the path's bends, which only the
-# frames tell, drawn that many times per epoch) READ_STEPS=250 (SFT starts from a stage of that many steps on the
+# frames tell, drawn that many times per epoch; 4 cost SR: results/vla.md 2026-12-06 10:00) READ_STEPS=250 (SFT starts from a stage of that many steps on the
 # first queries alone, --first-queries-only, where a new model learns to read its instruction; 0: none; the probe
 # stage then tells whether both models read: results/vla_instruction.md) LIDAR=policies/go2_rough_lidar
 # ROUNDS=2 (DAgger rounds: 1 ships r1) EXTRA_DATA="" SHIP=policies/vla_small DEVICE=cuda

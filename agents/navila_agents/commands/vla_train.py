@@ -67,12 +67,6 @@ def parse_args(argv: list[str]) -> argparse.Namespace:
         action="store_true",
         help="train on the later turn starts alone: a stage that learns to turn at the path's bends",
     )
-    parser.add_argument(
-        "--vision-warmup-epochs",
-        type=int,
-        default=0,
-        help="before the first step, passes over the turn starts that train the vision tower to tell their side",
-    )
     parser.add_argument("--seed", type=int, default=0, help="seed of the initialization and the data order")
     parser.add_argument("--device", default="auto", help="auto, cpu, cuda or cuda:N")
     parser.add_argument("--image-size", type=int, default=defaults.image_size, help="new model: frame size (px)")
@@ -91,8 +85,6 @@ def main(argv: list[str]) -> int:
     for flag, value in positive.items():
         if value <= 0:
             raise UserError(f"{flag} must be positive, got {value}")
-    if args.vision_warmup_epochs < 0:
-        raise UserError(f"--vision-warmup-epochs must not be negative, got {args.vision_warmup_epochs}")
     if args.first_queries_only and args.turn_starts_only:
         raise UserError("choose one of --first-queries-only and --turn-starts-only")
     if not 0.0 <= args.mirror_probability <= 1.0:
@@ -135,7 +127,6 @@ def main(argv: list[str]) -> int:
         first_queries_only=args.first_queries_only,
         turn_start_repeats=args.turn_start_repeats,
         turn_starts_only=args.turn_starts_only,
-        vision_warmup_epochs=args.vision_warmup_epochs,
         seed=args.seed,
         device=runtime.resolve_device(args.device),
     )

@@ -26,6 +26,10 @@ def navila(*args: str) -> subprocess.CompletedProcess:
             "--first-query-repeats must be positive",
         ),
         (("vla-train", "--data", "{tmp}", "--out", "{tmp}/run", "--image-size", "90"), "not a multiple"),
+        (
+            ("vla-train", "--data", "{tmp}", "--out", "{tmp}/run", "--first-queries-only", "--turn-starts-only"),
+            "choose one of --first-queries-only and --turn-starts-only",
+        ),
         (("vla-data", "--out", "{tmp}"), "exists already"),
         (("vla-data", "--out", "{tmp}/new", "--per-scene", "0"), "--per-scene must be positive"),
         (

@@ -334,37 +334,8 @@ class TestTrainer:
             Trainer(train_cfg(colour_data, tmp_path / "first", turn_start_repeats=2, first_queries_only=True))
         only = Trainer(train_cfg(colour_data, tmp_path / "turns", turn_starts_only=True, turn_start_repeats=2))
         assert Counter(only._epoch_order(0)) == dict.fromkeys(starts, 2)
-
-    def test_vision_warmup_teaches_the_tower_the_lit_side(self, tmp_path, capsys):
-        """Before the first step the warm-up trains the tower (and only it) on the turn starts' sides, left and right
-        lit, until it tells them all; it leaves a step-0 checkpoint, so a resumed run does not redo it."""
-        from navila_agents.vla.training.vision_warmup import turn_start_frames
-
-        torch.set_num_threads(1)
-        both = side_rows(30, "train") + side_rows(30, "train", seed=100, lit="right")
-        write_dataset(tmp_path / "sides", {"train": both}, "# both sides\n")
-        plain = Trainer(train_cfg(tmp_path / "sides", tmp_path / "plain"))
-        warmed = Trainer(train_cfg(tmp_path / "sides", tmp_path / "warmed", vision_warmup_epochs=3))
-        assert (tmp_path / "warmed" / CHECKPOINTS / LATEST).read_text() == "step_000000"
-        assert (
-            capsys.readouterr().out.splitlines()[-1].endswith("epoch 3: side right on 1.00 of the training turn starts")
-        )
-        changed = {
-            name.split(".")[1]
-            for (name, a), (_, b) in zip(
-                plain.model.state_dict().items(), warmed.model.state_dict().items(), strict=True
-            )
-            if not torch.equal(a, b)
-        }
-        assert changed == {"vision_tower"}
-        left = turn_start_frames(warmed.train_rows)[1]
-        assert 0.3 < left.mean() < 0.7
-        resumed = Trainer(train_cfg(tmp_path / "sides", tmp_path / "warmed", vision_warmup_epochs=3))
-        assert resumed.resumed_from.name == "step_000000" and resumed.progress.step == 0
         straight_on = [row for row in colour_rows(10, "train") if not row.answer.startswith("turn")]
         write_dataset(tmp_path / "straight", {"train": straight_on}, "# no turns\n")
-        with pytest.raises(UserError, match="needs turn starts"):
-            Trainer(train_cfg(tmp_path / "straight", tmp_path / "none", vision_warmup_epochs=1))
         with pytest.raises(UserError, match="no training rows"):
             Trainer(train_cfg(tmp_path / "straight", tmp_path / "none", turn_starts_only=True))
 

@@ -32,7 +32,6 @@ from navila_agents.vla.training.collate import IGNORE_INDEX, QueryCollator
 from navila_agents.vla.training.dataset import QuerySamples, concat_split, load_dataset_dir, turn_starts
 from navila_agents.vla.training.model import SmallVlaCfg, build_small_vla, load_pretrained_vla
 from navila_agents.vla.training.tokenizer import build_tokenizer
-from navila_agents.vla.training.vision_warmup import TurnSideProbe, train_turn_sides, turn_start_frames
 
 CHECKPOINTS = "checkpoints"
 LATEST = "latest"
@@ -87,9 +86,6 @@ class TrainCfg:
     only the frames tell) appears in an epoch."""
     turn_starts_only: bool = False
     """Train on the turn starts alone (a stage that learns to turn at the bends)."""
-    vision_warmup_epochs: int = 0
-    """Before a new run's first step, passes over the training turn starts (each also mirrored) that train the vision
-    tower to tell their side from the current frame (:mod:`~navila_agents.vla.training.vision_warmup`)."""
     seed: int = 0
     device: str = "cpu"
 
@@ -129,8 +125,6 @@ class Trainer:
         """Load the data and the model, or the newest checkpoint of ``cfg.out``."""
         if cfg.first_queries_only and (cfg.turn_start_repeats > 1 or cfg.turn_starts_only):
             raise UserError("training on the first queries only leaves no turn start to repeat or train on")
-        if cfg.vision_warmup_epochs and cfg.lora_rank:
-            raise UserError("the vision warm-up trains the whole tower: it does not combine with LoRA")
         self.cfg = cfg
         self.device = torch.device(cfg.device)
         datasets = [load_dataset_dir(path) for path in cfg.data]
@@ -139,7 +133,8 @@ class Trainer:
             raise UserError(f"no 'train' rows in {', '.join(map(str, cfg.data))}")
         self.val_rows = concat_split(datasets, "validation")
         first_queries = torch.nonzero(torch.as_tensor(self.train_rows["step"]) == 0).flatten()
-        starts = torch.as_tensor(turn_starts(self.train_rows), dtype=torch.long)
+        bends = cfg.turn_starts_only or cfg.turn_start_repeats > 1
+        starts = torch.as_tensor(turn_starts(self.train_rows) if bends else [], dtype=torch.long)
         if cfg.turn_starts_only:
             every_row, repeated = starts, [starts.repeat(cfg.turn_start_repeats - 1)]
         else:
@@ -170,23 +165,6 @@ class Trainer:
             torch.set_rng_state(state["rng"])
         self.collator = QueryCollator(self.processor)
         self.resumed_from = checkpoint
-        if checkpoint is None and cfg.vision_warmup_epochs:
-            self._warm_up_vision(starts.tolist())
-            self._save_checkpoint()  # a killed run resumes after the warm-up
-
-    def _warm_up_vision(self, starts: list[int]) -> None:
-        """Train the vision tower on the turn starts' sides (:mod:`~navila_agents.vla.training.vision_warmup`)."""
-        tower = getattr(getattr(self.model, "model", None), "vision_tower", None)
-        if not starts:
-            raise UserError("the vision warm-up needs turn starts (turns after an episode's first query) in the data")
-        probe = TurnSideProbe(tower).to(self.device)
-        frames, left = turn_start_frames(self.train_rows, starts)
-
-        def report(epoch: int) -> None:
-            accuracy = probe.accuracy(frames, left)
-            print(f"[vla-train] vision warm-up epoch {epoch}: side right on {accuracy:.2f} of the training turn starts")
-
-        train_turn_sides(probe, frames, left, self.cfg.vision_warmup_epochs, seed=self.cfg.seed, after_epoch=report)
 
     def cfg_dict(self) -> dict:
         """Return the cfg as JSON-ready values (paths as strings)."""
