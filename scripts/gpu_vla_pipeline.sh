@@ -16,20 +16,19 @@
 # Data made elsewhere (e.g. on CPU, `navila vla-data --device cpu`): put it in $WORK/data and touch $WORK/data.done;
 # EXTRA_DATA="DIR ..." adds more datasets' splits to every training stage (other --seed values: disjoint scenes).
 #
-# Sizes (environment variables): TRAIN_SCENES=160 VAL_SCENES=20 TEST_SCENES=10 PER_SCENE=5 NUM_ENVS=256
-# SFT_STEPS=1500 SFT_LR=1e-3 SFT_WARMUP=100 ROUND_STEPS=600 ROUND_LR=5e-4 BATCH=64 DAGGER_SCENES=128
-# DAGGER_PER_SCENE=2 (one wave of 256 envs per round) DAGGER_MAX_STEPS=1500 BETA=0.5 (round k executes the
-# expert's answer with probability BETA^k: the learner's states stay near the expert's while it is weak)
-# MIRROR=0 (--mirror-probability of every training stage) PROMPT_LOSS=1 (--prompt-loss-weight of every training
-# stage: the DAgger rounds keep learning to read the instruction too) FIRST_REPEATS=8 (--first-query-repeats of every
-# training stage) TURN_REPEATS=1 (--turn-start-repeats of the SFT and round stages: the path's bends, which only the
-# frames tell, drawn that many times per epoch; 4 cost SR: results/vla.md 2026-12-06 10:00) READ_STEPS=250 (SFT starts from a stage of that many steps on the
-# first queries alone, --first-queries-only, where a new model learns to read its instruction; 0: none; the probe
-# stage then tells whether both models read: results/vla_instruction.md) LIDAR=policies/go2_rough_lidar
-# ROUNDS=2 (DAgger rounds: 1 ships r1) EXTRA_DATA="" SHIP=policies/vla_small DEVICE=cuda
-# INIT="" (a trained model folder, e.g. policies/vla_small: the rounds start from a copy of it, $WORK/init/model,
-# instead of the reading, SFT and probe stages; it is scored as round "init")
-# SCORE_ARGS="" (extra benchmarks/vla_results.py options, e.g. --limit 2)
+# Sizes (environment variables): TRAIN_SCENES=160 VAL_SCENES=20 TEST_SCENES=10 PER_SCENE=5 NUM_ENVS=256 SFT_STEPS=1500
+# SFT_LR=1e-3 SFT_WARMUP=100 ROUND_STEPS=600 ROUND_LR=5e-4 BATCH=64 DAGGER_SCENES=128 DAGGER_PER_SCENE=2 (one wave of
+# 256 envs per round) DAGGER_MAX_STEPS=1500 BETA=0.5 (round k executes the expert's answer with probability BETA^k: the
+# learner's states stay near the expert's while it is weak) MIRROR=0 (--mirror-probability of every training stage)
+# PROMPT_LOSS=1 (--prompt-loss-weight of every training stage: the DAgger rounds keep learning to read the instruction
+# too) FIRST_REPEATS=8 (--first-query-repeats of every training stage) TURN_REPEATS=1 (--turn-start-repeats of the SFT
+# and round stages: the path's bends, which only the frames tell, drawn that many times per epoch; 4 cost SR:
+# results/vla.md 2026-12-06 10:00) READ_STEPS=250 (SFT starts from a stage of that many steps on the first queries
+# alone, --first-queries-only, where a new model learns to read its instruction; 0: none; the probe stage then tells
+# whether both models read: results/vla_instruction.md) LIDAR=policies/go2_rough_lidar ROUNDS=2 (DAgger rounds: 1 ships
+# r1) EXTRA_DATA="" SHIP=policies/vla_small DEVICE=cuda INIT="" (a trained model folder, e.g. policies/vla_small: the
+# rounds start from a copy of it, $WORK/init/model, instead of the reading, SFT and probe stages; it is scored as round
+# "init") SCORE_ARGS="" (extra benchmarks/vla_results.py options, e.g. --limit 2)
 set -uo pipefail
 cd "$(dirname "$0")/.."
 
