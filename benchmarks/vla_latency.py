@@ -3,8 +3,9 @@
 Each query is 8 frames and an instruction, answered end to end (processor, generation, decoding). The frames are
 rendered ones from a ``navila vla-data`` test split when ``--data`` is given, random ones otherwise. Reports the
 median and 90th percentile over ``--repeats`` timed calls after ``--warmup`` untimed ones and appends them to
-``results/vla_latency.md``. The issue's targets: 32 queries batched on one H200 ≤ 20 ms; one query on 2 CPU cores
-(the robot's) ≤ 100 ms::
+``results/vla_latency.md``. On the GPU each of ``--gpu-dtypes`` is measured in the same run, with the share of the
+batch's answers equal to the first dtype's (the baseline: the checkpoint's float32). The issue's targets: 32 queries
+batched on one H200 ≤ 20 ms; one query on 2 CPU cores (the robot's) ≤ 100 ms::
 
     navila bench vla_latency --vla policies/vla_small --data runs/vla/data
 """
@@ -17,12 +18,15 @@ import statistics
 import sys
 import time
 from collections.abc import Callable
+from functools import partial
 from pathlib import Path
 
 import numpy as np
 from navila_lab.errors import UserError, run_command
 
 ROOT = Path(__file__).resolve().parents[1]
+DTYPES = ("float32", "bfloat16")
+"""``--gpu-dtypes`` choices: names of ``torch`` dtypes."""
 
 
 def parse_args(argv: list[str]) -> argparse.Namespace:
@@ -35,6 +39,13 @@ def parse_args(argv: list[str]) -> argparse.Namespace:
     parser.add_argument("--warmup", type=int, default=3, help="untimed calls first")
     parser.add_argument("--repeats", type=int, default=20, help="timed calls")
     parser.add_argument("--devices", nargs="+", choices=("cuda", "cpu"), default=["cuda", "cpu"])
+    parser.add_argument(
+        "--gpu-dtypes",
+        nargs="+",
+        choices=DTYPES,
+        default=list(DTYPES),
+        help="weight dtypes of the GPU measurement, the first one the baseline",
+    )
     parser.add_argument("--report", type=Path, default=ROOT / "results" / "vla_latency.md", help="file to append to")
     return parser.parse_args(argv)
 
@@ -81,21 +92,26 @@ def main(argv: list[str]) -> int:
     frames, instructions = queries(args, args.batch, model_image_size(args.vla) or 96)
     rows = []
     if "cuda" in args.devices and torch.cuda.is_available():
-        backend = HFBackend(args.vla, device="cuda", max_new_tokens=8)
-        times = timed(
-            lambda: backend.act_batch(frames, instructions), args.warmup, args.repeats, torch.cuda.synchronize
-        )
-        rows.append((f"{args.batch} queries batched", stamp("cuda")["device"], times))
+        baseline = None
+        for name in args.gpu_dtypes:
+            backend = HFBackend(args.vla, device="cuda", dtype=getattr(torch, name), max_new_tokens=8)
+            answers = backend.act_batch(frames, instructions)
+            baseline = baseline or answers
+            same = sum(a == b for a, b in zip(answers, baseline, strict=True)) / len(answers)
+            batched = partial(backend.act_batch, frames, instructions)
+            times = timed(batched, args.warmup, args.repeats, torch.cuda.synchronize)
+            rows.append((f"{args.batch} queries batched, {name}", stamp("cuda")["device"], times, f"{same:.2f}"))
     if "cpu" in args.devices:
         torch.set_num_threads(args.cpu_threads)
         backend = HFBackend(args.vla, device="cpu", max_new_tokens=8)
         times = timed(lambda: backend.act(frames[0], instructions[0]), args.warmup, args.repeats, lambda: None)
-        rows.append(("1 query", f"{stamp('cpu')['device']}, {args.cpu_threads} torch threads", times))
+        rows.append(("1 query", f"{stamp('cpu')['device']}, {args.cpu_threads} torch threads", times, "–"))
     if not rows:
         raise UserError(f"nothing to measure: --devices {' '.join(args.devices)} and CUDA is not available")
-    lines = ["| call | device | median ms | p90 ms |", "|---|---|---|---|"]
-    for call, device, times in rows:
-        lines.append(f"| {call} | {device} | {statistics.median(times):.1f} | {np.percentile(times, 90):.1f} |")
+    lines = ["| call | device | median ms | p90 ms | answers as the first GPU dtype's |", "|---|---|---:|---:|---:|"]
+    for call, device, times, same in rows:
+        median, p90 = statistics.median(times), np.percentile(times, 90)
+        lines.append(f"| {call} | {device} | {median:.1f} | {p90:.1f} | {same} |")
     facts = stamp("cpu")
     source = "dataset test frames" if args.data else "random frames"
     text = (
