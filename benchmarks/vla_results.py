@@ -7,7 +7,7 @@ at once, one env per (method, episode), the methods routed per env (:class:`Rout
 * the VLA (``--vla``), and over the teleported low level also the earlier models (``--round NAME=FOLDER``, e.g. the
   SFT model and each DAgger round) and two ablations: black frames, and each episode given another one's instruction;
   with ``--mirror-average`` also the VLA ranking each query together with its mirror image (``HFBackend``'s
-  ``mirror_average``);
+  ``mirror_average``), with ``--rank-by-action`` also the VLA ranking the kind of action first (``rank_by="action"``);
 * the shortest-path oracle with the full view (it plans around glass) and, in a second pass, with the camera's view
   (glass does not block its plans).
 
@@ -47,11 +47,15 @@ CONTACT_COLUMNS = ("falls", "collisions", "glass_contacts")
 METHODS = {
     "vla": "VLA",
     "mirrored": "VLA, mirror-averaged",
+    "by_action": "VLA, ranked by action",
     "black": "VLA, black frames",
     "shuffled": "VLA, shuffled instruction",
     "oracle_full": "oracle, full view",
     "oracle_camera": "oracle, camera view",
 }
+VARIANTS = {"mirrored": {"mirror_average": True}, "by_action": {"rank_by": "action"}}
+"""The VLA's other ways to answer (``HFBackend`` options), each a method of its own when its flag is given."""
+VARIANT_FLAGS = {"mirrored": "--mirror-average", "by_action": "--rank-by-action"}
 
 
 def parse_args(argv: list[str]) -> argparse.Namespace:
@@ -66,6 +70,11 @@ def parse_args(argv: list[str]) -> argparse.Namespace:
         "--mirror-average",
         action="store_true",
         help="also score the VLA ranking each query with its mirror (teleported)",
+    )
+    parser.add_argument(
+        "--rank-by-action",
+        action="store_true",
+        help="also score the VLA ranking the kind of action first, then its answer (teleported)",
     )
     parser.add_argument("--low-levels", nargs="+", choices=list(LOW_LEVELS), default=list(LOW_LEVELS))
     parser.add_argument(
@@ -120,14 +129,21 @@ def shuffled(episodes: list, seed: int = 0) -> list:
     return [replace(e, instruction_text=episodes[source[i]].instruction_text) for i, e in enumerate(episodes)]
 
 
+def variants(args: argparse.Namespace) -> list[str]:
+    """The :data:`VARIANTS` asked for on the command line."""
+    return [name for name, flag in VARIANT_FLAGS.items() if getattr(args, flag.removeprefix("--").replace("-", "_"))]
+
+
 def plan_jobs(
     sets: dict[str, list],
     low_level: str,
     round_names: list[str],
-    mirrored: bool = False,
+    variants: list[str] = (),
     methods: list[str] | None = None,
 ) -> dict[bool, list[Job]]:
     """The jobs of one low level by pass: full view (VLAs, ablations, oracle) and camera view (oracle).
+
+    ``variants`` are the VLA's other ways to answer (:data:`VARIANTS`) scored teleported.
 
     With ``methods``, only the jobs of those methods (a pass left empty is not run).
     """
@@ -137,8 +153,8 @@ def plan_jobs(
         if low_level == "perfect":
             for name in round_names:
                 passes[True] += [Job(name, set_name, e, name) for e in episodes]
-            if mirrored:
-                passes[True] += [Job("mirrored", set_name, e, "mirrored") for e in episodes]
+            for variant in variants:
+                passes[True] += [Job(variant, set_name, e, variant) for e in episodes]
             passes[True] += [Job("black", set_name, e, "black") for e in episodes]
             passes[True] += [Job("shuffled", set_name, e, "vla") for e in shuffled(episodes)]
         passes[True] += [Job("oracle_full", set_name, e, None) for e in episodes]
@@ -170,7 +186,7 @@ def worker(args: argparse.Namespace) -> int:
     policy_dir = {"perfect": None, "lidar": args.lidar, "blind": args.blind}[low_level]
     policy = None if policy_dir is None else resolve_policy(str(policy_dir))
     models = {"vla": args.vla} | (rounds(args) if low_level == "perfect" else {})
-    passes = plan_jobs(sets, low_level, [name for name in models if name != "vla"], args.mirror_average, args.methods)
+    passes = plan_jobs(sets, low_level, [name for name in models if name != "vla"], variants(args), args.methods)
     layout = SceneLayout.from_ids([e.scene_id for episodes in sets.values() for e in episodes])
     num_jobs = max(len(jobs) for jobs in passes.values())
     if num_jobs == 0:  # --methods names none of this low level's (e.g. only a round, which runs teleported)
@@ -183,8 +199,8 @@ def worker(args: argparse.Namespace) -> int:
         device = str(env.unwrapped.device)
         backends = {name: HFBackend(folder, device=device, max_new_tokens=8) for name, folder in models.items()}
         backends["black"] = BlackFrames(backends["vla"])
-        if args.mirror_average:
-            backends["mirrored"] = HFBackend(args.vla, device=device, max_new_tokens=8, mirror_average=True)
+        for variant in variants(args):
+            backends[variant] = HFBackend(args.vla, device=device, max_new_tokens=8, **VARIANTS[variant])
         sim = RenderSim(env, layout) if policy is None else IsaacVlnSim(env, layout, policy)
         for sees_glass, jobs in passes.items():
             if not jobs:
@@ -206,7 +222,7 @@ def worker(args: argparse.Namespace) -> int:
                     "method": method,
                     "set": set_name,
                     "low_level": low_level,
-                    "model": str(models.get(method, args.vla if method in ("black", "shuffled", "mirrored") else "")),
+                    "model": str(models.get(method, args.vla if method in ("black", "shuffled", *VARIANTS) else "")),
                     "device": device,
                     "camera": f"{camera}x{camera}",
                     "envs_in_pass": len(jobs),
@@ -316,8 +332,9 @@ def main(argv: list[str]) -> int:
     unknown = [name for name in args.methods or () if name not in known]
     if unknown:
         raise UserError(f"--methods: unknown {', '.join(unknown)} (known: {', '.join(known)})")
-    if "mirrored" in (args.methods or ()) and not args.mirror_average:
-        raise UserError("--methods mirrored needs --mirror-average")
+    for variant, flag in VARIANT_FLAGS.items():
+        if variant in (args.methods or ()) and variant not in variants(args):
+            raise UserError(f"--methods {variant} needs {flag}")
     for file in SETS.values():
         if not (args.data / "episodes" / f"{file}.json.gz").is_file():
             raise UserError(f"dataset '{args.data}' has no episodes/{file}.json.gz (made by navila vla-data)")

@@ -292,6 +292,24 @@ class TestRankDecoding:
         assert backend.act_batch([frames, frames], ["go to the sofa", "go"]) == [expected, expected]
         assert backend.model.calls == 4
 
+    def test_ranking_by_action_sums_a_kind_of_action_over_its_answers(self, small_vla_path):
+        """Walking is likelier than stopping (0.55 vs 0.3) but split over three distances (0.22 at most): the likeliest
+        answer is "stop", the likeliest kind of action is walking, answered with its likeliest distance."""
+        from navila_agents.vla.backends.hf import HFBackend
+        from navila_lab.errors import UserError
+
+        table = bigram_table(0.15, 0.55, 0.3) | {"forward": {"75": 0.4, "25": 0.3, "50": 0.3}}
+        table |= {number: {"cm": 1.0} for number in ("25", "50", "75")}
+        frames = np.zeros((8, 32, 32, 3), dtype=np.uint8)
+        answers = {}
+        for rank_by in ("answer", "action"):
+            backend = HFBackend(small_vla_path, rank_by=rank_by)
+            backend.model = BigramVla(backend.processor.tokenizer, table)
+            answers[rank_by] = backend.act(frames, "go to the sofa")
+        assert answers == {"answer": "stop", "action": "move forward 75 cm"}
+        with pytest.raises(UserError, match="rank_by must be one of answer, action"):
+            HFBackend(small_vla_path, rank_by="kind")
+
     def test_mirror_average_answers_the_mirror_query_with_the_mirror_answer(self, small_vla_path):
         """Ranking a query with its mirror image is exactly mirror-equivariant, whatever the weights learned.
 

@@ -13,9 +13,9 @@ pytestmark = pytest.mark.sim
 
 
 def test_teleported_scoring_runs_every_method_without_physics(tmp_path, small_vla_path):
-    """The teleported worker scores the VLA, its mirror-averaged ranking, its ablations and both oracles on both sets;
-    the full-view oracle reaches the clear goals; falls and contacts, which the kinematic low level does not measure,
-    read "–"."""
+    """The teleported worker scores the VLA, its mirror-averaged and by-action rankings, its ablations and both oracles
+    on both sets; the full-view oracle reaches the clear goals; falls and contacts, which the kinematic low level does
+    not measure, read "–"."""
     data = tmp_path / "data"
     command = [sys.executable, "-m", "navila_cli", "vla-data", "--out", str(data), "--device", "cpu"]
     command += ["--train-scenes", "1", "--val-scenes", "1", "--test-scenes", "1", "--per-scene", "1"]
@@ -24,7 +24,8 @@ def test_teleported_scoring_runs_every_method_without_physics(tmp_path, small_vl
     assert result.returncode == 0, result.stdout[-2000:] + result.stderr[-3000:]
     report = tmp_path / "report.md"
     argv = ["--vla", str(small_vla_path), "--data", str(data), "--low-levels", "perfect", "--device", "cpu"]
-    argv += ["--max-steps", "1500", "--out-dir", str(tmp_path / "runs"), "--report", str(report), "--mirror-average"]
+    argv += ["--max-steps", "1500", "--out-dir", str(tmp_path / "runs"), "--report", str(report)]
+    argv += ["--mirror-average", "--rank-by-action"]
     assert vla_results.main(argv) == 0
     rows = [line for line in report.read_text().splitlines() if "| teleported |" in line]
     assert len(rows) == 2 * len(vla_results.METHODS)
@@ -60,9 +61,9 @@ def test_methods_keep_only_their_jobs():
     """--methods plans only the named methods' jobs; a pass left without jobs is empty (and skipped)."""
     clear, glass = [Episode("a"), Episode("b")], [Episode("c")]
     sets = {"clear": clear, "glass": glass}
-    every = vla_results.plan_jobs(sets, "perfect", ["sft"], mirrored=True)
+    every = vla_results.plan_jobs(sets, "perfect", ["sft"], list(vla_results.VARIANTS))
     assert {job.method for jobs in every.values() for job in jobs} == {*vla_results.METHODS, "sft"}
-    only = vla_results.plan_jobs(sets, "perfect", ["sft"], mirrored=True, methods=["mirrored", "sft"])
+    only = vla_results.plan_jobs(sets, "perfect", ["sft"], ["mirrored"], methods=["mirrored", "sft"])
     assert [(job.method, job.set_name) for job in only[True]] == [
         ("sft", "clear"),
         ("sft", "clear"),
@@ -76,10 +77,14 @@ def test_methods_keep_only_their_jobs():
 
 @pytest.mark.parametrize(
     ("extra", "message"),
-    [(["--methods", "vla", "mirror"], "unknown mirror"), (["--methods", "mirrored"], "needs --mirror-average")],
+    [
+        (["--methods", "vla", "mirror"], "unknown mirror"),
+        (["--methods", "mirrored"], "needs --mirror-average"),
+        (["--methods", "by_action"], "needs --rank-by-action"),
+    ],
 )
 def test_bad_methods_are_one_line_errors(tmp_path, small_vla_path, extra, message):
-    """An unknown --methods name, or mirrored without --mirror-average, is refused before any episode runs."""
+    """An unknown --methods name, or a variant without its flag, is refused before any episode runs."""
     argv = ["--vla", str(small_vla_path), "--data", str(tmp_path), "--low-levels", "perfect", *extra]
     with pytest.raises(UserError, match=message):
         vla_results.main(argv)

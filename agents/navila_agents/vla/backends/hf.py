@@ -12,7 +12,7 @@ from torch.nn.utils.rnn import pad_sequence
 
 from navila_agents.vla.backends.base import VLABackend, freeze
 from navila_agents.vla.frames import IMAGE_PLACEHOLDER, build_prompt
-from navila_agents.vla.grammar import canonical_answers
+from navila_agents.vla.grammar import Forward, Stop, Turn, canonical_answers, parse_action
 from navila_agents.vla.mirror import mirror_frames, mirror_text
 
 WEIGHT_FILES = (
@@ -25,6 +25,8 @@ WEIGHT_FILES = (
 PROCESSOR_FILES = ("processor_config.json", "preprocessor_config.json")
 TOKENIZER_FILES = ("tokenizer.json", "tokenizer_config.json")
 DECODINGS = ("auto", "generate", "rank")
+RANK_BY = ("answer", "action")
+"""What ``rank`` maximizes: one answer's likelihood, or first an action kind's (its answers' summed probability)."""
 """How :class:`HFBackend` answers: ``generate`` greedily, ``rank`` the closed answer set, ``auto`` picks (see there)."""
 
 
@@ -153,6 +155,14 @@ def check_vla_folder(path: str | Path) -> None:
             )
 
 
+def action_kind(answer: str) -> str:
+    """``forward``, ``left``, ``right`` or ``stop`` for an answer of the grammar; any other answer is its own kind."""
+    action = parse_action(answer)
+    if isinstance(action, Turn):
+        return action.direction
+    return {Forward: "forward", Stop: "stop"}.get(type(action), answer)
+
+
 def model_image_size(path: str | Path) -> int | None:
     """Square input size (px) of a VLA folder's image processor, or None if it resizes otherwise."""
     import json
@@ -179,7 +189,9 @@ class HFBackend(VLABackend):
       word, and "turn" (six answers) or "move" (three) beats the single-token "stop" and the most likely answer.
 
     ``auto`` ranks for models whose tokenizer has the ``<answer>`` token (the small VLA of ``navila vla-train``) and
-    generates otherwise.
+    generates otherwise. Ranking ``rank_by="action"`` first picks the likeliest kind of action (walk, turn left, turn
+    right, stop: the summed probability of its answers), then its likeliest answer: the single answer "stop" then
+    competes with all of a kind's distances or angles at once, not with each of them apart.
     """
 
     def __init__(
@@ -192,6 +204,7 @@ class HFBackend(VLABackend):
         answers: Sequence[str] | None = None,
         rank_batch: int | None = None,
         mirror_average: bool = False,
+        rank_by: str = "answer",
     ) -> None:
         """Check the folder, then load and freeze the model.
 
@@ -209,6 +222,7 @@ class HFBackend(VLABackend):
             mirror_average: ``rank`` adds to each answer's log-likelihood that of its mirror answer for the mirrored
                 query (:mod:`~navila_agents.vla.mirror`): a bias toward one turn side cancels, what the model read
                 from the frames and the instruction stays. Twice the compute.
+            rank_by: One of :data:`RANK_BY` (see the class docstring).
 
         Raises:
             UserError: If the folder lacks files, its tokenizer does not match the model, its weights are unreadable,
@@ -218,6 +232,8 @@ class HFBackend(VLABackend):
 
         if decoding not in DECODINGS:
             raise UserError(f"decoding must be one of {', '.join(DECODINGS)}, got {decoding!r}")
+        if rank_by not in RANK_BY:
+            raise UserError(f"rank_by must be one of {', '.join(RANK_BY)}, got {rank_by!r}")
         check_vla_folder(model_path)
         self.processor = AutoProcessor.from_pretrained(model_path, local_files_only=True)
         self.processor.tokenizer.padding_side = "left"
@@ -227,6 +243,10 @@ class HFBackend(VLABackend):
             decoding = "rank" if ANSWER_TOKEN in self.processor.tokenizer.get_vocab() else "generate"
         self.decoding = decoding
         self.answers = list(answers) if answers is not None else canonical_answers()
+        kinds = [action_kind(answer) for answer in self.answers]
+        self._kinds = torch.tensor([[kind == other for kind in kinds] for other in dict.fromkeys(kinds)])
+        """(kinds, answers) bool: the answers of each action kind."""
+        self.rank_by = rank_by
         self.mirror_average = mirror_average
         if mirror_average:
             mirrored = [mirror_text(answer) for answer in self.answers]
@@ -274,6 +294,10 @@ class HFBackend(VLABackend):
             scores = both[:count] + both[count:, self._mirror_of]
         else:
             scores = self._chunked_scores(frames, instructions)
+        if self.rank_by == "action":
+            kinds = self._kinds.to(scores.device)
+            per_kind = scores[:, None, :].masked_fill(~kinds, -torch.inf).logsumexp(dim=2)
+            scores = scores.masked_fill(~kinds[per_kind.argmax(dim=1)], -torch.inf)
         return [self.answers[index] for index in scores.argmax(dim=1).tolist()]
 
     def _chunked_scores(self, frames: Sequence[np.ndarray], instructions: Sequence[str]) -> torch.Tensor:
