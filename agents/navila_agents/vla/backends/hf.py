@@ -25,9 +25,9 @@ WEIGHT_FILES = (
 PROCESSOR_FILES = ("processor_config.json", "preprocessor_config.json")
 TOKENIZER_FILES = ("tokenizer.json", "tokenizer_config.json")
 DECODINGS = ("auto", "generate", "rank")
+"""How :class:`HFBackend` answers: ``generate`` greedily, ``rank`` the closed answer set, ``auto`` picks (see there)."""
 RANK_BY = ("answer", "action")
 """What ``rank`` maximizes: one answer's likelihood, or first an action kind's (its answers' summed probability)."""
-"""How :class:`HFBackend` answers: ``generate`` greedily, ``rank`` the closed answer set, ``auto`` picks (see there)."""
 
 
 def prompt_messages(instruction: str, num_frames: int) -> list[dict]:
