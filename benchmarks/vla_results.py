@@ -32,6 +32,7 @@ import shlex
 import subprocess
 import sys
 import time
+from collections.abc import Sequence
 from dataclasses import dataclass, replace
 from pathlib import Path
 
@@ -129,7 +130,7 @@ def shuffled(episodes: list, seed: int = 0) -> list:
     return [replace(e, instruction_text=episodes[source[i]].instruction_text) for i, e in enumerate(episodes)]
 
 
-def variants(args: argparse.Namespace) -> list[str]:
+def asked_variants(args: argparse.Namespace) -> list[str]:
     """The :data:`VARIANTS` asked for on the command line."""
     return [name for name, flag in VARIANT_FLAGS.items() if getattr(args, flag.removeprefix("--").replace("-", "_"))]
 
@@ -138,7 +139,7 @@ def plan_jobs(
     sets: dict[str, list],
     low_level: str,
     round_names: list[str],
-    variants: list[str] = (),
+    variants: Sequence[str] = (),
     methods: list[str] | None = None,
 ) -> dict[bool, list[Job]]:
     """The jobs of one low level by pass: full view (VLAs, ablations, oracle) and camera view (oracle).
@@ -186,7 +187,7 @@ def worker(args: argparse.Namespace) -> int:
     policy_dir = {"perfect": None, "lidar": args.lidar, "blind": args.blind}[low_level]
     policy = None if policy_dir is None else resolve_policy(str(policy_dir))
     models = {"vla": args.vla} | (rounds(args) if low_level == "perfect" else {})
-    passes = plan_jobs(sets, low_level, [name for name in models if name != "vla"], variants(args), args.methods)
+    passes = plan_jobs(sets, low_level, [name for name in models if name != "vla"], asked_variants(args), args.methods)
     layout = SceneLayout.from_ids([e.scene_id for episodes in sets.values() for e in episodes])
     num_jobs = max(len(jobs) for jobs in passes.values())
     if num_jobs == 0:  # --methods names none of this low level's (e.g. only a round, which runs teleported)
@@ -199,7 +200,7 @@ def worker(args: argparse.Namespace) -> int:
         device = str(env.unwrapped.device)
         backends = {name: HFBackend(folder, device=device, max_new_tokens=8) for name, folder in models.items()}
         backends["black"] = BlackFrames(backends["vla"])
-        for variant in variants(args):
+        for variant in asked_variants(args):
             backends[variant] = HFBackend(args.vla, device=device, max_new_tokens=8, **VARIANTS[variant])
         sim = RenderSim(env, layout) if policy is None else IsaacVlnSim(env, layout, policy)
         for sees_glass, jobs in passes.items():
@@ -333,7 +334,7 @@ def main(argv: list[str]) -> int:
     if unknown:
         raise UserError(f"--methods: unknown {', '.join(unknown)} (known: {', '.join(known)})")
     for variant, flag in VARIANT_FLAGS.items():
-        if variant in (args.methods or ()) and variant not in variants(args):
+        if variant in (args.methods or ()) and variant not in asked_variants(args):
             raise UserError(f"--methods {variant} needs {flag}")
     for file in SETS.values():
         if not (args.data / "episodes" / f"{file}.json.gz").is_file():
