@@ -89,6 +89,7 @@ def train_probe(
 ) -> list[dict[str, float]]:
     """Train one probe; its accuracy on each scored split after every epoch."""
     import torch
+    from navila_agents.vla.mirror import mirror_frames
     from navila_agents.vla.training.model import SmallVlaCfg, build_small_vla
     from navila_agents.vla.training.tokenizer import build_tokenizer
 
@@ -114,7 +115,7 @@ def train_probe(
             )
         return float((predicted.numpy() == sides).mean())
 
-    frames = np.concatenate([train.frames, train.frames[:, :, ::-1]])
+    frames = np.concatenate([train.frames, mirror_frames(train.frames)])
     sides = torch.as_tensor(np.concatenate([train.left, 1 - train.left]))
     generator = torch.Generator().manual_seed(seed)
     curve = []

@@ -192,6 +192,14 @@ def format_action(action: Action) -> str:
     raise TypeError(f"not an action: {action!r}")
 
 
+def action_kind(answer: str) -> str | None:
+    """``forward``, ``left``, ``right`` or ``stop``: the kind of action an answer parses to; None for none."""
+    action = parse_action(answer)
+    if isinstance(action, Turn):
+        return action.direction
+    return {Forward: "forward", Stop: "stop"}.get(type(action))
+
+
 def canonical_answers() -> list[str]:
     """Every action of the vocabulary in canonical text: the closed answer set of a VLA trained on such labels."""
     actions = [Forward(cm) for cm in FORWARD_CM] + [Turn(sign * deg) for deg in TURN_DEG for sign in (1, -1)]

@@ -12,7 +12,7 @@ from torch.nn.utils.rnn import pad_sequence
 
 from navila_agents.vla.backends.base import VLABackend, freeze
 from navila_agents.vla.frames import IMAGE_PLACEHOLDER, build_prompt
-from navila_agents.vla.grammar import Forward, Stop, Turn, canonical_answers, parse_action
+from navila_agents.vla.grammar import action_kind, canonical_answers
 from navila_agents.vla.mirror import mirror_frames, mirror_text
 
 WEIGHT_FILES = (
@@ -155,14 +155,6 @@ def check_vla_folder(path: str | Path) -> None:
             )
 
 
-def action_kind(answer: str) -> str:
-    """``forward``, ``left``, ``right`` or ``stop`` for an answer of the grammar; any other answer is its own kind."""
-    action = parse_action(answer)
-    if isinstance(action, Turn):
-        return action.direction
-    return {Forward: "forward", Stop: "stop"}.get(type(action), answer)
-
-
 def model_image_size(path: str | Path) -> int | None:
     """Square input size (px) of a VLA folder's image processor, or None if it resizes otherwise."""
     import json
@@ -243,7 +235,7 @@ class HFBackend(VLABackend):
             decoding = "rank" if ANSWER_TOKEN in self.processor.tokenizer.get_vocab() else "generate"
         self.decoding = decoding
         self.answers = list(answers) if answers is not None else canonical_answers()
-        kinds = [action_kind(answer) for answer in self.answers]
+        kinds = [action_kind(answer) or answer for answer in self.answers]  # an answer of no kind is its own
         self._kinds = torch.tensor([[kind == other for kind in kinds] for other in dict.fromkeys(kinds)])
         """(kinds, answers) bool: the answers of each action kind."""
         self.rank_by = rank_by

@@ -22,7 +22,7 @@ from navila_lab.errors import UserError
 from PIL import Image
 
 from navila_agents.vla.frames import NUM_FRAMES
-from navila_agents.vla.grammar import Turn, parse_action
+from navila_agents.vla.grammar import action_kind
 from navila_agents.vla.mirror import mirror_query
 
 SPLITS = ("train", "validation", "test")
@@ -178,8 +178,8 @@ def concat_split(datasets: Sequence[object], split: str) -> object | None:
 
 def turn_side(answer: str) -> str | None:
     """The side of a turn answer as the command layer parses it (``left`` or ``right``); None for any other answer."""
-    action = parse_action(answer)
-    return action.direction if isinstance(action, Turn) else None
+    kind = action_kind(answer)
+    return kind if kind in ("left", "right") else None
 
 
 def turn_starts(split: object) -> list[int]:
