@@ -78,21 +78,39 @@ class TestHFBackend:
 
 @pytest.mark.slow
 @pytest.mark.parametrize("side", ["left", "right"])
-def test_prompt_encoder_matches_the_processor(tiny_vla_path, side):
-    """The LLaVA fast path gives the processor's own inputs, for queries of different frame counts and lengths."""
+@pytest.mark.parametrize(
+    ("vla", "frame_size"),
+    [("tiny_vla_path", None), ("small_vla_path", (32, 32)), ("small_vla_path", None)],
+    ids=["clip-crop", "siglip-at-size", "siglip-resized"],
+)
+def test_prompt_encoder_matches_the_processor(request, vla, frame_size, side):
+    """The LLaVA fast path gives the processor's own inputs, for queries of different frame counts and lengths.
+
+    Frames at the size a plain resize-rescale-normalize processor makes (the small VLA's) skip its per-image path;
+    others (CLIP's crop, a size to resize) go through it.
+    """
     from navila_agents.vla.backends.hf import PromptEncoder, chat_prompts, frames_as_images
     from transformers import AutoProcessor
 
-    processor = AutoProcessor.from_pretrained(tiny_vla_path, local_files_only=True)
+    processor = AutoProcessor.from_pretrained(request.getfixturevalue(vla), local_files_only=True)
     processor.tokenizer.padding_side = side
     encode = PromptEncoder(processor)
-    frames, instructions = [FRAMES, FRAMES[:3], FRAMES[:1]], ["go to the sofa", "stop by the green plant", "turn"]
+    size = frame_size or FRAMES.shape[1:3]
+    query = np.random.default_rng(1).integers(0, 255, size=(8, *size, 3), dtype=np.uint8)
+    frames, instructions = (
+        [query, query[:3], query[:1]],
+        ["go to the sofa", "stop by the green plant", "go to the sofa"],
+    )
     texts = chat_prompts(processor, instructions, [len(query) for query in frames])
     expected = processor(text=texts, images=frames_as_images(frames), return_tensors="pt", padding=True)
-    encoded = encode(frames, instructions)
-    assert encode.image_tokens is not None and encoded.keys() == expected.keys()
-    for key, value in expected.items():
-        assert torch.equal(encoded[key], value), key
+    for _ in range(2):  # the second time from the prompt cache
+        encoded = encode(frames, instructions)
+        assert encode.image_tokens is not None and encoded.keys() == expected.keys()
+        for key, value in expected.items():
+            assert torch.equal(encoded[key], value), key
+    assert encode.prompt_ids.cache_info().hits == 3
+    if frame_size is not None:
+        assert encode.frame_size == frame_size
 
 
 def test_stacked_frames_copies_once_or_per_frame_when_sizes_differ():

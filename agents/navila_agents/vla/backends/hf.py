@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import functools
 from collections.abc import Mapping, Sequence
 from pathlib import Path
 
@@ -26,6 +27,9 @@ PROCESSOR_FILES = ("processor_config.json", "preprocessor_config.json")
 TOKENIZER_FILES = ("tokenizer.json", "tokenizer_config.json")
 DECODINGS = ("auto", "generate", "rank")
 """How :class:`HFBackend` answers: ``generate`` greedily, ``rank`` the closed answer set, ``auto`` picks (see there)."""
+PROMPT_CACHE_SIZE = 4096
+"""Prompts (instruction, frame count) whose token ids :class:`PromptEncoder` keeps: an episode asks with one
+instruction and 8 frames at every query after its first few."""
 RANK_BY = ("answer", "action")
 """What ``rank`` maximizes: one answer's likelihood, or first an action kind's (its answers' summed probability)."""
 
@@ -61,9 +65,10 @@ class PromptEncoder:
 
     The prompts are :func:`chat_prompts`, padded on the tokenizer's side. A LLaVA processor gives every image the
     same number of image tokens; for one, the prompts are tokenized with one image token per frame, each then
-    repeated, and all frames go through the image processor in one call: the processor's own output without its
-    string expansion and token-count checks, which take most of a small model's query time. Other processors (e.g.
-    Qwen2-VL's, whose token count follows the image size) are called as they are.
+    repeated (cached per instruction and frame count), and all frames go through the image processor in one call
+    (:meth:`pixels`): the processor's own output without its string expansion and token-count checks, which take
+    most of a small model's query time. Other processors (e.g. Qwen2-VL's, whose token count follows the image size)
+    are called as they are.
     """
 
     def __init__(self, processor: object) -> None:
@@ -73,31 +78,64 @@ class PromptEncoder:
         self.processor = processor
         self.image_tokens: int | None = None
         """Image tokens per frame on the fast path; None: the processor is called."""
+        self.frame_size: tuple[int, int] | None = None
+        """(H, W) of the frames the image processor only rescales and normalizes; None: it is called."""
         if isinstance(processor, LlavaProcessor):
             frame = torch.zeros((3, 8, 8), dtype=torch.uint8)
             ids = processor(text=[processor.image_token], images=[[frame]])["input_ids"][0]
             self.image_tokens = ids.count(processor.image_token_id)
+            self.frame_size = fixed_frame_size(processor.image_processor)
+        self.prompt_ids = functools.lru_cache(maxsize=PROMPT_CACHE_SIZE)(self._prompt_ids)
+        """Token ids (image tokens expanded) of one query's prompt, cached by (instruction, frame count)."""
 
     def __call__(
         self, frames: Sequence[np.ndarray], instructions: Sequence[str], device: str | torch.device = "cpu"
     ) -> dict[str, torch.Tensor]:
         """Inputs of the queries (frames (N, H, W, 3) uint8 and instruction each), image tensors on ``device``."""
-        texts = chat_prompts(self.processor, instructions, [len(query) for query in frames])
         if self.image_tokens is None:
+            texts = chat_prompts(self.processor, instructions, [len(query) for query in frames])
             images = frames_as_images(frames, device)
             return dict(self.processor(text=texts, images=images, return_tensors="pt", padding=True))
         tokenizer = self.processor.tokenizer
-        rows = [torch.tensor(row) for row in tokenizer(texts)["input_ids"]]
-        expanded = [
-            row.repeat_interleave(torch.where(row == self.processor.image_token_id, self.image_tokens, 1))
-            for row in rows
-        ]
+        expanded = [self.prompt_ids(text, len(query)) for text, query in zip(instructions, frames, strict=True)]
         side = tokenizer.padding_side
         input_ids = pad_sequence(expanded, batch_first=True, padding_value=tokenizer.pad_token_id, padding_side=side)
         ones = [torch.ones_like(row) for row in expanded]
         attention_mask = pad_sequence(ones, batch_first=True, padding_value=0, padding_side=side)
-        pixels = self.processor.image_processor(stacked_frames(frames, device), return_tensors="pt")
-        return {"input_ids": input_ids, "attention_mask": attention_mask, **pixels}
+        return {"input_ids": input_ids, "attention_mask": attention_mask, **self.pixels(frames, device)}
+
+    def _prompt_ids(self, instruction: str, num_frames: int) -> torch.Tensor:
+        """The chat prompt tokenized with one image token per frame, each then repeated :attr:`image_tokens` times."""
+        text = chat_prompts(self.processor, [instruction], [num_frames])[0]
+        row = torch.tensor(self.processor.tokenizer(text)["input_ids"])
+        return row.repeat_interleave(torch.where(row == self.processor.image_token_id, self.image_tokens, 1))
+
+    def pixels(self, frames: Sequence[np.ndarray], device: str | torch.device = "cpu") -> dict[str, torch.Tensor]:
+        """The image processor's output for all frames; frames of :attr:`frame_size` only rescaled and normalized.
+
+        That is what the processor does to them (its resize to their own size changes nothing), without splitting
+        the batch into images, grouping them by shape and stacking them again: on a GPU, host time per frame.
+        """
+        stacked = stacked_frames(frames, device)
+        processor = self.processor.image_processor
+        if isinstance(stacked, list) or tuple(stacked.shape[-2:]) != self.frame_size:
+            return dict(processor(stacked, return_tensors="pt"))
+        mean, std = processor.image_mean, processor.image_std
+        rescale, factor, normalize = processor.do_rescale, processor.rescale_factor, processor.do_normalize
+        return {"pixel_values": processor.rescale_and_normalize(stacked, rescale, factor, normalize, mean, std)}
+
+
+def fixed_frame_size(image_processor: object) -> tuple[int, int] | None:
+    """The (H, W) every image is resized to by a torchvision-backed image processor that only rescales and normalizes.
+
+    None for one that also crops or pads, or resizes otherwise (e.g. by the shortest edge).
+    """
+    size = getattr(image_processor, "size", None)
+    height, width = getattr(size, "height", None), getattr(size, "width", None)
+    plain = not getattr(image_processor, "do_center_crop", False) and not getattr(image_processor, "do_pad", False)
+    if hasattr(image_processor, "rescale_and_normalize") and plain and height and width:
+        return height, width
+    return None
 
 
 def stacked_frames(
