@@ -4,8 +4,10 @@ Each query is 8 frames and an instruction, answered end to end (processor, gener
 rendered ones from a ``navila vla-data`` test split when ``--data`` is given, random ones otherwise. Reports the
 median and 90th percentile over ``--repeats`` timed calls after ``--warmup`` untimed ones and appends them to
 ``results/vla_latency.md``. On the GPU each of ``--gpu-dtypes`` is measured in the same run, with the share of the
-batch's answers equal to the first dtype's (the baseline: the checkpoint's float32). The issue's targets: 32 queries
-batched on one H200 ≤ 20 ms; one query on 2 CPU cores (the robot's) ≤ 100 ms::
+batch's answers equal to the first dtype's (the baseline: the checkpoint's float32). On each device the batch's model
+inputs are also built both ways, by the processor itself (the baseline) and by the backend's ``PromptEncoder``, and
+the ratio printed. The issue's targets: 32 queries batched on one H200 ≤ 20 ms; one query on 2 CPU cores (the
+robot's) ≤ 100 ms::
 
     navila bench vla_latency --vla policies/vla_small --data runs/vla/data
 """
@@ -20,9 +22,13 @@ import time
 from collections.abc import Callable
 from functools import partial
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import numpy as np
 from navila_lab.errors import UserError, run_command
+
+if TYPE_CHECKING:
+    from navila_agents.vla.backends.hf import HFBackend
 
 ROOT = Path(__file__).resolve().parents[1]
 DTYPES = ("float32", "bfloat16")
@@ -79,6 +85,29 @@ def timed(call: Callable[[], object], warmup: int, repeats: int, synchronize: Ca
     return times
 
 
+def encoding_rows(
+    backend: HFBackend, frames: list[np.ndarray], instructions: list[str], args: argparse.Namespace, device: str
+) -> list[tuple[str, str, list[float], str]]:
+    """Rows of the batch's model inputs built by the processor (baseline) and by ``backend.encode``, on its device."""
+    import torch
+    from navila_agents.vla.backends.hf import chat_prompts, frames_as_images
+
+    processor, target = backend.processor, backend.model.device
+    synchronize = torch.cuda.synchronize if target.type == "cuda" else lambda: None
+
+    def by_processor() -> object:
+        texts = chat_prompts(processor, instructions, [len(query) for query in frames])
+        return processor(text=texts, images=frames_as_images(frames, target), return_tensors="pt", padding=True)
+
+    return [
+        (f"{len(frames)} queries encoded, {name}", device, timed(call, args.warmup, args.repeats, synchronize), "–")
+        for name, call in (
+            ("processor", by_processor),
+            ("PromptEncoder", partial(backend.encode, frames, instructions, target)),
+        )
+    ]
+
+
 def main(argv: list[str]) -> int:
     """Measure, print and append the latencies."""
     args = parse_args(argv)
@@ -101,17 +130,27 @@ def main(argv: list[str]) -> int:
             batched = partial(backend.act_batch, frames, instructions)
             times = timed(batched, args.warmup, args.repeats, torch.cuda.synchronize)
             rows.append((f"{args.batch} queries batched, {name}", stamp("cuda")["device"], times, f"{same:.2f}"))
+        rows += encoding_rows(backend, frames, instructions, args, stamp("cuda")["device"])
     if "cpu" in args.devices:
         torch.set_num_threads(args.cpu_threads)
         backend = HFBackend(args.vla, device="cpu", max_new_tokens=8)
         times = timed(lambda: backend.act(frames[0], instructions[0]), args.warmup, args.repeats, lambda: None)
-        rows.append(("1 query", f"{stamp('cpu')['device']}, {args.cpu_threads} torch threads", times, "–"))
+        cpu = f"{stamp('cpu')['device']}, {args.cpu_threads} torch threads"
+        rows.append(("1 query", cpu, times, "–"))
+        rows += encoding_rows(backend, frames, instructions, args, cpu)
     if not rows:
         raise UserError(f"nothing to measure: --devices {' '.join(args.devices)} and CUDA is not available")
     lines = ["| call | device | median ms | p90 ms | answers as the first GPU dtype's |", "|---|---|---:|---:|---:|"]
+    medians = {}
     for call, device, times, same in rows:
         median, p90 = statistics.median(times), np.percentile(times, 90)
+        medians[call, device] = median
         lines.append(f"| {call} | {device} | {median:.1f} | {p90:.1f} | {same} |")
+    lines.append("")
+    for (call, device), median in medians.items():
+        if call.endswith("PromptEncoder"):
+            baseline = medians[call.removesuffix("PromptEncoder") + "processor", device]
+            lines.append(f"Encoding on {device}: PromptEncoder / processor = {median / baseline:.2f}×")
     facts = stamp("cpu")
     source = "dataset test frames" if args.data else "random frames"
     text = (

@@ -1,0 +1,43 @@
+"""benchmarks/vla_latency.py on CPU with a tiny untrained small VLA and random frames (no timing asserted)."""
+
+import pytest
+import torch
+from navila_agents.vla.frames import build_prompt
+from navila_agents.vla.grammar import canonical_answers
+from navila_agents.vla.training.model import build_small_vla
+from navila_agents.vla.training.tokenizer import build_tokenizer
+from navila_benchmarks import vla_latency
+from navila_lab.errors import UserError
+from vla_training_support import TINY
+
+pytestmark = pytest.mark.slow
+
+
+@pytest.fixture(scope="module")
+def vla(tmp_path_factory):
+    """Folder of an untrained small VLA of the tiny test size."""
+    torch.set_num_threads(1)
+    tokenizer = build_tokenizer([build_prompt("go to the sofa"), *canonical_answers()])
+    model, processor = build_small_vla(TINY, tokenizer)
+    path = tmp_path_factory.mktemp("vla")
+    model.save_pretrained(path)
+    processor.save_pretrained(path)
+    return path
+
+
+def test_reports_one_query_and_the_encoding_against_the_processor(vla, tmp_path):
+    """The report has the one-query row, the batch encoded by the processor and by PromptEncoder, and their ratio."""
+    report = tmp_path / "latency.md"
+    argv = ["--vla", str(vla), "--devices", "cpu", "--batch", "4", "--warmup", "0", "--repeats", "2"]
+    assert vla_latency.main([*argv, "--cpu-threads", "1", "--report", str(report)]) == 0
+    text = report.read_text()
+    calls = [line.split("|")[1].strip() for line in text.splitlines() if line.startswith("| ") and "ms" not in line]
+    assert calls == ["1 query", "4 queries encoded, processor", "4 queries encoded, PromptEncoder"]
+    assert "Encoding on " in text and "PromptEncoder / processor = " in text
+
+
+def test_nothing_to_measure_is_a_one_line_error(vla, tmp_path, monkeypatch):
+    """Asking for the GPU alone where there is none: one line saying so."""
+    monkeypatch.setattr(torch.cuda, "is_available", lambda: False)
+    with pytest.raises(UserError, match="nothing to measure"):
+        vla_latency.main(["--vla", str(vla), "--devices", "cuda", "--report", str(tmp_path / "latency.md")])
