@@ -89,17 +89,9 @@ def tiny_vla_path(tmp_path_factory):
 @pytest.fixture(scope="session")
 def small_vla_path(tmp_path_factory):
     """Folder of an untrained ``navila vla-train`` small VLA (ranks the grammar's answers) of the tiny test size."""
-    from navila_agents.vla.grammar import canonical_answers
-    from navila_agents.vla.training.model import build_small_vla
-    from navila_agents.vla.training.tokenizer import build_tokenizer
-    from vla_training_support import TINY
+    from vla_training_support import write_untrained_small_vla
 
-    tokenizer = build_tokenizer([build_prompt("go to the sofa"), *canonical_answers()])
-    model, processor = build_small_vla(TINY, tokenizer)
-    path = tmp_path_factory.mktemp("small_vla")
-    model.save_pretrained(path)
-    processor.save_pretrained(path)
-    return path
+    return write_untrained_small_vla(tmp_path_factory.mktemp("small_vla"))
 
 
 @pytest.fixture

@@ -2,13 +2,9 @@
 
 import pytest
 import torch
-from navila_agents.vla.frames import build_prompt
-from navila_agents.vla.grammar import canonical_answers
-from navila_agents.vla.training.model import build_small_vla
-from navila_agents.vla.training.tokenizer import build_tokenizer
 from navila_benchmarks import vla_latency
 from navila_lab.errors import UserError
-from vla_training_support import TINY
+from vla_training_support import write_untrained_small_vla
 
 pytestmark = pytest.mark.slow
 
@@ -17,12 +13,7 @@ pytestmark = pytest.mark.slow
 def vla(tmp_path_factory):
     """Folder of an untrained small VLA of the tiny test size."""
     torch.set_num_threads(1)
-    tokenizer = build_tokenizer([build_prompt("go to the sofa"), *canonical_answers()])
-    model, processor = build_small_vla(TINY, tokenizer)
-    path = tmp_path_factory.mktemp("vla")
-    model.save_pretrained(path)
-    processor.save_pretrained(path)
-    return path
+    return write_untrained_small_vla(tmp_path_factory.mktemp("vla"))
 
 
 def test_reports_one_query_and_the_encoding_against_the_processor(vla, tmp_path):

@@ -1,11 +1,13 @@
 """Synthetic query datasets (answers that follow from a frame's colour, its lit side, or the instruction) and a tiny
-small-VLA cfg with its training settings."""
+small-VLA cfg with its training settings, and an untrained tiny small VLA saved to a folder."""
 
 import numpy as np
-from navila_agents.vla.frames import sample_frame_indices
+from navila_agents.vla.frames import build_prompt, sample_frame_indices
+from navila_agents.vla.grammar import canonical_answers
 from navila_agents.vla.mirror import mirror_query
 from navila_agents.vla.training.dataset import QueryRow, encode_png, write_dataset
-from navila_agents.vla.training.model import SmallVlaCfg
+from navila_agents.vla.training.model import SmallVlaCfg, build_small_vla
+from navila_agents.vla.training.tokenizer import build_tokenizer
 from navila_agents.vla.training.trainer import TrainCfg
 
 COLORS = {"red": (200, 40, 40), "blue": (40, 70, 200), "green": (40, 160, 60)}
@@ -24,6 +26,15 @@ TINY = SmallVlaCfg(
     text_mlp=64,
     max_positions=512,
 )
+
+
+def write_untrained_small_vla(path):
+    """Save an untrained ``navila vla-train`` small VLA of the :data:`TINY` size (model and processor) to ``path``."""
+    tokenizer = build_tokenizer([build_prompt("go to the sofa"), *canonical_answers()])
+    model, processor = build_small_vla(TINY, tokenizer)
+    model.save_pretrained(path)
+    processor.save_pretrained(path)
+    return path
 
 
 def query_rows(num_episodes, split, draw, scene_of, seed=0, queries=4):
