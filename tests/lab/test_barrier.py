@@ -1,5 +1,7 @@
 """The height-map governor on maps binned from hand-made point clouds seen through the task's LiDAR mount."""
 
+import dataclasses
+
 import pytest
 import torch
 from isaaclab.utils.math import matrix_from_quat
@@ -71,3 +73,17 @@ def test_limit_command_scales_the_planar_velocity_only():
     command = torch.tensor([[0.6, 0.8, -0.2], [0.0, 0.0, 1.0]])
     capped = limit_command(command, torch.tensor([STOP_DISTANCE + 0.25, 0.0]))
     assert torch.allclose(capped, torch.tensor([[0.3, 0.4, -0.2], [0.0, 0.0, 1.0]]))
+
+
+@pytest.mark.parametrize("wall_x", [0.6, 0.8])
+def test_the_gaps_pool_reads_a_thick_wall_where_the_reference_pool_does(wall_x):
+    """A wall many cells thick in the map (seen through the tilted mount), the floor past it seen too: pooling only the
+    empty cells does not grow the floor into the wall, and its governor, counting no growth, reads the same distance
+    as the reference map's (a growth counted wrongly would shift it by a cell)."""
+    local = (torch.cat((floor_and_wall(wall_x=wall_x), floor_and_wall())) - POSITION) @ ROTATION
+    gaps = dataclasses.replace(SPEC, pool="gaps")
+    reference_free = governor().free_distance(height_map_from_points(local[None], SPEC), FORWARD).item()
+    gaps_map = height_map_from_points(local[None], gaps)
+    gaps_free = HeightMapGovernor(gaps, POSITION, ROTATION).free_distance(gaps_map, FORWARD).item()
+    assert gaps_free == pytest.approx(reference_free, abs=0.01)
+    assert wall_x - FOOTPRINT[0] - 1.5 * SPEC.resolution <= gaps_free <= wall_x - FOOTPRINT[0] + 0.01

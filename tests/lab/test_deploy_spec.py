@@ -102,6 +102,7 @@ class TestValidation:
             ("actor_input", ["frame", "history"], "field 'actor_input' must be"),
             ("height_map.pool_size", 2, "field 'height_map.pool_size' must be a positive odd number"),
             ("height_map.fusion", "mean", "field 'height_map.fusion' must be one of max, newest"),
+            ("height_map.pool", "min", "field 'height_map.pool' must be one of max, gaps"),
         ],
     )
     def test_inconsistent_value_names_the_field(self, tmp_path, field, value, message):
@@ -116,9 +117,12 @@ class TestValidation:
         with pytest.raises(ContractError, match="unknown field 'actuator.friction'"):
             load_edited(tmp_path, lambda data: data["actuator"].update(friction=0.0))
 
-    def test_map_fusion_may_be_absent_from_older_files(self, tmp_path):
-        """A contract written before ``height_map.fusion`` existed loads with the fusion it was trained with: max."""
-        assert load_edited(tmp_path, lambda data: data["height_map"].pop("fusion")).height_map.fusion == "max"
+    @pytest.mark.parametrize("key", ["fusion", "pool"])
+    def test_map_fusion_and_pool_may_be_absent_from_older_files(self, tmp_path, key):
+        """A contract written before ``height_map.fusion`` or ``.pool`` existed loads with the one it was trained with:
+        the reference's max."""
+        spec = load_edited(tmp_path, lambda data: data["height_map"].pop(key)).height_map
+        assert getattr(spec, key) == "max"
 
     def test_other_version_refused(self, tmp_path):
         """A contract of another format version (or none) is refused with the re-export hint."""

@@ -87,6 +87,28 @@ class TestHeightMap:
         hmap = height_map_from_points(cloud[~hole].unsqueeze(0), SPEC)[0]
         assert hmap[8, 13] == torch.tensor(0.3)
 
+    def test_gaps_pool_keeps_a_pane_one_cell_thick_that_the_max_pool_erases(self):
+        """A 0.02 m pane across the map with floor hits on both sides (rays past its ends): the reference pool shows
+        every cell's lowest neighbour, the floor; pooling only the empty cells keeps the pane's row (tall: 0)."""
+        row = 8
+        x = cell_center(row, 0)[0]
+        wall_y = torch.arange(SPEC.y_range[0], SPEC.y_range[1], 0.02)
+        y, z = torch.meshgrid(wall_y, torch.arange(0.0, 0.3, 0.02), indexing="ij")
+        pane = torch.stack((torch.full_like(y.flatten(), x), y.flatten(), z.flatten()), dim=-1)
+        cloud = torch.cat((ground_cloud(0.3), pane)).unsqueeze(0)
+        reference = height_map_from_points(cloud, SPEC)[0]
+        gaps = height_map_from_points(cloud, replace(SPEC, pool="gaps"))[0]
+        assert torch.allclose(reference[row], torch.full_like(reference[row], 0.3))
+        assert torch.count_nonzero(gaps[row]) == 0
+        assert torch.allclose(gaps[row + 1], torch.full_like(gaps[row + 1], 0.3))
+
+    def test_gaps_pool_still_fills_a_single_missing_cell(self):
+        """Pooling only the empty cells still fills a lone hole in a floor."""
+        cloud = ground_cloud(0.3)
+        x0, y0 = cell_center(8, 13)
+        hole = ((cloud[:, 0] - x0).abs() < 0.03) & ((cloud[:, 1] - y0).abs() < 0.03)
+        assert height_map_from_points(cloud[~hole].unsqueeze(0), replace(SPEC, pool="gaps"))[0, 8, 13] == 0.3
+
     def test_batch_entries_are_independent(self):
         """Each batch entry is binned on its own."""
         points = torch.stack((ground_cloud(0.3), ground_cloud(0.4)))

@@ -24,6 +24,15 @@ class TestRegistry:
         assert set(agent_cfg.obs_groups["actor"]) <= groups
         assert set(agent_cfg.obs_groups["critic"]) <= groups
 
+    def test_gaps_variant_changes_only_the_map_pool(self):
+        """NaVILA-Go2-Rough-Lidar-Gaps is the LiDAR task with its map pooling only the empty cells."""
+        lidar, _ = load_cfgs("NaVILA-Go2-Rough-Lidar", [])
+        gaps, _ = load_cfgs("NaVILA-Go2-Rough-Lidar-Gaps", [])
+        spec = lidar.observations.height_map.height_map.params["spec"]
+        assert gaps.observations.height_map.height_map.params["spec"] == dataclasses.replace(spec, pool="gaps")
+        gaps.observations.height_map.height_map.params["spec"] = spec
+        assert gaps.to_dict() == lidar.to_dict()
+
     def test_lidar_variant_only_adds_the_height_map(self):
         """Blind and LiDAR tasks differ in the actor's height-map group and the LiDAR sensor, nothing else."""
         blind, blind_agent = load_cfgs("NaVILA-Go2-Rough-Blind", [])

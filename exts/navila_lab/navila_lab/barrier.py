@@ -74,9 +74,9 @@ class HeightMapGovernor:
     depths below the inverted sensor: a smaller value is a higher surface; 0 is above the sensor's clip or unseen, e.g.
     the shadow behind a pane). Each cell's base-frame position is its center at its own depth through the LiDAR mount.
     The free distance is that of the nearest face cell in the band of the footprint's width swept from its front
-    along the commanded direction, less the max-pool's growth of the floor (``pool_size // 2`` cells) and half a
-    cell; :data:`LOOKAHEAD` where the band holds none. The map covers ~1 m ahead of the base and little behind it:
-    commands backwards pass almost unchanged.
+    along the commanded direction, less the max-pool's growth of the floor (``pool_size // 2`` cells, none for
+    ``pool == "gaps"``) and half a cell; :data:`LOOKAHEAD` where the band holds none. The map covers ~1 m ahead of the
+    base and little behind it: commands backwards pass almost unchanged.
 
     Use the latest sweep, not the fused map: the element-wise max over sweeps keeps the lowest surface any of them saw
     in a cell, so a wall the robot walks towards shows only where its oldest sweep saw it (at 1 m/s up to 0.32 m too
@@ -105,7 +105,8 @@ class HeightMapGovernor:
         """Sensor → base rotation matrix."""
         self.lidar_pos = torch.as_tensor(lidar_pos, dtype=torch.float32)
         """Sensor origin (m) in the base frame."""
-        self._growth = (spec.pool_size // 2 + 0.5) * spec.resolution
+        floor_growth = spec.pool_size // 2 if spec.pool == "max" else 0  # "gaps" keeps measured cells
+        self._growth = (floor_growth + 0.5) * spec.resolution
 
     def wall_faces(self, height_map: torch.Tensor, heading: torch.Tensor) -> torch.Tensor:
         """(B, rows, cols) True where a cell and the one beyond stand :attr:`raised_step` above the robot's side.

@@ -22,7 +22,7 @@ from typing import Literal
 import yaml
 
 from navila_lab.errors import UserError
-from navila_lab.sensors.height_map import FUSIONS, HeightMapSpec
+from navila_lab.sensors.height_map import FUSIONS, POOLS, HeightMapSpec
 from navila_lab.sensors.lidar_pattern import L1PatternSpec
 
 DEPLOY_FILE = "deploy.yaml"
@@ -455,6 +455,8 @@ def _map_inconsistencies(spec: HeightMapSpec) -> typing.Iterator[tuple[str, str]
         yield "height_map.num_sweeps", f"must be positive, got {spec.num_sweeps}"
     if spec.fusion not in FUSIONS:
         yield "height_map.fusion", f"must be one of {', '.join(FUSIONS)}, got {spec.fusion!r}"
+    if spec.pool not in POOLS:
+        yield "height_map.pool", f"must be one of {', '.join(POOLS)}, got {spec.pool!r}"
 
 
 def _value(spec: DeploySpec, dotted: str) -> float:

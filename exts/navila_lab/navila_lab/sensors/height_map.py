@@ -13,6 +13,8 @@ import torch.nn.functional as F
 from navila_lab.tensors import zero_rows
 
 FUSIONS = ("max", "newest")
+POOLS = ("max", "gaps")
+"""``HeightMapSpec.pool`` choices (see there)."""
 """Ways :class:`SweepHistory` fuses its sweeps (see :attr:`HeightMapSpec.fusion`)."""
 
 
@@ -30,6 +32,12 @@ class HeightMapSpec:
     """Cell values are clipped to this range; values below the lower bound and empty cells become 0."""
     pool_size: int = 3
     """Edge of the max-pool window applied to each sweep's map (odd)."""
+    pool: str = field(default="max", metadata={"optional": True})
+    """Which cells take the max-pool (absent from files written before it existed: ``"max"``).
+
+    ``"max"`` (the reference's): every cell, so each reads the lowest surface of its window and a wall one cell thick
+    (a 0.02 m pane) disappears wherever floor hits lie next to it. ``"gaps"``: only the cells no point fell in; the
+    measured ones keep their value (``results/glass_contacts.md``)."""
     num_sweeps: int = 5
     """Number of most recent sweeps fused."""
     fusion: str = field(default="max", metadata={"optional": True})
@@ -94,7 +102,8 @@ def bin_sweep(
     """Height map of one sweep per batch entry, and the cells it covers.
 
     Each cell keeps the minimum z of the points that fall in it; values below ``spec.z_clip[0]`` and empty cells
-    become 0, the rest are clipped to ``spec.z_clip[1]``; then a ``pool_size`` × ``pool_size`` max-pool is applied.
+    become 0, the rest are clipped to ``spec.z_clip[1]``; then a ``pool_size`` × ``pool_size`` max-pool is applied
+    (to the empty cells alone with ``spec.pool == "gaps"``).
     A cell is covered when its pooling window holds a point of any height (a 0 there is a tall surface, not a gap).
 
     Args:
@@ -124,7 +133,8 @@ def bin_sweep(
     grid = torch.where(seen, grid.clamp(max=spec.z_clip[1]), torch.zeros_like(grid))
     pad = spec.pool_size // 2
     pooled = F.max_pool2d(torch.stack((grid, hit.to(grid.dtype)), 1), spec.pool_size, stride=1, padding=pad)
-    return pooled[:, 0], pooled[:, 1] > 0
+    values = torch.where(hit, grid, pooled[:, 0]) if spec.pool == "gaps" else pooled[:, 0]
+    return values, pooled[:, 1] > 0
 
 
 def height_map_from_points(
