@@ -13,9 +13,9 @@ import torch.nn.functional as F
 from navila_lab.tensors import zero_rows
 
 FUSIONS = ("max", "newest")
-POOLS = ("max", "gaps")
-"""``HeightMapSpec.pool`` choices (see there)."""
 """Ways :class:`SweepHistory` fuses its sweeps (see :attr:`HeightMapSpec.fusion`)."""
+POOLS = ("max", "gaps")
+"""Which cells of a sweep's map the max-pool sets (see :attr:`HeightMapSpec.pool`)."""
 
 
 @dataclass
