@@ -76,6 +76,7 @@ def follow(args: argparse.Namespace) -> tuple[list[dict], int]:
         history = torch.zeros(count, WINDOW, 3, device=device)  # speed, true free distance, shown free distance
         ended = torch.zeros(count, dtype=torch.bool, device=device)
         terminations = unwrapped.termination_manager
+        bodies = [name for name in terminations.active_terms if name.endswith("_contact") and name != "wall_contact"]
         records = []
         obs = wrapped.get_observations()
         with torch.inference_mode():
@@ -91,8 +92,6 @@ def follow(args: argparse.Namespace) -> tuple[list[dict], int]:
                 for env_id in torch.nonzero(hit).flatten().tolist():
                     trace = history[env_id].tolist()
                     speed_trace, truth_trace, shown_trace = (list(column) for column in zip(*trace, strict=True))
-                    bodies = [name for name in terminations.active_terms if name.endswith("_contact")]
-                    bodies.remove("wall_contact")
                     records.append(
                         {
                             "env": env_id,

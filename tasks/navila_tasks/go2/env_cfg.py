@@ -408,7 +408,8 @@ class Go2RoughLidarGapsEnvCfg(Go2RoughLidarEnvCfg):
 
     def __post_init__(self) -> None:
         super().__post_init__()
-        self.observations.height_map.height_map.params["spec"] = HeightMapSpec(fusion="newest", pool="gaps")
+        params = self.observations.height_map.height_map.params
+        params["spec"] = replace(params["spec"], pool="gaps")
 
 
 @configclass
