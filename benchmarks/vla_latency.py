@@ -90,19 +90,14 @@ def encoding_rows(
 ) -> list[tuple[str, str, list[float], str]]:
     """Rows of the batch's model inputs built by the processor (baseline) and by ``backend.encode``, on its device."""
     import torch
-    from navila_agents.vla.backends.hf import chat_prompts, frames_as_images
+    from navila_agents.vla.backends.hf import processor_inputs
 
-    processor, target = backend.processor, backend.model.device
+    target = backend.model.device
     synchronize = torch.cuda.synchronize if target.type == "cuda" else lambda: None
-
-    def by_processor() -> object:
-        texts = chat_prompts(processor, instructions, [len(query) for query in frames])
-        return processor(text=texts, images=frames_as_images(frames, target), return_tensors="pt", padding=True)
-
     return [
         (f"{len(frames)} queries encoded, {name}", device, timed(call, args.warmup, args.repeats, synchronize), "–")
         for name, call in (
-            ("processor", by_processor),
+            ("processor", partial(processor_inputs, backend.processor, frames, instructions, target)),
             ("PromptEncoder", partial(backend.encode, frames, instructions, target)),
         )
     ]

@@ -89,7 +89,7 @@ def test_prompt_encoder_matches_the_processor(request, vla, frame_size, side):
     Frames at the size a plain resize-rescale-normalize processor makes (the small VLA's) skip its per-image path;
     others (CLIP's crop, a size to resize) go through it.
     """
-    from navila_agents.vla.backends.hf import PromptEncoder, chat_prompts, frames_as_images
+    from navila_agents.vla.backends.hf import PromptEncoder, processor_inputs
     from transformers import AutoProcessor
 
     processor = AutoProcessor.from_pretrained(request.getfixturevalue(vla), local_files_only=True)
@@ -101,8 +101,7 @@ def test_prompt_encoder_matches_the_processor(request, vla, frame_size, side):
         [query, query[:3], query[:1]],
         ["go to the sofa", "stop by the green plant", "go to the sofa"],
     )
-    texts = chat_prompts(processor, instructions, [len(query) for query in frames])
-    expected = processor(text=texts, images=frames_as_images(frames), return_tensors="pt", padding=True)
+    expected = processor_inputs(processor, frames, instructions)
     for _ in range(2):  # the second time from the prompt cache
         encoded = encode(frames, instructions)
         assert encode.image_tokens is not None and encoded.keys() == expected.keys()

@@ -60,6 +60,15 @@ def frames_as_images(frames: Sequence[np.ndarray], device: str | torch.device = 
     return [list(torch.as_tensor(np.asarray(query)).to(device).permute(0, 3, 1, 2)) for query in frames]
 
 
+def processor_inputs(
+    processor: object, frames: Sequence[np.ndarray], instructions: Sequence[str], device: str | torch.device = "cpu"
+) -> dict[str, torch.Tensor]:
+    """The queries' model inputs as the processor itself builds them from their :func:`chat_prompts` and frames."""
+    texts = chat_prompts(processor, instructions, [len(query) for query in frames])
+    images = frames_as_images(frames, device)
+    return dict(processor(text=texts, images=images, return_tensors="pt", padding=True))
+
+
 class PromptEncoder:
     """The processor's model inputs (``input_ids``, ``attention_mask``, image tensors) for queries' prompts.
 
@@ -93,9 +102,7 @@ class PromptEncoder:
     ) -> dict[str, torch.Tensor]:
         """Inputs of the queries (frames (N, H, W, 3) uint8 and instruction each), image tensors on ``device``."""
         if self.image_tokens is None:
-            texts = chat_prompts(self.processor, instructions, [len(query) for query in frames])
-            images = frames_as_images(frames, device)
-            return dict(self.processor(text=texts, images=images, return_tensors="pt", padding=True))
+            return processor_inputs(self.processor, frames, instructions, device)
         tokenizer = self.processor.tokenizer
         expanded = [self.prompt_ids(text, len(query)) for text, query in zip(instructions, frames, strict=True)]
         side = tokenizer.padding_side
