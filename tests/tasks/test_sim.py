@@ -9,6 +9,7 @@ import numpy as np
 import onnxruntime as ort
 import pytest
 import torch
+import yaml
 from navila_lab.deploy_spec import DeploySpec
 
 pytestmark = pytest.mark.sim
@@ -97,29 +98,19 @@ class TestLidarCast:
 
 class TestTrainResumeExport:
     def test_two_iterations_checkpoint_resume_and_export(self, tmp_path):
-        """Training writes a checkpoint, resuming continues from it, and the exported ONNX matches TorchScript."""
-        common = [
-            "-m",
-            "navila_cli",
-            "train",
-            "--task",
-            "NaVILA-Go2-Flat",
-            "--num_envs",
-            "4",
-            "--device",
-            "cpu",
-            "--log_dir",
-            str(tmp_path),
-            "env.scene.terrain.terrain_generator.num_rows=2",
-            "env.scene.terrain.terrain_generator.num_cols=2",
-        ]
-        run(*common, "--max_iterations", "2", "--run_name", "first")
+        """Training writes a checkpoint, resuming continues from it, and the exported ONNX matches TorchScript;
+        the resume and the export name no task: both take the run's recorded task and overrides."""
+        common = ["-m", "navila_cli", "train", "--num_envs", "4", "--device", "cpu", "--log_dir", str(tmp_path)]
+        overrides = ["env.scene.terrain.terrain_generator.num_rows=2", "env.scene.terrain.terrain_generator.num_cols=2"]
+        run(*common, "--task", "NaVILA-Go2-Flat", *overrides, "--max_iterations", "2", "--run_name", "first")
         first = sorted((tmp_path / "go2_flat" / "first").glob("model_*.pt"))
         assert [path.name for path in first] == ["model_0.pt", "model_1.pt"]
         saved = torch.load(first[-1], weights_only=False)["infos"]["terrain"]
         assert saved["levels"].shape == saved["types"].shape == (4,), "checkpoints keep each robot's terrain tile"
         resumed = run(*common, "--max_iterations", "1", "--run_name", "second", "--resume", str(first[-1]))
-        assert "terrain curriculum restored" in resumed.stdout
+        assert "terrain curriculum restored" in resumed.stdout and "training NaVILA-Go2-Flat" in resumed.stdout
+        record = yaml.safe_load((tmp_path / "go2_flat" / "second" / "params" / "run.yaml").read_text())
+        assert record == {"task": "NaVILA-Go2-Flat", "overrides": overrides}
         second = sorted((tmp_path / "go2_flat" / "second").glob("model_*.pt"))
         assert second and torch.load(second[-1], weights_only=False)["iter"] == 2
 
@@ -128,8 +119,6 @@ class TestTrainResumeExport:
             "-m",
             "navila_cli",
             "export",
-            "--task",
-            "NaVILA-Go2-Flat",
             "--checkpoint",
             str(second[-1]),
             "--out",
@@ -138,7 +127,7 @@ class TestTrainResumeExport:
             "cpu",
         )
         spec = DeploySpec.load(out)
-        assert spec.obs_dim == 909 and spec.action_scale == 0.25
+        assert spec.task == "NaVILA-Go2-Flat" and spec.obs_dim == 909 and spec.action_scale == 0.25
         assert [spec.joint_names[i] for i in spec.sdk_joint_order][:3] == [
             "FR_hip_joint",
             "FR_thigh_joint",

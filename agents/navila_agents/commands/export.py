@@ -11,13 +11,14 @@ from navila_agents.locomotion.export import export_policy
 def main(argv: list[str]) -> int:
     """Build the task with one environment, load the checkpoint and write the deployable files."""
     parser = argparse.ArgumentParser(prog="navila export", description=__doc__)
-    runtime.add_common_args(parser)
+    runtime.add_common_args(parser, task_default=None)
     parser.add_argument("--checkpoint", required=True, help="model_*.pt file or run directory (newest checkpoint)")
     parser.add_argument("--out", default=None, help="output directory (default: <run dir>/exported)")
     args = parser.parse_args(argv)
     checkpoint = runtime.find_checkpoint(args.checkpoint)
-    env_cfg, agent_cfg = runtime.load_cfgs(args.task, args.overrides, play=True)
-    train_cfg, _ = runtime.load_cfgs(args.task.removesuffix("-Play"), args.overrides)  # the trained command ranges
+    args.task, overrides = runtime.checkpoint_task(checkpoint, args.task, args.overrides)
+    env_cfg, agent_cfg = runtime.load_cfgs(args.task, overrides, play=True)
+    train_cfg, _ = runtime.load_cfgs(args.task.removesuffix("-Play"), overrides)  # the trained command ranges
     args.num_envs = 1
     runtime.configure(env_cfg, agent_cfg, args)
     out_dir = args.out or str(runtime.Path(checkpoint).parent / "exported")

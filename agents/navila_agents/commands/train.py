@@ -14,7 +14,7 @@ from navila_agents.locomotion import distributed, runtime
 def parse_args(argv: list[str]) -> argparse.Namespace:
     """Command-line options of ``navila train``."""
     parser = argparse.ArgumentParser(prog="navila train", description=__doc__)
-    runtime.add_common_args(parser)
+    runtime.add_common_args(parser, task_default=None)
     parser.add_argument("--max_iterations", type=int, default=None, help="PPO iterations (default: the runner cfg's)")
     parser.add_argument(
         "--resume", default=None, metavar="PATH", help="checkpoint file or run directory to resume from"
@@ -39,11 +39,14 @@ def main(argv: list[str]) -> int:
     if rank is None and args.distributed:
         return distributed.launch(argv, args.device, args.nproc)
     is_main = rank is None or rank.is_main
+    resume_path = runtime.find_checkpoint(args.resume) if args.resume else None
+    if resume_path is not None and args.task is None:  # the run goes on as recorded; another --task fine-tunes
+        args.task, args.overrides = runtime.checkpoint_task(resume_path, None, args.overrides)
+    args.task = args.task or runtime.DEFAULT_TASK
     env_cfg, agent_cfg = runtime.load_cfgs(args.task, args.overrides)
     runtime.configure(env_cfg, agent_cfg, args, rank=rank.rank if rank else 0)
     if args.max_iterations is not None:
         agent_cfg.max_iterations = args.max_iterations
-    resume_path = runtime.find_checkpoint(args.resume) if args.resume else None
     log_dir = os.path.abspath(
         os.path.join(
             args.log_dir, agent_cfg.experiment_name, args.run_name or datetime.now().strftime("%Y-%m-%d_%H-%M-%S")
@@ -66,6 +69,7 @@ def main(argv: list[str]) -> int:
             runner.current_learning_iteration += 1
         if is_main:
             runtime.dump_cfgs(log_dir, env_cfg, agent_cfg)
+            runtime.record_run(log_dir, args.task, args.overrides)
             envs = f"{env_cfg.scene.num_envs} envs" + (f" per rank x {rank.world_size} ranks" if rank else "")
             print(f"[navila] training {args.task} on {agent_cfg.device} with {envs} -> {log_dir}")
         try:

@@ -52,7 +52,7 @@ class PolicySource:
 
 
 def resolve_policy(path: str, task: str | None = None) -> PolicySource:
-    """Identify the policy at ``path``; the task defaults to the exported one's, else the LiDAR task."""
+    """Identify the policy at ``path``; the task defaults to the exported one's or the run's, else the LiDAR task."""
     target = Path(path)
     if not target.exists():
         raise UserError(f"policy '{path}' does not exist")
@@ -70,7 +70,7 @@ def resolve_policy(path: str, task: str | None = None) -> PolicySource:
         raise UserError(
             f"'{path}' holds neither an exported policy ({DEPLOY_FILE} + {POLICY_JIT}) nor a model_*.pt checkpoint"
         ) from None
-    return PolicySource(path, task or runtime.DEFAULT_TASK, checkpoint=checkpoint)
+    return PolicySource(path, runtime.checkpoint_task(checkpoint, task, [])[0], checkpoint=checkpoint)
 
 
 def runner_cfg_for(source: PolicySource, env: gym.Env, device: str) -> RslRlOnPolicyRunnerCfg:

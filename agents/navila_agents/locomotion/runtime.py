@@ -13,6 +13,7 @@ from typing import TYPE_CHECKING
 
 import gymnasium as gym
 import torch
+import yaml
 from navila_lab.errors import UserError
 
 if TYPE_CHECKING:
@@ -21,6 +22,8 @@ if TYPE_CHECKING:
     from rsl_rl.runners import OnPolicyRunner
 
 DEFAULT_TASK = "NaVILA-Go2-Rough-Lidar"
+RUN_FILE = os.path.join("params", "run.yaml")
+"""A run's record of what ``navila train`` was asked for (task id, cfg overrides), beside its cfgs."""
 CPU_NUM_ENVS = 64
 """Default number of environments on CPU (the cfgs' 4096 are for GPUs)."""
 
@@ -52,7 +55,8 @@ def check_task(task: str) -> None:
 
 def add_common_args(parser: argparse.ArgumentParser, task_default: str | None = DEFAULT_TASK) -> None:
     """Arguments shared by the jobs that build an environment."""
-    parser.add_argument("--task", default=task_default, help=f"gym task id (default: {task_default})")
+    default = task_default or f"the policy's or run's own, else {DEFAULT_TASK}"
+    parser.add_argument("--task", default=task_default, help=f"gym task id (default: {default})")
     parser.add_argument("--device", default="auto", help="auto (CUDA if present), cpu, cuda or cuda:N")
     parser.add_argument(
         "--num_envs", type=int, default=None, help=f"parallel environments (default: cfg, {CPU_NUM_ENVS} on CPU)"
@@ -146,6 +150,50 @@ def dump_cfgs(log_dir: str, env_cfg: ManagerBasedRLEnvCfg, agent_cfg: RslRlOnPol
 
     dump_yaml(os.path.join(log_dir, "params", "env.yaml"), env_cfg)
     dump_yaml(os.path.join(log_dir, "params", "agent.yaml"), agent_cfg)
+
+
+def record_run(log_dir: str, task: str, overrides: list[str]) -> None:
+    """Write what the run was asked for (:data:`RUN_FILE`: task id and cfg overrides) next to its checkpoints."""
+    path = Path(log_dir, RUN_FILE)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_text(yaml.safe_dump({"task": task, "overrides": list(overrides)}, sort_keys=False))
+
+
+def recorded_run(checkpoint: str) -> tuple[str, list[str]] | None:
+    """Task and overrides recorded for the run holding ``checkpoint``; None for runs without a record.
+
+    The record is in the checkpoint's folder or the one above (``scripts/gpu_train_chunk.sh``'s stripped checkpoints).
+    """
+    for folder in Path(checkpoint).parents[:2]:
+        path = folder / RUN_FILE
+        if not path.is_file():
+            continue
+        try:
+            record = yaml.safe_load(path.read_text())
+            task, overrides = record["task"], record.get("overrides") or []
+        except (yaml.YAMLError, TypeError, KeyError) as error:
+            raise UserError(
+                f"run record '{path}' is unreadable ({type(error).__name__}): expected task and overrides"
+            ) from None
+        if not isinstance(task, str) or not isinstance(overrides, list):
+            raise UserError(f"run record '{path}' is unreadable: expected a task id and a list of overrides")
+        return task, [str(item) for item in overrides]
+    return None
+
+
+def checkpoint_task(checkpoint: str, task: str | None, overrides: list[str]) -> tuple[str, list[str]]:
+    """The task to build for ``checkpoint`` and the overrides to apply, ``overrides`` after the recorded ones.
+
+    ``task`` must be the recorded task or its play variant. A run without a record (:func:`record_run`) takes
+    ``task`` (default :data:`DEFAULT_TASK`) and ``overrides`` alone.
+    """
+    record = recorded_run(checkpoint)
+    if record is None:
+        return task or DEFAULT_TASK, list(overrides)
+    trained, trained_overrides = record
+    if task is not None and task.removesuffix("-Play") != trained:
+        raise UserError(f"checkpoint '{checkpoint}' was trained on {trained}, not {task}: leave --task out")
+    return task or trained, trained_overrides + list(overrides)
 
 
 def load_runner(env: gym.Env, agent_cfg: RslRlOnPolicyRunnerCfg, checkpoint: str) -> OnPolicyRunner:

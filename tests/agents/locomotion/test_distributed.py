@@ -10,10 +10,15 @@ import pytest
 import torch
 from isaaclab.utils.io import dump_yaml, load_yaml
 from navila_agents.commands import train
-from navila_agents.locomotion import distributed
+from navila_agents.locomotion import distributed, runtime
 from navila_lab.errors import UserError
 
 TORCHRUN_VARS = ("RANK", "LOCAL_RANK", "WORLD_SIZE", "LOCAL_WORLD_SIZE")
+OVERRIDES = [
+    "env.scene.terrain.terrain_generator.num_rows=2",
+    "env.scene.terrain.terrain_generator.num_cols=2",
+    "agent.num_steps_per_env=4",
+]
 
 
 def load_benchmark():
@@ -118,8 +123,7 @@ class TestGlooTraining:
         result = subprocess.run(
             [sys.executable, "-m", "navila_cli", "train", "--distributed", "--nproc", "2", "--device", "cpu",
              "--task", "NaVILA-Go2-Flat", "--num_envs", "4", "--max_iterations", "1", "--log_dir", str(tmp_path),
-             "--run_name", "dp", "env.scene.terrain.terrain_generator.num_rows=2",
-             "env.scene.terrain.terrain_generator.num_cols=2", "agent.num_steps_per_env=4"],
+             "--run_name", "dp", *OVERRIDES],
             capture_output=True, text=True, timeout=900,
         )  # fmt: skip
         assert result.returncode == 0, result.stdout[-3000:] + result.stderr[-3000:]
@@ -135,6 +139,7 @@ class TestGlooTraining:
         assert distributed.weights_digest(torch.load(run_dir / "model_0.pt", weights_only=False)) == end[0]
         assert len(list(run_dir.glob("events.out.tfevents.*"))) == 1, "only rank 0 logs"
         assert load_yaml(str(run_dir / "params" / "agent.yaml"))["seed"] == 42  # rank 0's seed
+        assert runtime.recorded_run(str(run_dir / "model_0.pt")) == ("NaVILA-Go2-Flat", OVERRIDES)
         assert re.search(r"Total steps:\s+32\b", result.stdout), "4 envs x 4 steps x 2 ranks per iteration"
         timing = load_benchmark().read_timing(run_dir, gpus=2, envs_per_gpu=4, warmup=0)  # the benchmark's reader
         assert timing.steps_per_iteration == 32 and len(timing.collection_s) == len(timing.learning_s) == 1

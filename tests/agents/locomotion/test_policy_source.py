@@ -1,10 +1,18 @@
-"""An exported policy meets only a task that builds its inputs the way it was trained."""
+"""A policy meets only a task that builds its inputs the way it was trained: an exported one through its
+deploy.yaml, a checkpoint through its run's record."""
 
 from pathlib import Path
 
 import pytest
 from navila_agents.locomotion.policy import check_height_map, resolve_policy
-from navila_agents.locomotion.runtime import load_cfgs
+from navila_agents.locomotion.runtime import (
+    DEFAULT_TASK,
+    RUN_FILE,
+    checkpoint_task,
+    load_cfgs,
+    record_run,
+    recorded_run,
+)
 from navila_lab.errors import UserError
 
 LIDAR = str(Path(__file__).resolve().parents[3] / "policies" / "go2_rough_lidar")
@@ -23,3 +31,43 @@ def test_policy_on_a_task_with_another_map_fusion_is_refused():
     env_cfg, _ = load_cfgs("NaVILA-Go2-Rough-Lidar-MaxMap-Play", [], play=True)
     with pytest.raises(UserError, match=r"height map with fusion newest \(task: max\); choose the policy's task"):
         check_height_map(source, env_cfg)
+
+
+class TestRunRecord:
+    """A checkpoint is built on the task it was trained on (``params/run.yaml``), not the default one."""
+
+    @pytest.fixture
+    def run(self, tmp_path):
+        record_run(str(tmp_path), "NaVILA-Go2-Rough-Lidar-Gaps", ["env.rewards.wall_clearance.weight=-4.0"])
+        (tmp_path / "model_9.pt").touch()
+        (tmp_path / "stripped").mkdir()
+        (tmp_path / "stripped" / "actor_critic_5.pt").touch()
+        return tmp_path
+
+    def test_recorded_task_and_overrides_come_first(self, run):
+        task, overrides = checkpoint_task(str(run / "model_9.pt"), None, ["env.scene.num_envs=2"])
+        assert task == "NaVILA-Go2-Rough-Lidar-Gaps"
+        assert overrides == ["env.rewards.wall_clearance.weight=-4.0", "env.scene.num_envs=2"]
+
+    def test_stripped_checkpoint_reads_its_runs_record(self, run):
+        assert recorded_run(str(run / "stripped" / "actor_critic_5.pt"))[0] == "NaVILA-Go2-Rough-Lidar-Gaps"
+
+    def test_play_variant_of_the_recorded_task_is_accepted(self, run):
+        assert checkpoint_task(str(run / "model_9.pt"), "NaVILA-Go2-Rough-Lidar-Gaps-Play", [])[0].endswith("-Play")
+
+    def test_another_task_is_refused_in_one_line(self, run):
+        with pytest.raises(UserError, match=r"Gaps, not NaVILA-Go2-Rough-Lidar: leave --task out"):
+            checkpoint_task(str(run / "model_9.pt"), "NaVILA-Go2-Rough-Lidar", [])
+
+    def test_evaluating_a_checkpoint_uses_its_task(self, run):
+        assert resolve_policy(str(run)).task == "NaVILA-Go2-Rough-Lidar-Gaps"
+
+    def test_run_without_record_takes_the_default_task(self, tmp_path):
+        (tmp_path / "model_1.pt").touch()
+        assert checkpoint_task(str(tmp_path / "model_1.pt"), None, ["a=1"]) == (DEFAULT_TASK, ["a=1"])
+
+    @pytest.mark.parametrize("text", ["task: [unclosed", "overrides: []", "task: 3\noverrides: x"])
+    def test_unreadable_record_is_one_line(self, run, text):
+        (run / RUN_FILE).write_text(text)
+        with pytest.raises(UserError, match="run record .* is unreadable"):
+            checkpoint_task(str(run / "model_9.pt"), None, [])
