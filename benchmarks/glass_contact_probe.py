@@ -122,10 +122,14 @@ def table(records: list[dict], robots: int) -> str:
         picked = [record for record in records if record["class"] == name]
         per_speed = Counter(f"{record['command']:.2f}" for record in picked)
         bins = " / ".join(str(per_speed.get(speed, 0)) for speed in speeds)
-        mean = sum(record["speed"] for record in picked) / len(picked) if picked else float("nan")
-        top = sum(record["top_speed"] for record in picked) / len(picked) if picked else float("nan")
-        lines.append(f"| {name} | {len(picked)} | {bins} | {mean:.2f} | {top:.2f} |")
-    return f"{len(records)} wall contacts of {robots} robots (one episode each).\n\n" + "\n".join(lines)
+        mean, top = (
+            (f"{sum(record[key] for record in picked) / len(picked):.2f}" for key in ("speed", "top_speed"))
+            if picked
+            else ("–", "–")
+        )
+        lines.append(f"| {name} | {len(picked)} | {bins} | {mean} | {top} |")
+    contacts = f"{len(records)} wall contact{'' if len(records) == 1 else 's'}"
+    return f"{contacts} of {robots} robots (one episode each).\n\n" + "\n".join(lines)
 
 
 def main(argv: list[str]) -> int:

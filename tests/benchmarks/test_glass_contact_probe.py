@@ -26,7 +26,7 @@ def test_classify(truth, shown, expected):
 
 
 def test_table_counts_each_class_per_commanded_speed():
-    """One row per class, contacts split by commanded speed; classes without contacts read 0."""
+    """One row per class, contacts split by commanded speed; classes without contacts read 0 and no speeds."""
     records = [
         {"class": "never shown", "command": 1.0, "speed": 1.0, "top_speed": 1.1},
         {"class": "never shown", "command": 0.75, "speed": 0.8, "top_speed": 0.9},
@@ -39,6 +39,7 @@ def test_table_counts_each_class_per_commanded_speed():
     assert rows["never shown"][0].strip() == "2" and rows["never shown"][1].strip() == "0 / 0 / 0 / 1 / 1"
     assert rows["never shown"][2].strip() == "0.90"
     assert rows["beside"][1].strip() == "0 / 1 / 0 / 0 / 0" and rows["shown, then lost"][0].strip() == "0"
+    assert rows["shown, then lost"][2].strip() == "–", "no contacts: no mean speed"
 
 
 @pytest.mark.slow
