@@ -8,6 +8,7 @@ import os
 from navila_lab.errors import UserError
 
 from navila_agents.locomotion.model_card import write_model_card
+from navila_agents.locomotion.runtime import checkpoint_task, recorded_run
 
 
 def main(argv: list[str]) -> int:
@@ -15,7 +16,7 @@ def main(argv: list[str]) -> int:
     parser = argparse.ArgumentParser(prog="navila card", description=__doc__)
     parser.add_argument("--policy", required=True, help="exported policy directory (navila export --out)")
     parser.add_argument("--run", required=True, help="training run directory (events.out.tfevents.*, params/)")
-    parser.add_argument("--task", required=True, help="task the policy was trained on")
+    parser.add_argument("--task", default=None, help="task the policy was trained on (default: the run's record)")
     parser.add_argument("--commit", required=True, help="git commit the policy was trained at")
     parser.add_argument("--device", required=True, help="training device, in words")
     parser.add_argument("--eval", default=None, help="navila evaluate JSON that includes this policy")
@@ -28,8 +29,12 @@ def main(argv: list[str]) -> int:
         raise UserError(f"eval report '{args.eval}' does not exist")
     if not os.path.isdir(os.path.join(args.run, "params")):
         raise UserError(f"'{args.run}' is not a navila train run (no params/ folder)")
+    anchor = os.path.join(args.run, "model.pt")  # the run record sits beside the run's checkpoints
+    if args.task is None and recorded_run(anchor) is None:
+        raise UserError(f"run '{args.run}' records no task (params/run.yaml): give --task")
+    task, _ = checkpoint_task(anchor, args.task, [])
     try:
-        path = write_model_card(args.policy, args.run, args.task, args.commit, args.device, args.eval, args.notes)
+        path = write_model_card(args.policy, args.run, task, args.commit, args.device, args.eval, args.notes)
     except ValueError as error:
         raise UserError(str(error)) from None
     print(f"[navila] model card -> {path}")

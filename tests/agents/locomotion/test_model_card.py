@@ -5,6 +5,7 @@ import json
 import numpy as np
 import pytest
 from navila_agents.locomotion.model_card import eval_table, read_scalars, run_size, training_seconds, write_model_card
+from navila_agents.locomotion.runtime import record_run
 from navila_cli import main as navila
 from torch.utils.tensorboard import SummaryWriter
 
@@ -103,6 +104,20 @@ def test_card_and_curves_written(tmp_path):
     assert "final mean episode reward: 19.00 (mean of the last 10 iterations: 14.50)" in card
     assert "| glass contacts / episode | 0.25 | 0.25 |" in card
     assert (policy / "curves.png").read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
+
+
+def test_cli_takes_the_task_from_the_run_record(tmp_path, capsys):
+    policy = tmp_path / "pol"
+    policy.mkdir()
+    run = make_run(tmp_path)
+    common = ["--policy", str(policy), "--run", str(run), "--commit", "abc", "--device", "cpu"]
+    assert navila(["card", *common]) == 2  # no record, no --task
+    record_run(str(run), "NaVILA-Go2-Rough-Lidar-Gaps", [])
+    assert navila(["card", *common, "--task", "NaVILA-Go2-Flat"]) == 2  # not the recorded task
+    errors = capsys.readouterr().err.strip().splitlines()
+    assert "records no task" in errors[0] and "NaVILA-Go2-Rough-Lidar-Gaps, not NaVILA-Go2-Flat" in errors[1]
+    assert navila(["card", *common]) == 0
+    assert "NaVILA-Go2-Rough-Lidar-Gaps" in (policy / "MODEL_CARD.md").read_text()
 
 
 def test_cli_errors_are_one_line(tmp_path, capsys):
