@@ -13,7 +13,8 @@ at once, one env per (method, episode), the methods routed per env (:class:`Rout
 
 The teleported low level moves the bases kinematically and only renders (:class:`RenderSim`, as in ``navila
 vla-data`` and ``navila vla-dagger``): no physics, so nobody falls and contacts are not counted ("–"), and it runs on
-a CPU too (``--low-levels perfect``). The policies' low levels step the physics (:class:`IsaacVlnSim`).
+a CPU too (``--low-levels perfect``). The policies' low levels step the physics (:class:`IsaacVlnSim`);
+``--low-levels lidar_governed`` adds the LiDAR policy behind the robot-side height-map governor.
 
 Each (method, set, low level) is written like a ``navila vln`` run (``episodes.json``, ``summary.json``) under
 ``--out-dir``; the tables are appended to ``--report`` with the date, commit and device. With ``--card DIR`` a
@@ -42,7 +43,15 @@ ROOT = Path(__file__).resolve().parents[1]
 VLN_TASK = "NaVILA-Go2-VLN"
 SETS = {"clear": "test_clear", "glass": "test_glass"}
 """Set name in the tables → episode file of the dataset."""
-LOW_LEVELS = {"perfect": "teleported", "lidar": "LiDAR policy", "blind": "blind policy"}
+LOW_LEVELS = {
+    "perfect": "teleported",
+    "lidar": "LiDAR policy",
+    "blind": "blind policy",
+    "lidar_governed": "LiDAR policy + governor",
+}
+"""Low levels (``--low-levels``); the governed LiDAR policy (the robot-side height-map governor caps its commands,
+``navila vln --governor``) only when named."""
+DEFAULT_LOW_LEVELS = ["perfect", "lidar", "blind"]
 CONTACT_COLUMNS = ("falls", "collisions", "glass_contacts")
 """Columns the teleported low level does not measure (:class:`~navila_agents.vln.render_sim.RenderSim`)."""
 METHODS = {
@@ -77,7 +86,7 @@ def parse_args(argv: list[str]) -> argparse.Namespace:
         action="store_true",
         help="also score the VLA ranking the kind of action first, then its answer (teleported)",
     )
-    parser.add_argument("--low-levels", nargs="+", choices=list(LOW_LEVELS), default=list(LOW_LEVELS))
+    parser.add_argument("--low-levels", nargs="+", choices=list(LOW_LEVELS), default=DEFAULT_LOW_LEVELS)
     parser.add_argument(
         "--methods",
         nargs="+",
@@ -184,7 +193,7 @@ def worker(args: argparse.Namespace) -> int:
     sets = {
         name: load_episodes(args.data / "episodes" / f"{file}.json.gz")[: args.limit] for name, file in SETS.items()
     }
-    policy_dir = {"perfect": None, "lidar": args.lidar, "blind": args.blind}[low_level]
+    policy_dir = {"perfect": None, "lidar": args.lidar, "lidar_governed": args.lidar, "blind": args.blind}[low_level]
     policy = None if policy_dir is None else resolve_policy(str(policy_dir))
     models = {"vla": args.vla} | (rounds(args) if low_level == "perfect" else {})
     passes = plan_jobs(sets, low_level, [name for name in models if name != "vla"], asked_variants(args), args.methods)
@@ -196,7 +205,8 @@ def worker(args: argparse.Namespace) -> int:
     env_args = argparse.Namespace(
         task=VLN_TASK, overrides=[], device=args.device, num_envs=num_jobs, seed=None, camera_size=camera
     )
-    with open_vln_env(env_args, [scene.scene_id for scene in layout.scenes], num_jobs) as env:
+    scene_ids = [scene.scene_id for scene in layout.scenes]
+    with open_vln_env(env_args, scene_ids, num_jobs, governed=low_level == "lidar_governed") as env:
         device = str(env.unwrapped.device)
         backends = {name: HFBackend(folder, device=device, max_new_tokens=8) for name, folder in models.items()}
         backends["black"] = BlackFrames(backends["vla"])

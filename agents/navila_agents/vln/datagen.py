@@ -15,6 +15,7 @@ from collections import Counter
 from collections.abc import Iterator, Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import gymnasium as gym
 from navila_lab.errors import UserError
@@ -27,6 +28,9 @@ from navila_agents.vla.backends.base import VLABackend
 from navila_agents.vla.training.dataset import QueryRow
 from navila_agents.vln.labelling import LabellingOracle, QueryRecorder, RecordingSim
 from navila_agents.vln.rollout import EpisodeResult, VlnRunCfg, VlnRunner, VlnSim
+
+if TYPE_CHECKING:
+    from isaaclab.envs import ManagerBasedRLEnvCfg
 
 VLN_TASK = "NaVILA-Go2-VLN"
 
@@ -104,18 +108,35 @@ def add_env_args(parser: argparse.ArgumentParser, num_envs: int) -> None:
     parser.add_argument("--max-steps", type=int, default=2500, help="policy steps after which an episode ends")
 
 
-@contextlib.contextmanager
-def open_vln_env(args: argparse.Namespace, scene_ids: Sequence[str], num_episodes: int) -> Iterator[gym.Env]:
-    """Build the VLN task with these scenes, ``args.camera_size`` cameras and at most one env per episode."""
+def vln_env_cfg(
+    args: argparse.Namespace, scene_ids: Sequence[str], num_episodes: int, governed: bool = False
+) -> ManagerBasedRLEnvCfg:
+    """The VLN task's env cfg with these scenes, ``args.camera_size`` cameras and at most one env per episode.
+
+    ``governed``: the locomotion policy's commands are capped by the robot-side height-map governor.
+    """
     from navila_agents.locomotion import runtime
 
     if args.camera_size <= 0:
         raise UserError(f"--camera-size must be positive, got {args.camera_size}")
     env_cfg, agent_cfg = runtime.load_cfgs(args.task, args.overrides)
     runtime.configure(env_cfg, agent_cfg, args)
+    if governed:
+        env_cfg.govern_commands()
     env_cfg.scene.num_envs = min(env_cfg.scene.num_envs, num_episodes)
     env_cfg.scene.vln_scenes.spawn.scene_ids = list(dict.fromkeys(scene_ids))
     env_cfg.scene.camera.width = env_cfg.scene.camera.height = args.camera_size
+    return env_cfg
+
+
+@contextlib.contextmanager
+def open_vln_env(
+    args: argparse.Namespace, scene_ids: Sequence[str], num_episodes: int, governed: bool = False
+) -> Iterator[gym.Env]:
+    """The VLN task of :func:`vln_env_cfg`, closed on exit."""
+    from navila_agents.locomotion import runtime
+
+    env_cfg = vln_env_cfg(args, scene_ids, num_episodes, governed)
     with runtime.open_env(args.task, env_cfg) as env:
         yield env
 

@@ -3,6 +3,7 @@
 import shutil
 import subprocess
 import sys
+from argparse import Namespace
 from dataclasses import dataclass
 
 import pytest
@@ -12,16 +13,23 @@ from navila_lab.errors import UserError
 pytestmark = pytest.mark.sim
 
 
-def test_teleported_scoring_runs_every_method_without_physics(tmp_path, small_vla_path):
-    """The teleported worker scores the VLA, its mirror-averaged and by-action rankings, its ablations and both oracles
-    on both sets; the full-view oracle reaches the clear goals; falls and contacts, which the kinematic low level does
-    not measure, read "–"."""
-    data = tmp_path / "data"
+@pytest.fixture(scope="module")
+def tiny_data(tmp_path_factory):
+    """A ``navila vla-data`` dataset of one scene per split, one episode each, 16 px frames."""
+    data = tmp_path_factory.mktemp("vla_results") / "data"
     command = [sys.executable, "-m", "navila_cli", "vla-data", "--out", str(data), "--device", "cpu"]
     command += ["--train-scenes", "1", "--val-scenes", "1", "--test-scenes", "1", "--per-scene", "1"]
     command += ["--camera-size", "16", "--num_envs", "2"]
     result = subprocess.run(command, capture_output=True, text=True, timeout=900)
     assert result.returncode == 0, result.stdout[-2000:] + result.stderr[-3000:]
+    return data
+
+
+def test_teleported_scoring_runs_every_method_without_physics(tmp_path, tiny_data, small_vla_path):
+    """The teleported worker scores the VLA, its mirror-averaged and by-action rankings, its ablations and both oracles
+    on both sets; the full-view oracle reaches the clear goals; falls and contacts, which the kinematic low level does
+    not measure, read "–"."""
+    data = tiny_data
     report = tmp_path / "report.md"
     argv = ["--vla", str(small_vla_path), "--data", str(data), "--low-levels", "perfect", "--device", "cpu"]
     argv += ["--max-steps", "1500", "--out-dir", str(tmp_path / "runs"), "--report", str(report)]
@@ -39,6 +47,26 @@ def test_teleported_scoring_runs_every_method_without_physics(tmp_path, small_vl
     sections = report.read_text().split("\n## ")
     assert len(sections) == 3 and sections[1].split("\n\n", 2)[2] == sections[2].split("\n\n", 2)[2]
     assert clear_oracle in (card / "MODEL_CARD.md").read_text()
+
+
+def test_governed_lidar_policy_runs_behind_the_governor(tmp_path, tiny_data, small_vla_path):
+    """``--low-levels lidar_governed`` steps the LiDAR policy with its commands capped by the height-map governor (the
+    policy's command observation is the governed one; the plain LiDAR low level keeps the raw command) and reports
+    its rows with physics: falls and contacts are counted."""
+    from navila_agents.vln.datagen import vln_env_cfg
+    from navila_lab import mdp
+
+    env_args = Namespace(task=vla_results.VLN_TASK, overrides=[], device="cpu", num_envs=1, seed=None, camera_size=16)
+    governed, plain = (vln_env_cfg(env_args, [], 1, governed=flag).observations.policy for flag in (True, False))
+    assert governed.velocity_commands.func is mdp.governed_velocity_commands
+    assert plain.velocity_commands.func is not mdp.governed_velocity_commands
+
+    report = tmp_path / "report.md"
+    argv = ["--vla", str(small_vla_path), "--data", str(tiny_data), "--low-levels", "lidar_governed"]
+    argv += ["--methods", "vla", "--max-steps", "100", "--device", "cpu"]
+    assert vla_results.main([*argv, "--out-dir", str(tmp_path / "runs"), "--report", str(report)]) == 0
+    rows = [line for line in report.read_text().splitlines() if "| LiDAR policy + governor |" in line]
+    assert len(rows) == 2 and not any("–" in row for row in rows)
 
 
 def test_from_runs_without_runs_is_one_line_error(tmp_path, small_vla_path):
