@@ -43,7 +43,7 @@ def walk(args: argparse.Namespace) -> list[dict]:
     source = resolve_policy(str(args.policy))
     env_cfg, agent_cfg = runtime.load_cfgs(source.task, [], play=True)
     offsets = [-0.5 - 0.1 * i for i in range(len(args.speeds))]  # one tile each, every wall across the whole path
-    pane_edge_probe.configure(env_cfg, argparse.Namespace(kind=args.kind, face=args.face, offsets=offsets, speed=0.0))
+    pane_edge_probe.configure(env_cfg, pane_edge_probe.edge_tiles(args.kind, args.face, offsets), speed=0.0)
     agent_cfg.device = "cpu"
     lidar = SceneEntityCfg("lidar")
     with runtime.open_env(source.task, env_cfg) as env:

@@ -16,12 +16,16 @@ usage: python benchmarks/pane_edge_probe.py [--policy policies/go2_rough_lidar] 
 from __future__ import annotations
 
 import argparse
+import math
 import sys
+from collections.abc import Callable
+from functools import partial
 from pathlib import Path
 from typing import TYPE_CHECKING
 
 import torch
 import trimesh
+from isaaclab.utils.math import wrap_to_pi
 from navila_agents.locomotion import runtime
 from navila_agents.locomotion.evaluation import end_on_time_out_only, fix_velocity_command, spawn_still
 from navila_agents.locomotion.policy import load_policy, resolve_policy
@@ -40,6 +44,8 @@ RESULTS = ROOT / "results" / "pane_edge.md"
 HEADER = "# A policy at a wall's edge (`benchmarks/pane_edge_probe.py`)\n"
 CONTACT_FORCE = 1.0
 """Normal force (N) above which a body counts as touching the wall."""
+TileFunction = Callable[[float, FlatSlabTerrainCfg], tuple]
+"""A sub-terrain's mesh builder: (difficulty, cfg) -> (meshes, origin)."""
 
 
 def edge_tile(difficulty: float, cfg: FlatSlabTerrainCfg, kind: str, face: float, offset: float) -> tuple:
@@ -51,36 +57,55 @@ def edge_tile(difficulty: float, cfg: FlatSlabTerrainCfg, kind: str, face: float
     return [*meshes, tag_wall(wall, kind)], origin
 
 
-def configure(env_cfg: ManagerBasedRLEnvCfg, args: argparse.Namespace) -> None:
-    """One tile per offset, robots at rest at the tile centers heading +x, a fixed forward command, time-out only."""
+def edge_tiles(kind: str, face: float, offsets: list[float]) -> dict[str, TileFunction]:
+    """One wall-edge tile per lateral offset."""
+    return {f"edge_{offset:.2f}": partial(edge_tile, kind=kind, face=face, offset=offset) for offset in offsets}
+
+
+def configure(
+    env_cfg: ManagerBasedRLEnvCfg,
+    tiles: dict[str, TileFunction],
+    speed: float,
+    yaw_rate: float = 0.0,
+    governor: bool = False,
+) -> None:
+    """One flat tile per entry of ``tiles``, robots at rest at the tile centers heading +x, a fixed command.
+
+    ``governor``: the command capped by the robot-side height-map governor.
+    """
     env_cfg.sim.device = "cpu"
-    env_cfg.scene.num_envs = len(args.offsets)
+    env_cfg.scene.num_envs = len(tiles)
     env_cfg.scene.terrain.terrain_generator = WallTerrainGeneratorCfg(
         size=(6.0, 6.0),
         border_width=1.0,
         num_rows=1,
-        num_cols=len(args.offsets),
+        num_cols=len(tiles),
         curriculum=True,
         use_cache=False,
         sub_terrains={
-            f"edge_{offset:.2f}": FlatSlabTerrainCfg(
-                function=lambda d, c, o=offset: edge_tile(d, c, args.kind, args.face, o),
-                proportion=1.0 / len(args.offsets),
-                convert_to_heightfield=True,
-            )
-            for offset in args.offsets
+            name: FlatSlabTerrainCfg(function=tile, proportion=1.0 / len(tiles), convert_to_heightfield=True)
+            for name, tile in tiles.items()
         },
     )
     spawn_still(env_cfg)
     end_on_time_out_only(env_cfg)
-    fix_velocity_command(env_cfg, (args.speed,))
+    fix_velocity_command(env_cfg, (speed,), yaw_rate=yaw_rate)
+    if governor:
+        env_cfg.govern_commands()
 
 
-def walk(args: argparse.Namespace) -> list[dict]:
-    """Roll the policy out past the edges; one result per offset."""
-    source = resolve_policy(str(args.policy))
+def walk(
+    policy_dir: Path,
+    tiles: dict[str, TileFunction],
+    speed: float,
+    steps: int,
+    yaw_rate: float = 0.0,
+    governor: bool = False,
+) -> list[dict]:
+    """Roll the policy out on the tiles; one result per tile, in the order of ``tiles``."""
+    source = resolve_policy(str(policy_dir))
     env_cfg, agent_cfg = runtime.load_cfgs(source.task, [], play=True)
-    configure(env_cfg, args)
+    configure(env_cfg, tiles, speed, yaw_rate, governor)
     agent_cfg.device = "cpu"
     with runtime.open_env(source.task, env_cfg) as env:
         wrapped, policy = load_policy(source, env, agent_cfg)
@@ -92,14 +117,18 @@ def walk(args: argparse.Namespace) -> list[dict]:
         clearance_cfg = env.unwrapped.reward_manager.get_term_cfg("wall_clearance")
         clearance = torch.zeros(len(columns))
         peak = torch.zeros(len(columns), len(contacts.sensor_names))
+        heading = robot.data.heading_w.torch.clone()
+        turned = torch.zeros(len(columns))
         speeds = []
         obs = wrapped.get_observations()
         with torch.inference_mode():
-            for step in range(args.steps):
+            for step in range(steps):
                 obs, _, _, _ = wrapped.step(policy(obs))
                 force = torch.linalg.norm(contacts.data.normal_force_matrix_w_history.torch, dim=-1).amax(dim=(1, 3))
                 peak = torch.maximum(peak, force)
                 clearance += wall_clearance_penalty(env.unwrapped, **clearance_cfg.params) * env.unwrapped.step_dt
+                turned += wrap_to_pi(robot.data.heading_w.torch - heading)
+                heading = robot.data.heading_w.torch.clone()
                 where = robot.data.root_pos_w.torch[:, :2] - origins
                 for env_id in torch.nonzero(force.amax(-1) > CONTACT_FORCE).flatten().tolist():
                     if first[env_id] is None:
@@ -109,18 +138,22 @@ def walk(args: argparse.Namespace) -> list[dict]:
                             "body": body,
                             "x": where[env_id, 0].item(),
                             "y": where[env_id, 1].item(),
+                            "turned": math.degrees(turned[env_id].item()),
                         }
                 speeds.append(robot.data.root_lin_vel_b.torch[:, 0].clone())
         where = robot.data.root_pos_w.torch[:, :2] - origins
         final_speed = torch.stack(speeds[-50:]).mean(0)
+        names = list(tiles)
         return [
             {
-                "offset": args.offsets[column],
+                "tile": names[column],
                 "final_x": where[env_id, 0].item(),
                 "drift": where[env_id, 1].item(),
                 "final_speed": final_speed[env_id].item(),
+                "turned": math.degrees(turned[env_id].item()),
                 "clearance": clearance[env_id].item(),
                 "first": first[env_id],
+                "peak_force": peak[env_id].max().item(),
                 "touched": [
                     name
                     for name, value in zip(contacts.sensor_names, peak[env_id].tolist(), strict=True)
@@ -131,18 +164,18 @@ def walk(args: argparse.Namespace) -> list[dict]:
         ]
 
 
-def table(rows: list[dict]) -> str:
+def table(offsets: list[float], rows: list[dict]) -> str:
     """Markdown table of the results, sorted by offset."""
     lines = [
         "| edge offset (m) | final x (m) | lateral drift (m) | last-second speed (m/s) | first contact (body, x, y) "
         "| bodies touching | clearance penalty (∫ dt) |",
         "|---:|---:|---:|---:|---|---|---:|",
     ]
-    for row in sorted(rows, key=lambda row: row["offset"]):
+    for offset, row in sorted(zip(offsets, rows, strict=True)):
         first = row["first"]
         contact = f"{first['body']} at ({first['x']:.2f}, {first['y']:+.2f})" if first else "none"
         lines.append(
-            f"| {row['offset']:.2f} | {row['final_x']:.2f} | {row['drift']:+.3f} | {row['final_speed']:.2f} "
+            f"| {offset:.2f} | {row['final_x']:.2f} | {row['drift']:+.3f} | {row['final_speed']:.2f} "
             f"| {contact} | {', '.join(row['touched']) or 'none'} | {row['clearance']:.2f} |"
         )
     return "\n".join(lines)
@@ -164,7 +197,8 @@ def main(argv: list[str]) -> int:
     parser.add_argument("--steps", type=int, default=350, help="policy steps (50 per simulated second)")
     args = parser.parse_args(argv)
     info = stamp("cpu")
-    text = table(walk(args))
+    tiles = edge_tiles(args.kind, args.face, args.offsets)
+    text = table(args.offsets, walk(args.policy, tiles, args.speed, args.steps))
     header = (
         f"\n## {args.policy.name}, {args.kind}, {args.speed} m/s ({info['date']}, commit {info['commit']}, "
         f"{info['device']})\n\n`python benchmarks/pane_edge_probe.py --policy {args.policy} --kind {args.kind} "

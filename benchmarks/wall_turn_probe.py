@@ -1,0 +1,128 @@
+"""Probe: whether a policy touches a wall beside it while turning in place, or one it meets at an angle.
+
+Two cases from the VLA's falls over the LiDAR policy (``results/vla.md``), one flat tile per distance or angle, the
+policy alone (``--governor`` caps the commands as ``navila vln --governor`` does):
+
+- ``turn``: a wall 2 m long parallel to the robot, on its left, its near face ``gap`` m from the base; the robot turns
+  in place at ``--yaw-rate`` (default: the command layer's turn rate, to the right, away from the wall, which swings
+  the rear legs towards it; a positive rate turns towards it).
+- ``oblique``: a wall 3 m long whose near face crosses the robot's path ``--face`` m ahead at ``angle`` degrees to the
+  path (90: head-on); the robot walks forward at ``--speed``.
+
+Per tile: the non-foot wall contacts (first contact's body, where and after how many degrees of turn; every body
+touching; the peak force), where the robot ended and its last-second speed. A safe policy touches nothing.
+
+usage: python benchmarks/wall_turn_probe.py turn [--gaps 0.3 0.4 0.5] [--yaw-rate -0.52]
+       python benchmarks/wall_turn_probe.py oblique [--angles 30 45 60 90] [--speed 0.5]
+       (both append a table to results/wall_turn.md)
+"""
+
+from __future__ import annotations
+
+import argparse
+import math
+import sys
+from functools import partial
+from pathlib import Path
+
+import trimesh
+from navila_agents.vla.executor import ExecutorCfg
+from navila_benchmarks import pane_edge_probe
+from navila_lab.errors import run_command
+from navila_lab.provenance import append_markdown, run_heading
+from navila_lab.terrains.flat import FlatSlabTerrainCfg, flat_slab_terrain
+from navila_lab.terrains.walls import OBSTACLES, tag_wall
+
+ROOT = Path(__file__).resolve().parents[1]
+RESULTS = ROOT / "results" / "wall_turn.md"
+HEADER = "# Walls beside a turning robot and walls met at an angle (`benchmarks/wall_turn_probe.py`)\n"
+BESIDE_LENGTH = 2.0
+"""Length (m) of the wall beside the robot, centered on it."""
+OBLIQUE_LENGTH = 3.0
+"""Length (m) of the wall met at an angle, centered on the robot's path."""
+
+
+def wall_box(kind: str, length: float) -> trimesh.Trimesh:
+    """A wall of ``kind`` (obstacle box or glass pane) ``length`` m long along y, its near face at x = 0."""
+    depth, height = (0.4, 0.5) if kind == OBSTACLES else (0.02, 1.0)
+    wall = trimesh.creation.box((depth, length, height))
+    wall.apply_translation((0.5 * depth, 0.0, 0.5 * height))
+    return wall
+
+
+def beside_tile(difficulty: float, cfg: FlatSlabTerrainCfg, kind: str, gap: float) -> tuple:
+    """Flat tile with a wall along +x on the robot's left, its near face ``gap`` m from the tile's center."""
+    meshes, origin = flat_slab_terrain(difficulty, cfg)
+    wall = wall_box(kind, BESIDE_LENGTH)
+    wall.apply_transform(trimesh.transformations.rotation_matrix(math.pi / 2, (0.0, 0.0, 1.0)))
+    wall.apply_translation((origin[0], origin[1] + gap, 0.0))
+    return [*meshes, tag_wall(wall, kind)], origin
+
+
+def oblique_tile(difficulty: float, cfg: FlatSlabTerrainCfg, kind: str, face: float, angle: float) -> tuple:
+    """Flat tile with a wall whose near face crosses the +x path ``face`` m ahead at ``angle`` degrees to it."""
+    meshes, origin = flat_slab_terrain(difficulty, cfg)
+    wall = wall_box(kind, OBLIQUE_LENGTH)
+    wall.apply_transform(trimesh.transformations.rotation_matrix(math.radians(90.0 - angle), (0.0, 0.0, 1.0)))
+    wall.apply_translation((origin[0] + face, origin[1], 0.0))
+    return [*meshes, tag_wall(wall, kind)], origin
+
+
+def tiles(args: argparse.Namespace) -> dict[str, pane_edge_probe.TileFunction]:
+    """The case's tiles, one per gap or angle."""
+    if args.case == "turn":
+        return {f"gap {gap:.2f} m": partial(beside_tile, kind=args.kind, gap=gap) for gap in args.gaps}
+    return {
+        f"angle {angle:.0f}°": partial(oblique_tile, kind=args.kind, face=args.face, angle=angle)
+        for angle in args.angles
+    }
+
+
+def table(rows: list[dict]) -> str:
+    """Markdown table, one row per tile."""
+    lines = [
+        "| tile | turned (°) | final x, y (m) | last-second speed (m/s) | first contact (body, after ° turned) "
+        "| bodies touching | peak force (N) |",
+        "|---|---:|---:|---:|---|---|---:|",
+    ]
+    for row in rows:
+        first = row["first"]
+        contact = f"{first['body']} after {first['turned']:.0f}°" if first else "none"
+        lines.append(
+            f"| {row['tile']} | {row['turned']:.0f} | {row['final_x']:.2f}, {row['drift']:+.2f} "
+            f"| {row['final_speed']:.2f} | {contact} | {', '.join(row['touched']) or 'none'} "
+            f"| {row['peak_force']:.0f} |"
+        )
+    return "\n".join(lines)
+
+
+def parse(argv: list[str]) -> argparse.Namespace:
+    """The command line: the case and its tiles, the policy, the wall kind and the walk."""
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("case", choices=("turn", "oblique"))
+    pane_edge_probe.add_wall_args(parser, face=1.5)
+    parser.add_argument("--gaps", type=float, nargs="+", default=[0.3, 0.35, 0.4, 0.45, 0.5, 0.6])
+    parser.add_argument("--yaw-rate", type=float, default=-ExecutorCfg.turn_rate, help="turn case's command (rad/s)")
+    parser.add_argument("--angles", type=float, nargs="+", default=[20.0, 30.0, 45.0, 60.0, 90.0])
+    parser.add_argument("--speed", type=float, default=ExecutorCfg.forward_speed, help="oblique case's command (m/s)")
+    parser.add_argument("--steps", type=int, default=300, help="policy steps (50 per simulated second)")
+    parser.add_argument("--governor", action="store_true", help="cap the commands with the height-map governor")
+    return parser.parse_args(argv)
+
+
+def main(argv: list[str]) -> int:
+    """Run the case, print the table and append it to results/wall_turn.md."""
+    args = parse(argv)
+    speed, yaw_rate = (0.0, args.yaw_rate) if args.case == "turn" else (args.speed, 0.0)
+    rows = pane_edge_probe.walk(args.policy, tiles(args), speed, args.steps, yaw_rate, governor=args.governor)
+    heading = run_heading("cpu", " ".join(["python benchmarks/wall_turn_probe.py", *argv]))
+    command = f"turning in place at {yaw_rate:+.2f} rad/s" if args.case == "turn" else f"walking at {speed} m/s"
+    governed = " behind the height-map governor" if args.governor else ""
+    text = f"{heading}\n\n{args.policy.name}{governed}, {args.kind} walls, {command}.\n\n{table(rows)}\n"
+    print(text)
+    append_markdown(RESULTS, HEADER, text)
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(run_command(main, sys.argv[1:], "benchmarks/wall_turn_probe.py"))

@@ -1,0 +1,63 @@
+"""benchmarks/wall_turn_probe.py: where its walls stand, its tiles per case, its table."""
+
+import math
+
+import numpy as np
+import pytest
+from navila_benchmarks.wall_turn_probe import BESIDE_LENGTH, beside_tile, oblique_tile, parse, table, tiles
+from navila_lab.terrains.flat import FlatSlabTerrainCfg
+from navila_lab.terrains.walls import GLASS, OBSTACLES
+
+TILE = FlatSlabTerrainCfg(size=(6.0, 6.0))
+
+
+def wall_of(tile: tuple):
+    """The tile's wall mesh (the last mesh) and the tile's origin."""
+    meshes, origin = tile
+    return meshes[-1], np.asarray(origin)
+
+
+def hit_distance(mesh, start, direction) -> float:
+    """Distance along ``direction`` from ``start`` (at half the wall's height) to the wall's first face."""
+    start = np.array([[start[0], start[1], 0.25]])
+    locations, _, _ = mesh.ray.intersects_location(start, np.array([direction], dtype=float))
+    return float(np.linalg.norm(locations - start, axis=1).min())
+
+
+@pytest.mark.parametrize("kind", [OBSTACLES, GLASS])
+@pytest.mark.parametrize("gap", [0.3, 0.45])
+def test_the_wall_beside_runs_along_the_robot_at_the_gap(kind, gap):
+    """Near face ``gap`` m to the left of the tile's center, the wall centered on it along x, nothing to the right."""
+    wall, origin = wall_of(beside_tile(0.0, TILE, kind=kind, gap=gap))
+    assert hit_distance(wall, origin, (0.0, 1.0, 0.0)) == pytest.approx(gap, abs=1e-6)
+    low, high = wall.bounds
+    assert low[0] - origin[0] == pytest.approx(-0.5 * BESIDE_LENGTH) and high[0] - origin[0] == pytest.approx(
+        0.5 * BESIDE_LENGTH
+    )
+    assert low[1] > origin[1], "the wall is on the left (+y) only"
+
+
+@pytest.mark.parametrize("angle", [30.0, 45.0, 90.0])
+def test_the_oblique_wall_crosses_the_path_at_the_face_and_the_angle(angle):
+    """Straight ahead the near face is ``face`` m away; 0.2 m to the left it is 0.2 / tan(angle) m nearer."""
+    wall, origin = wall_of(oblique_tile(0.0, TILE, kind=OBSTACLES, face=1.5, angle=angle))
+    assert hit_distance(wall, origin, (1.0, 0.0, 0.0)) == pytest.approx(1.5, abs=1e-6)
+    left = hit_distance(wall, origin + np.array([0.0, 0.2, 0.0]), (1.0, 0.0, 0.0))
+    assert left == pytest.approx(1.5 - 0.2 / math.tan(math.radians(angle)), abs=1e-6)
+
+
+def test_each_case_builds_one_tile_per_gap_or_angle():
+    """The turn case names its tiles by gap, the oblique case by angle; the default turn is away from the wall."""
+    turn = parse(["turn", "--gaps", "0.3", "0.5"])
+    assert list(tiles(turn)) == ["gap 0.30 m", "gap 0.50 m"] and turn.yaw_rate < 0
+    assert list(tiles(parse(["oblique", "--angles", "30", "90"]))) == ["angle 30°", "angle 90°"]
+
+
+def test_table_reads_the_first_contact_and_the_bodies_touching():
+    """A touching row names its first body and the turn before it; a clean row reads none."""
+    row = {"final_x": 0.01, "drift": -0.02, "final_speed": 0.0, "turned": -170.4, "peak_force": 212.0}
+    touching = {**row, "tile": "gap 0.30 m", "first": {"body": "RL_calf", "turned": -48.6}, "touched": ["RL_calf"]}
+    clean = {**row, "tile": "gap 0.60 m", "first": None, "touched": [], "peak_force": 0.0}
+    lines = table([touching, clean]).splitlines()
+    assert "| gap 0.30 m | -170 |" in lines[2] and "RL_calf after -49°" in lines[2] and lines[2].endswith("| 212 |")
+    assert "| none | none | 0 |" in lines[3]
