@@ -7,12 +7,14 @@ import pytest
 import torch
 import trimesh
 from isaaclab.managers import CurriculumTermCfg, RewardTermCfg, SceneEntityCfg
+from navila_lab.barrier import TURN_FRONT_CONE, TURN_GAIN, TURN_STOP_RADIUS, limit_turn, turn_directions
 from navila_lab.mdp.curriculums import terrain_levels_by_type, terrain_levels_free_path
 from navila_lab.mdp.safety import (
     BARRIER_GAIN,
     STOP_DISTANCE,
     safe_velocity_command,
     stand_still_at_safe_target_l1,
+    track_safe_ang_vel_z_exp,
     track_safe_lin_vel_xy_exp,
     wall_clearance_penalty,
     wall_contact,
@@ -43,7 +45,9 @@ def fake_env(x: list[float], yaw: list[float], command: list[list[float]], walls
     fields = {
         "root_pos_w": torch.tensor([[p, 0.0, 0.3] for p in x]),
         "root_quat_w": quat,
+        "heading_w": torch.tensor(yaw),
         "root_lin_vel_b": torch.zeros(count, 3),
+        "root_ang_vel_b": torch.zeros(count, 3),
         "joint_pos": torch.full((count, 12), 0.4),
         "default_joint_pos": torch.full((count, 12), 0.3),
     } | data
@@ -97,6 +101,50 @@ class TestSafeVelocityCommand:
         env = fake_env([1.6], [0.0], [[1.0, 0.0, 0.0]])
         env.scene.terrain = None
         assert torch.equal(safe_velocity_command(env, "base_velocity"), torch.tensor([[1.0, 0.0, 0.0]]))
+
+
+class TestTurnBarrier:
+    """The optional yaw-rate cap of the safe target (``turn_stop_radius``) near walls beside or behind the base."""
+
+    def test_limit_turn_caps_the_yaw_rate_by_the_clearance_and_keeps_the_planar_command(self):
+        """|ω| ≤ γ_turn·(clearance − r_stop), either sign; zero inside the stop radius; vx, vy untouched."""
+        command = torch.tensor([[0.5, 0.1, 1.0], [0.5, 0.1, -1.0], [0.0, 0.0, 0.2], [0.3, 0.0, 1.0]])
+        clearance = torch.tensor([TURN_STOP_RADIUS + 0.1, TURN_STOP_RADIUS + 0.1, TURN_STOP_RADIUS + 0.2, 0.2])
+        limited = limit_turn(command, clearance)
+        cap = TURN_GAIN * 0.1
+        assert torch.allclose(limited[:, 2], torch.tensor([cap, -cap, 0.2, 0.0]))
+        assert torch.equal(limited[:, :2], command[:, :2])
+
+    def test_directions_leave_out_the_cone_ahead_and_are_close_enough(self):
+        """Every direction is outside the front cone of the heading, and neighbours are at most pitch / reach apart."""
+        yaw = torch.tensor([0.0, 2.0])
+        directions = turn_directions(yaw, reach=0.7, pitch=0.05)
+        heading = torch.stack((yaw.cos(), yaw.sin()), dim=-1)
+        cosine = torch.einsum("nkd,nd->nk", directions, heading)
+        assert (cosine <= math.cos(TURN_FRONT_CONE) + 1e-6).all()
+        gaps = torch.acos(torch.einsum("nkd,nkd->nk", directions[:, 1:], directions[:, :-1]).clamp(max=1.0))
+        assert gaps.max() <= 0.05 / 0.7 + 1e-6
+
+    @pytest.mark.parametrize(("gap", "stopped"), [(0.3, True), (0.4, True), (1.0, False)])
+    def test_a_wall_beside_stops_the_turn_a_wall_ahead_does_not(self, gap, stopped):
+        """Facing along the pane ``gap`` m beside it, turning in place is stopped near it; facing the pane with the
+        footprint at the stop line, the robot turns freely; without ``turn_stop_radius`` nothing changes."""
+        env = fake_env([WALL_X - gap, WALL_X - 0.61], [0.5 * math.pi, 0.0], [[0.0, 0.0, 0.5], [0.0, 0.0, -0.5]])
+        target = safe_velocity_command(env, "base_velocity", turn_stop_radius=TURN_STOP_RADIUS)
+        assert target[0, 2].item() == (0.0 if stopped else 0.5)
+        assert target[1, 2].item() == -0.5, "a wall ahead does not stop a turn away from it"
+        assert torch.equal(safe_velocity_command(env, "base_velocity")[:, 2], torch.tensor([0.5, -0.5]))
+
+    def test_yaw_tracking_rewards_holding_still_beside_a_wall_and_turning_in_the_open(self):
+        """Beside the pane, a robot that does not turn earns the full reward; in the open one that turns does."""
+        spin = torch.tensor([[0.0, 0.0, 0.5], [0.0, 0.0, 0.0], [0.0, 0.0, 0.5], [0.0, 0.0, 0.0]])
+        env = fake_env(
+            [WALL_X - 0.3, WALL_X - 0.3, -3.0, -3.0], [0.5 * math.pi] * 4, [[0.0, 0.0, 0.5]] * 4, root_ang_vel_b=spin
+        )
+        reward = track_safe_ang_vel_z_exp(env, std=0.5, command_name="base_velocity", turn_stop_radius=0.45)
+        assert torch.allclose(reward, torch.tensor([math.exp(-1.0), 1.0, 1.0, math.exp(-1.0)]))
+        plain = track_safe_ang_vel_z_exp(env, std=0.5, command_name="base_velocity")
+        assert torch.allclose(plain, torch.tensor([1.0, math.exp(-1.0), 1.0, math.exp(-1.0)]))
 
 
 class TestSafeRewards:

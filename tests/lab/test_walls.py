@@ -75,6 +75,18 @@ class TestWallMap:
         assert distance[2] < 1.0, "a wider corridor touches the pane's end"
         assert distance[3] == 1.5 and distance[4] == 1.5
 
+    @pytest.mark.parametrize("gap", [0.3, 0.5])
+    def test_clearance_is_the_nearest_pane_along_the_directions_looked_at(self, gap):
+        """A pane ``gap`` m to the side reads ``gap`` less at most the occupied band and a pitch when its side is
+        looked at, the whole reach when only the other side is, and the reach on an empty map."""
+        walls = WallMap.from_meshes([pane(0.0, gap, yaw=0.5 * math.pi, length=2.0)])
+        angles = torch.linspace(0.0, math.pi, 64)
+        towards = torch.stack((angles.cos(), angles.sin()), -1)[None]
+        clearance = walls.clearance(torch.zeros(2, 2), torch.cat((towards, -towards)), reach=0.7)
+        band = walls.margin + walls.resolution * math.sqrt(2.0) + math.sqrt(2.0) * walls.margin
+        assert gap - 0.01 - band <= clearance[0] <= gap - 0.01 and clearance[1] == 0.7
+        assert WallMap.from_meshes([]).clearance(torch.zeros(1, 2), towards, reach=0.7).item() == pytest.approx(0.7)
+
     def test_thin_panes_are_never_swept_through(self):
         """Whatever the crossing angle and offset, the swept front stops at most half a sample pitch past its exact
         first contact with a 2 cm pane (found by dense sampling), so never sweeps through it, and it stops only where

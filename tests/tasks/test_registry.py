@@ -7,7 +7,7 @@ import gymnasium as gym
 import navila_tasks
 import pytest
 from navila_agents.locomotion.runtime import load_cfgs
-from navila_lab.barrier import STOP_DISTANCE
+from navila_lab.barrier import STOP_DISTANCE, TURN_STOP_RADIUS
 from navila_lab.sensors.height_map import HeightMapSpec
 from navila_lab.terrains.config import sub_terrain_of_column
 from navila_tasks.go2.env_cfg import LIDAR_WALL_CLEARANCE_WEIGHT, WALL_CLEARANCE_WEIGHT, WIDE_STOP_DISTANCE
@@ -32,6 +32,22 @@ class TestRegistry:
         assert gaps.observations.height_map.height_map.params["spec"] == dataclasses.replace(spec, pool="gaps")
         gaps.observations.height_map.height_map.params["spec"] = spec
         assert gaps.to_dict() == lidar.to_dict()
+
+    def test_turn_variant_tracks_the_yaw_rate_against_the_turn_capped_target(self):
+        """NaVILA-Go2-Rough-Lidar-Gaps-Turn is the gaps task whose yaw-rate tracking, critic target and stand-still
+        term read the safe target with the turn barrier; nothing else changes."""
+        gaps, _ = load_cfgs("NaVILA-Go2-Rough-Lidar-Gaps", [])
+        turn, _ = load_cfgs("NaVILA-Go2-Rough-Lidar-Gaps-Turn", [])
+        tracking = turn.rewards.track_safe_ang_vel_z_exp
+        assert turn.rewards.track_ang_vel_z_exp is None and tracking.weight == gaps.rewards.track_ang_vel_z_exp.weight
+        terms = (tracking, turn.observations.critic.safe_velocity_command, turn.rewards.stand_still_at_safe_target_l1)
+        assert [term.params["turn_stop_radius"] for term in terms] == [TURN_STOP_RADIUS] * 3
+        for term in terms[1:]:
+            del term.params["turn_stop_radius"]
+        turn.rewards.track_ang_vel_z_exp, turn.rewards.track_safe_ang_vel_z_exp = gaps.rewards.track_ang_vel_z_exp, None
+        expected = gaps.to_dict()
+        expected["rewards"]["track_safe_ang_vel_z_exp"] = None
+        assert turn.to_dict() == expected
 
     def test_lidar_variant_only_adds_the_height_map(self):
         """Blind and LiDAR tasks differ in the actor's height-map group and the LiDAR sensor, nothing else."""

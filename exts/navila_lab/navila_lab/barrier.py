@@ -10,6 +10,7 @@ puts a reach-avoid shield in front of its agile policy). This module imports onl
 
 from __future__ import annotations
 
+import math
 from collections.abc import Sequence
 
 import torch
@@ -28,6 +29,16 @@ FOOTPRINT = (0.36, 0.25)
 """Half length and half width (m) of the footprint around the Go2's base: head front 0.34 m; feet ±0.15 m, but a
 walking robot sweeps calves and feet up to ~0.2 m sideways and drifts away from a pane edge it passes
 (``benchmarks/pane_edge_probe.py``: edges within 0.15 m of the centerline were brushed with a 0.18 m half width)."""
+TURN_STOP_RADIUS = 0.45
+"""r_stop (m): distance from the base to the nearest wall within which a robot may not turn: turning in place, a Go2's
+rear thighs reach walls up to 0.40 m beside its base (``benchmarks/wall_turn_probe.py``, ``results/wall_turn.md``)."""
+TURN_GAIN = 4.0
+"""γ_turn (1/s per m): yaw rate allowed per metre of clearance beyond :data:`TURN_STOP_RADIUS`."""
+TURN_LOOKAHEAD = 0.25
+"""Clearance (m) looked at beyond :data:`TURN_STOP_RADIUS`: the turn barrier allows any command (1 rad/s) past it."""
+TURN_FRONT_CONE = math.pi / 3
+"""Half angle (rad) of the cone ahead of the base that the turn barrier ignores: turning in place, the head sweeps
+only ~0.34 m and a wall 0.40 m ahead is not touched, so a robot stopped facing a wall turns away freely."""
 RAISED_STEP = 0.15
 """Height (m) by which a height-map cell must stand above a neighbour to count as the face of a wall: the training
 obstacles are ≥ 0.3 m tall; slopes and rough ground change by a few cm per 0.06 m cell."""
@@ -50,6 +61,27 @@ def limit_command(
     allowed = torch.minimum(speed, (gain * (free - stop_distance)).clamp(min=0.0))
     scale = allowed / speed.clamp(min=1e-6)
     return torch.cat((command[:, :2] * scale.unsqueeze(1), command[:, 2:]), dim=1)
+
+
+def limit_turn(
+    command: torch.Tensor, clearance: torch.Tensor, gain: float = TURN_GAIN, stop_radius: float = TURN_STOP_RADIUS
+) -> torch.Tensor:
+    """Command (vx, vy, ωz) with its yaw rate capped at ``gain·(clearance − stop_radius)`` in size; vx, vy are kept."""
+    allowed = (gain * (clearance - stop_radius)).clamp(min=0.0)
+    return torch.cat(
+        (command[:, :2], torch.maximum(torch.minimum(command[:, 2:], allowed[:, None]), -allowed[:, None])), 1
+    )
+
+
+def turn_directions(yaw: torch.Tensor, reach: float, pitch: float) -> torch.Tensor:
+    """(N, K, 2) world-frame unit directions beside and behind bases of heading ``yaw`` (N,), outside the front cone.
+
+    They are at most ``pitch / reach`` radians apart (:meth:`~navila_lab.terrains.walls.WallMap.clearance`).
+    """
+    arc = 2.0 * (math.pi - TURN_FRONT_CONE)
+    count = math.ceil(arc * reach / pitch) + 1
+    angles = yaw[:, None] + torch.linspace(TURN_FRONT_CONE, 2.0 * math.pi - TURN_FRONT_CONE, count, device=yaw.device)
+    return torch.stack((angles.cos(), angles.sin()), dim=-1)
 
 
 def _neighbours(maps: torch.Tensor, outside: float) -> torch.Tensor:

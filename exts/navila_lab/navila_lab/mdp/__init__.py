@@ -14,6 +14,7 @@ from navila_lab.mdp.rewards import action_smoothness_l2, joint_power_l1  # noqa:
 from navila_lab.mdp.safety import (  # noqa: F401
     safe_velocity_command,
     stand_still_at_safe_target_l1,
+    track_safe_ang_vel_z_exp,
     track_safe_lin_vel_xy_exp,
     wall_clearance_penalty,
     wall_contact,

@@ -6,7 +6,8 @@ Locomotion", RSS 2024): make progress where the way is free, never collide. Rath
 the target is computed from the terrain's walls (privileged geometry, seen by the critic only): the commanded planar
 velocity is scaled down to the speed a control barrier function allows (:mod:`navila_lab.barrier`). The
 tracking reward then asks the robot to slow down and stop in front of what its height map shows, and to track the
-command wherever the way is free; turning is never limited, so a robot stopped at a wall turns away when told to.
+command wherever the way is free; turning is limited only near a wall beside or behind the robot (optionally:
+``turn_stop_radius``), so a robot stopped at a wall turns away when told to.
 Any non-foot contact with a wall ends the episode (ABS's collision penalty as a termination, with its penalty), and
 bodies closer to a wall than a clearance are penalized before they touch it (a dense version of that signal: a robot
 that creeps on past the stop line or slides along a pane's edge pays for it before a hip meets the glass).
@@ -14,6 +15,7 @@ that creeps on past the stop line or slides along a pane's edge pays for it befo
 
 from __future__ import annotations
 
+import math
 from typing import TYPE_CHECKING
 
 import torch
@@ -26,9 +28,13 @@ from navila_lab.barrier import (
     FOOTPRINT,
     LOOKAHEAD,
     STOP_DISTANCE,
+    TURN_GAIN,
+    TURN_LOOKAHEAD,
     footprint_extent,
     limit_command,
+    limit_turn,
     planar_heading,
+    turn_directions,
 )
 from navila_lab.tensors import zero_rows
 
@@ -46,12 +52,16 @@ def safe_velocity_command(
     stop_distance: float = STOP_DISTANCE,
     lookahead: float = LOOKAHEAD,
     footprint: tuple[float, float] = FOOTPRINT,
+    turn_stop_radius: float | None = None,
     asset_cfg: SceneEntityCfg = SceneEntityCfg("robot"),
 ) -> torch.Tensor:
     """Velocity command (vx, vy, ωz; base frame) with its planar speed capped at ``gain·(free distance − stop)``.
 
     The free distance is how far the footprint's front edge can sweep along the commanded direction before it meets a
     wall of the terrain's :class:`~navila_lab.terrains.walls.WallMap`; without one the command is returned unchanged.
+    With ``turn_stop_radius`` the yaw rate is capped too, at ``TURN_GAIN·(clearance − turn_stop_radius)``, the
+    clearance being the distance from the base to the nearest wall beside or behind it
+    (:func:`~navila_lab.barrier.turn_directions`, :func:`~navila_lab.barrier.limit_turn`).
     """
     command = env.command_manager.get_command(command_name)[:, :3]
     walls = getattr(env.scene.terrain, "wall_map", None)
@@ -63,7 +73,13 @@ def safe_velocity_command(
     direction = quat_apply_yaw(robot.data.root_quat_w.torch, torch.nn.functional.pad(heading, (0, 1)))[:, :2]
     front = robot.data.root_pos_w.torch[:, :2] + direction * half_length.unsqueeze(1)
     free = walls.free_distance(front, direction, half_width, lookahead, max(footprint))
-    return limit_command(command, free, gain, stop_distance)
+    command = limit_command(command, free, gain, stop_distance)
+    if turn_stop_radius is None:
+        return command
+    reach = turn_stop_radius + TURN_LOOKAHEAD
+    directions = turn_directions(robot.data.heading_w.torch, reach, math.sqrt(2.0) * walls.margin)
+    clearance = walls.clearance(robot.data.root_pos_w.torch[:, :2], directions, reach)
+    return limit_turn(command, clearance, TURN_GAIN, turn_stop_radius)
 
 
 class track_safe_lin_vel_xy_exp(ManagerTermBase):
@@ -105,11 +121,27 @@ class track_safe_lin_vel_xy_exp(ManagerTermBase):
         return torch.exp(-torch.sum(torch.square(velocity - target), dim=1) / std**2)
 
 
+def track_safe_ang_vel_z_exp(
+    env: ManagerBasedRLEnv,
+    std: float,
+    command_name: str,
+    turn_stop_radius: float | None = None,
+    asset_cfg: SceneEntityCfg = SceneEntityCfg("robot"),
+) -> torch.Tensor:
+    """exp(−(ω_z − ω*_z)² / std²) of the base yaw rate against the safe target's.
+
+    Without ``turn_stop_radius`` the target's yaw rate is the command's, as in Isaac Lab's ``track_ang_vel_z_exp``.
+    """
+    target = safe_velocity_command(env, command_name, turn_stop_radius=turn_stop_radius, asset_cfg=asset_cfg)[:, 2]
+    return torch.exp(-torch.square(env.scene[asset_cfg.name].data.root_ang_vel_b.torch[:, 2] - target) / std**2)
+
+
 def stand_still_at_safe_target_l1(
     env: ManagerBasedRLEnv,
     command_name: str,
     command_threshold: float = 0.06,
     stop_distance: float = STOP_DISTANCE,
+    turn_stop_radius: float | None = None,
     asset_cfg: SceneEntityCfg = SceneEntityCfg("robot"),
 ) -> torch.Tensor:
     """Σ|q − q_default| while the safe target (vx, vy, ωz) is below ``command_threshold``: stopped or blocked, stand.
@@ -119,7 +151,11 @@ def stand_still_at_safe_target_l1(
     a wall by the safe target stands instead of stepping in place against it.
     """
     target = safe_velocity_command(
-        env, command_name, stop_distance=stop_distance, asset_cfg=SceneEntityCfg(asset_cfg.name)
+        env,
+        command_name,
+        stop_distance=stop_distance,
+        turn_stop_radius=turn_stop_radius,
+        asset_cfg=SceneEntityCfg(asset_cfg.name),
     )
     return joint_deviation_l1(env, asset_cfg) * (torch.linalg.norm(target, dim=1) < command_threshold)
 

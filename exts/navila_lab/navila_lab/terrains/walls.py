@@ -122,3 +122,21 @@ class WallMap:
         points = start[:, None, None, :] + along[None, :, None, None] * direction[:, None, None, :] + lateral
         hit = torch.cat((self.blocked(points).any(dim=-1), torch.ones_like(points[:, :1, 0, 0], dtype=torch.bool)), 1)
         return torch.cat((along, along.new_tensor([lookahead])))[hit.to(torch.uint8).argmax(dim=-1)]
+
+    def clearance(self, center: torch.Tensor, directions: torch.Tensor, reach: float) -> torch.Tensor:
+        """Distance (m, ≤ ``reach``) from each point to the nearest wall along any of its directions.
+
+        Args:
+            center: (N, 2) points, world frame.
+            directions: (N, K, 2) unit directions looked along from each point, at most ``margin·√2`` / ``reach``
+                radians apart for no wall within ``reach`` to be missed between them.
+            reach: Farthest distance looked at; returned where no wall is nearer.
+
+        Samples lie on the lattice of :class:`WallMap`'s guarantee along each direction: the result is at most the
+        occupied band's width plus a pitch short of the wall's face.
+        """
+        step = math.sqrt(2.0) * self.margin
+        radii = torch.arange(step, reach + 0.5 * step, step, device=center.device).clamp(max=reach)
+        points = center[:, None, None, :] + radii[None, :, None, None] * directions[:, None, :, :]
+        hit = torch.cat((self.blocked(points).any(dim=-1), torch.ones_like(points[:, :1, 0, 0], dtype=torch.bool)), 1)
+        return torch.cat((radii, radii.new_tensor([reach])))[hit.to(torch.uint8).argmax(dim=-1)]
