@@ -9,8 +9,8 @@ policy alone (``--governor`` caps the commands as ``navila vln --governor`` does
 - ``oblique``: a wall 3 m long whose near face crosses the robot's path ``--face`` m ahead at ``angle`` degrees to the
   path (90: head-on); the robot walks forward at ``--speed``.
 
-Per tile: the non-foot wall contacts (first contact's body, where and after how many degrees of turn; every body
-touching; the peak force), where the robot ended and its last-second speed. A safe policy touches nothing.
+Per tile: the wall contacts of any body, feet included (the first contact's body and the degrees turned before it;
+every body touching; the peak force), where the robot ended and its last-second speed. A safe policy touches nothing.
 
 usage: python benchmarks/wall_turn_probe.py turn [--gaps 0.3 0.4 0.5] [--yaw-rate -0.52]
        python benchmarks/wall_turn_probe.py oblique [--angles 30 45 60 90] [--speed 0.5]
