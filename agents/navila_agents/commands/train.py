@@ -40,8 +40,8 @@ def main(argv: list[str]) -> int:
         return distributed.launch(argv, args.device, args.nproc)
     is_main = rank is None or rank.is_main
     resume_path = runtime.find_checkpoint(args.resume) if args.resume else None
-    if resume_path is not None and args.task is None:  # the run goes on as recorded; another --task fine-tunes
-        args.task, args.overrides = runtime.checkpoint_task(resume_path, None, args.overrides)
+    if resume_path is not None:
+        args.task, args.overrides = runtime.resume_task(resume_path, args.task, args.overrides)
     args.task = args.task or runtime.DEFAULT_TASK
     env_cfg, agent_cfg = runtime.load_cfgs(args.task, args.overrides)
     runtime.configure(env_cfg, agent_cfg, args, rank=rank.rank if rank else 0)

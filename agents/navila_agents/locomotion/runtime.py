@@ -196,6 +196,18 @@ def checkpoint_task(checkpoint: str, task: str | None, overrides: list[str]) -> 
     return task or trained, trained_overrides + list(overrides)
 
 
+def resume_task(checkpoint: str, task: str | None, overrides: list[str]) -> tuple[str | None, list[str]]:
+    """Task and overrides of a run resumed from ``checkpoint``.
+
+    With no ``task`` or the recorded one, the run goes on as recorded (``overrides`` after the recorded ones); another
+    ``task`` fine-tunes the weights on it with ``overrides`` alone.
+    """
+    record = recorded_run(checkpoint)
+    if task is None or (record is not None and record[0] == task):
+        return checkpoint_task(checkpoint, task, overrides)
+    return task, list(overrides)
+
+
 def load_runner(env: gym.Env, agent_cfg: RslRlOnPolicyRunnerCfg, checkpoint: str) -> OnPolicyRunner:
     """An rsl_rl runner over ``env`` with the actor weights of ``checkpoint`` (no logging).
 

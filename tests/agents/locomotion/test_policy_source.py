@@ -12,6 +12,7 @@ from navila_agents.locomotion.runtime import (
     load_cfgs,
     record_run,
     recorded_run,
+    resume_task,
 )
 from navila_lab.errors import UserError
 
@@ -58,6 +59,25 @@ class TestRunRecord:
     def test_another_task_is_refused_in_one_line(self, run):
         with pytest.raises(UserError, match=r"Gaps, not NaVILA-Go2-Rough-Lidar: leave --task out"):
             checkpoint_task(str(run / "model_9.pt"), "NaVILA-Go2-Rough-Lidar", [])
+
+    @pytest.mark.parametrize("task", [None, "NaVILA-Go2-Rough-Lidar-Gaps"])
+    def test_resuming_on_the_recorded_task_keeps_its_overrides(self, run, task):
+        """Naming the recorded task (as scripts/gpu_train_chunk.sh does) changes nothing against leaving it out."""
+        assert resume_task(str(run / "model_9.pt"), task, ["a=1"]) == (
+            "NaVILA-Go2-Rough-Lidar-Gaps",
+            ["env.rewards.wall_clearance.weight=-4.0", "a=1"],
+        )
+
+    def test_resuming_on_another_task_fine_tunes_with_the_given_overrides_only(self, run, tmp_path_factory):
+        """Another task takes the weights, not the run's overrides; a run without a record keeps what was given."""
+        assert resume_task(str(run / "model_9.pt"), "NaVILA-Go2-Rough-Lidar-Gaps-Turn", ["a=1"]) == (
+            "NaVILA-Go2-Rough-Lidar-Gaps-Turn",
+            ["a=1"],
+        )
+        bare = tmp_path_factory.mktemp("bare") / "run" / "model_1.pt"
+        bare.parent.mkdir()
+        bare.touch()
+        assert resume_task(str(bare), "NaVILA-Go2-Flat", []) == ("NaVILA-Go2-Flat", [])
 
     def test_evaluating_a_checkpoint_uses_its_task(self, run):
         assert resolve_policy(str(run)).task == "NaVILA-Go2-Rough-Lidar-Gaps"
