@@ -5,7 +5,17 @@ import dataclasses
 import pytest
 import torch
 from isaaclab.utils.math import matrix_from_quat
-from navila_lab.barrier import BARRIER_GAIN, FOOTPRINT, LOOKAHEAD, STOP_DISTANCE, HeightMapGovernor, limit_command
+from navila_lab.barrier import (
+    BARRIER_GAIN,
+    FOOTPRINT,
+    LOOKAHEAD,
+    STOP_DISTANCE,
+    TURN_GAIN,
+    TURN_LOOKAHEAD,
+    TURN_STOP_RADIUS,
+    HeightMapGovernor,
+    limit_command,
+)
 from navila_lab.sensors.height_map import HeightMapSpec, height_map_from_points
 from navila_lab.sensors.lidar import L1_LIDAR_CFG
 from point_clouds import floor_and_wall
@@ -60,6 +70,20 @@ def test_a_wall_on_the_left_stops_a_sideways_command_not_a_forward_one():
     scene = height_map(wall_y=0.5)
     assert governor().free_distance(scene, LEFT).item() < 0.5 - FOOTPRINT[1]
     assert governor().free_distance(scene, FORWARD).item() == pytest.approx(LOOKAHEAD)
+
+
+@pytest.mark.parametrize("wall_y", [0.3, 0.4, 0.5, 0.8])
+def test_a_wall_beside_stops_turning_in_place_within_the_stop_radius(wall_y):
+    """The clearance beside reads the wall's distance within a map cell (at most half a cell beyond it); the yaw
+    rate is capped at the turn barrier's, the forward command kept; without a stop radius the turn passes."""
+    scene = height_map(wall_y=wall_y).flatten(1)
+    clearance = governor().turn_clearance(scene).item()
+    assert min(wall_y, TURN_STOP_RADIUS + TURN_LOOKAHEAD) - SPEC.resolution <= clearance <= wall_y + SPEC.resolution / 2
+    capped = governor()(torch.tensor([[0.5, 0.0, 0.5]]), scene)
+    allowed = max(0.0, min(0.5, TURN_GAIN * (clearance - TURN_STOP_RADIUS)))
+    assert capped[0, 2].item() == pytest.approx(allowed, abs=1e-5) and capped[0, 0].item() == 0.5
+    unlimited = HeightMapGovernor(SPEC, POSITION, ROTATION, turn_stop_radius=None)
+    assert unlimited(torch.tensor([[0.0, 0.0, 0.5]]), scene)[0, 2].item() == 0.5
 
 
 def test_a_single_unseen_cell_is_not_a_wall():

@@ -123,12 +123,17 @@ class HeightMapGovernor:
         footprint: Sequence[float] = FOOTPRINT,
         raised_step: float = RAISED_STEP,
         lookahead: float = LOOKAHEAD,
+        turn_stop_radius: float | None = TURN_STOP_RADIUS,
     ) -> None:
-        """Maps of ``spec`` from a LiDAR at ``lidar_pos``, rotated by ``lidar_rotation`` (3 × 3, sensor → base)."""
+        """Maps of ``spec`` from a LiDAR at ``lidar_pos``, rotated by ``lidar_rotation`` (3 × 3, sensor → base).
+
+        ``turn_stop_radius``: the turn barrier's stop radius (:func:`limit_turn`); None keeps every yaw rate.
+        """
         self.spec = spec
         self.footprint = tuple(footprint)
         self.raised_step = raised_step
         self.lookahead = lookahead
+        self.turn_stop_radius = turn_stop_radius
         rows, cols = spec.shape
         x = spec.x_range[0] + (torch.arange(rows) + 0.5) * spec.resolution
         y = spec.y_range[0] + (torch.arange(cols) + 0.5) * spec.resolution
@@ -157,9 +162,7 @@ class HeightMapGovernor:
     def free_distance(self, height_map: torch.Tensor, heading: torch.Tensor) -> torch.Tensor:
         """Free distance (m, ≤ :attr:`lookahead`) ahead of the footprint along each unit ``heading`` (B, 2)."""
         maps = height_map.reshape(-1, *self.spec.shape)
-        rotation, position = self.lidar_rotation.to(maps.device), self.lidar_pos.to(maps.device)
-        cells = self._cells.to(maps.device).expand(maps.shape[0], -1, -1, -1)
-        points = torch.cat((cells, maps.unsqueeze(-1)), dim=-1) @ rotation[:2].T + position[:2]  # base-frame x-y
+        points = self._base_points(maps)
         half_length, half_width = footprint_extent(heading, self.footprint)
         offset = points - (heading * half_length.unsqueeze(1))[:, None, None, :]
         along = (offset * heading[:, None, None, :]).sum(-1)
@@ -168,6 +171,34 @@ class HeightMapGovernor:
         distance = torch.where(self.wall_faces(maps, heading) & in_band, along - self._growth, torch.inf)
         return distance.flatten(1).amin(dim=1).clamp(min=0.0, max=self.lookahead)
 
+    def turn_clearance(self, height_map: torch.Tensor) -> torch.Tensor:
+        """Distance (m) from the base to the nearest wall face the map shows beside the robot.
+
+        Faces met sideways, outside the front cone (:data:`TURN_FRONT_CONE`), less the pool's growth; at most the stop
+        radius plus :data:`TURN_LOOKAHEAD`. The map starts ~0.1 m ahead of the base: a wall beside the robot shows where
+        it runs on beside the head, a wall beside the rear legs alone does not.
+        """
+        maps = height_map.reshape(-1, *self.spec.shape)
+        points = self._base_points(maps)
+        sideways = torch.tensor([[0.0, 1.0]], device=maps.device).expand(maps.shape[0], -1)
+        faces = self.wall_faces(maps, sideways) | self.wall_faces(maps, -sideways)
+        beside = torch.atan2(points[..., 1].abs(), points[..., 0]) > TURN_FRONT_CONE
+        distance = torch.where(faces & beside, torch.linalg.norm(points, dim=-1) - self._growth, torch.inf)
+        reach = (self.turn_stop_radius or 0.0) + TURN_LOOKAHEAD
+        return distance.flatten(1).amin(dim=1).clamp(min=0.0, max=reach)
+
+    def _base_points(self, maps: torch.Tensor) -> torch.Tensor:
+        """(B, rows, cols, 2) base-frame x-y of each cell's center at its own depth."""
+        rotation, position = self.lidar_rotation.to(maps.device), self.lidar_pos.to(maps.device)
+        cells = self._cells.to(maps.device).expand(maps.shape[0], -1, -1, -1)
+        return torch.cat((cells, maps.unsqueeze(-1)), dim=-1) @ rotation[:2].T + position[:2]
+
     def __call__(self, command: torch.Tensor, height_map: torch.Tensor) -> torch.Tensor:
-        """``command`` (B, 3; vx, vy, ωz in the base frame) capped for the sweep's ``height_map`` (B, rows·cols)."""
-        return limit_command(command, self.free_distance(height_map, planar_heading(command)))
+        """``command`` (B, 3; vx, vy, ωz in the base frame) capped for the sweep's ``height_map`` (B, rows·cols).
+
+        The planar speed by the free distance ahead; with a turn stop radius, the yaw rate by the clearance beside.
+        """
+        command = limit_command(command, self.free_distance(height_map, planar_heading(command)))
+        if self.turn_stop_radius is None:
+            return command
+        return limit_turn(command, self.turn_clearance(height_map), stop_radius=self.turn_stop_radius)
