@@ -100,7 +100,9 @@ def planar_heading(command: torch.Tensor) -> torch.Tensor:
 
 
 class HeightMapGovernor:
-    """Caps velocity commands at the barrier's speed for the free distance one LiDAR sweep's height map shows.
+    """Caps velocity commands at the barriers' for what one LiDAR sweep's height map shows ahead and beside.
+
+    The planar speed by the free distance ahead; the yaw rate by the clearance beside (:meth:`turn_clearance`).
 
     A cell is a wall face when it stands :data:`RAISED_STEP` above its neighbour on the robot's side (map values are
     depths below the inverted sensor: a smaller value is a higher surface; 0 is above the sensor's clip or unseen, e.g.
