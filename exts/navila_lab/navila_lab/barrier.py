@@ -55,7 +55,7 @@ def limit_command(
 ) -> torch.Tensor:
     """Command (vx, vy, ωz) with its planar speed capped at ``gain·(free − stop_distance)``; the yaw rate is kept.
 
-    Turning is never limited, so a robot stopped at a wall turns away when told to.
+    A robot stopped at a wall ahead turns away when told to; turning is capped by :func:`limit_turn` alone.
     """
     speed = torch.linalg.norm(command[:, :2], dim=1)
     allowed = torch.minimum(speed, (gain * (free - stop_distance)).clamp(min=0.0))
