@@ -10,6 +10,7 @@ target (``navila_lab.mdp.safety``) stops a robot whose footprint band (half widt
 and lets it pass otherwise.
 
 usage: python benchmarks/pane_edge_probe.py [--policy policies/go2_rough_lidar] [--kind glass] [--speed 0.5]
+       [--governor]
        (appends a table to results/pane_edge.md)
 """
 
@@ -195,14 +196,16 @@ def main(argv: list[str]) -> int:
     parser.add_argument("--speed", type=float, default=0.5, help="commanded forward speed (m/s)")
     parser.add_argument("--offsets", type=float, nargs="+", default=[-0.5, 0.0, 0.1, 0.15, 0.2, 0.25, 0.3, 0.4])
     parser.add_argument("--steps", type=int, default=350, help="policy steps (50 per simulated second)")
+    parser.add_argument("--governor", action="store_true", help="cap the command with the height-map governor")
     args = parser.parse_args(argv)
     info = stamp("cpu")
+    governed = " --governor" if args.governor else ""
     tiles = edge_tiles(args.kind, args.face, args.offsets)
-    text = table(args.offsets, walk(args.policy, tiles, args.speed, args.steps))
+    text = table(args.offsets, walk(args.policy, tiles, args.speed, args.steps, governor=args.governor))
     header = (
         f"\n## {args.policy.name}, {args.kind}, {args.speed} m/s ({info['date']}, commit {info['commit']}, "
         f"{info['device']})\n\n`python benchmarks/pane_edge_probe.py --policy {args.policy} --kind {args.kind} "
-        f"--speed {args.speed}`; wall face {args.face} m ahead; the safe target's footprint half width is "
+        f"--speed {args.speed}{governed}`; wall face {args.face} m ahead; the safe target's footprint half width is "
         f"{FOOTPRINT[1]} m.\n\n"
     )
     print(header + text)
