@@ -1,6 +1,6 @@
-"""Probe: whether a policy touches a wall beside it while turning in place, or one it meets at an angle.
+"""Probe: whether a policy touches a wall beside it while turning in place, one it meets at an angle, or a wall's end.
 
-Two cases from the VLA's falls over the LiDAR policy (``results/vla.md``), one flat tile per distance or angle, the
+Three cases from the VLA's falls over the LiDAR policy (``results/vla.md``), one flat tile per distance or angle, the
 policy alone (``--governor`` caps the commands as ``navila vln --governor`` does):
 
 - ``turn``: a wall 2 m long parallel to the robot, on its left, its near face ``gap`` m from the base; the robot turns
@@ -8,13 +8,17 @@ policy alone (``--governor`` caps the commands as ``navila vln --governor`` does
   the rear legs towards it; a positive rate turns towards it).
 - ``oblique``: a wall 3 m long whose near face crosses the robot's path ``--face`` m ahead at ``angle`` degrees to the
   path (90: head-on); the robot walks forward at ``--speed``.
+- ``corner``: a wall 2 m long ending ``--face`` m ahead and ``--offset`` m left of the path, running off to the left at
+  ``angle`` degrees to the path (a wall's end or a door jamb passed close, the VLN walking falls of
+  ``results/vln_falls.md``); the robot walks forward at ``--speed``.
 
 Per tile: the wall contacts of any body, feet included (the first contact's body and the degrees turned before it;
 every body touching; the peak force), where the robot ended and its last-second speed. A safe policy touches nothing.
 
 usage: python benchmarks/wall_turn_probe.py turn [--gaps 0.3 0.4 0.5] [--yaw-rate -0.52]
        python benchmarks/wall_turn_probe.py oblique [--angles 30 45 60 90] [--speed 0.5]
-       (both append a table to results/wall_turn.md)
+       python benchmarks/wall_turn_probe.py corner [--angles 45 90 135] [--offset 0.15]
+       (each appends a table to results/wall_turn.md)
 """
 
 from __future__ import annotations
@@ -40,6 +44,8 @@ BESIDE_LENGTH = 2.0
 """Length (m) of the wall beside the robot, centered on it."""
 OBLIQUE_LENGTH = 3.0
 """Length (m) of the wall met at an angle, centered on the robot's path."""
+CORNER_LENGTH = 2.0
+"""Length (m) of the wall whose end the robot passes."""
 
 
 def wall_box(kind: str, length: float) -> trimesh.Trimesh:
@@ -68,10 +74,32 @@ def oblique_tile(difficulty: float, cfg: FlatSlabTerrainCfg, kind: str, face: fl
     return [*meshes, tag_wall(wall, kind)], origin
 
 
+def corner_tile(
+    difficulty: float, cfg: FlatSlabTerrainCfg, kind: str, face: float, offset: float, angle: float
+) -> tuple:
+    """Flat tile with a wall ending ``face`` m ahead and ``offset`` m left of the +x path, running off to the left.
+
+    At ``angle`` degrees to the path: 90 across it, as a door jamb met head-on; 45 ahead-left; 135 back-left.
+    """
+    meshes, origin = flat_slab_terrain(difficulty, cfg)
+    wall = wall_box(kind, CORNER_LENGTH)
+    wall.apply_translation((0.0, 0.5 * CORNER_LENGTH, 0.0))
+    wall.apply_transform(trimesh.transformations.rotation_matrix(math.radians(angle - 90.0), (0.0, 0.0, 1.0)))
+    wall.apply_translation((origin[0] + face, origin[1] + offset, 0.0))
+    return [*meshes, tag_wall(wall, kind)], origin
+
+
 def tiles(args: argparse.Namespace) -> dict[str, pane_edge_probe.TileFunction]:
     """The case's tiles, one per gap or angle."""
     if args.case == "turn":
         return {f"gap {gap:.2f} m": partial(beside_tile, kind=args.kind, gap=gap) for gap in args.gaps}
+    if args.case == "corner":
+        return {
+            f"corner {angle:.0f}° at {args.offset:.2f} m": partial(
+                corner_tile, kind=args.kind, face=args.face, offset=args.offset, angle=angle
+            )
+            for angle in args.angles
+        }
     return {
         f"angle {angle:.0f}°": partial(oblique_tile, kind=args.kind, face=args.face, angle=angle)
         for angle in args.angles
@@ -99,11 +127,12 @@ def table(rows: list[dict]) -> str:
 def parse(argv: list[str]) -> argparse.Namespace:
     """The command line: the case and its tiles, the policy, the wall kind and the walk."""
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    parser.add_argument("case", choices=("turn", "oblique"))
+    parser.add_argument("case", choices=("turn", "oblique", "corner"))
     pane_edge_probe.add_wall_args(parser, face=1.5)
     parser.add_argument("--gaps", type=float, nargs="+", default=[0.3, 0.35, 0.4, 0.45, 0.5, 0.6])
     parser.add_argument("--yaw-rate", type=float, default=-ExecutorCfg.turn_rate, help="turn case's command (rad/s)")
     parser.add_argument("--angles", type=float, nargs="+", default=[20.0, 30.0, 45.0, 60.0, 90.0])
+    parser.add_argument("--offset", type=float, default=0.15, help="corner case: the wall's end left of the path (m)")
     parser.add_argument("--speed", type=float, default=ExecutorCfg.forward_speed, help="oblique case's command (m/s)")
     parser.add_argument("--steps", type=int, default=300, help="policy steps (50 per simulated second)")
     parser.add_argument("--governor", action="store_true", help="cap the commands with the height-map governor")

@@ -4,7 +4,15 @@ import math
 
 import numpy as np
 import pytest
-from navila_benchmarks.wall_turn_probe import BESIDE_LENGTH, beside_tile, oblique_tile, parse, table, tiles
+from navila_benchmarks.wall_turn_probe import (
+    BESIDE_LENGTH,
+    beside_tile,
+    corner_tile,
+    oblique_tile,
+    parse,
+    table,
+    tiles,
+)
 from navila_lab.terrains.flat import FlatSlabTerrainCfg
 from navila_lab.terrains.walls import GLASS, OBSTACLES
 
@@ -46,11 +54,22 @@ def test_the_oblique_wall_crosses_the_path_at_the_face_and_the_angle(angle):
     assert left == pytest.approx(1.5 - 0.2 / math.tan(math.radians(angle)), abs=1e-6)
 
 
+@pytest.mark.parametrize(("angle", "ahead"), [(90.0, 1.5), (45.0, 1.5), (135.0, 1.5 - 0.1)])
+def test_the_corner_tile_ends_the_wall_beside_the_path(angle, ahead):
+    """Nothing straight ahead; 0.1 m further left than the wall's end, the wall stands ``face`` m ahead (across the
+    path), farther when it runs off ahead-left, nearer when it runs back-left (by 0.1 / tan 45°)."""
+    wall, origin = wall_of(corner_tile(0.0, TILE, kind=GLASS, face=1.5, offset=0.15, angle=angle))
+    assert len(wall.ray.intersects_location(np.array([[*origin[:2], 0.25]]), np.array([[1.0, 0.0, 0.0]]))[0]) == 0
+    left = hit_distance(wall, origin + np.array([0.0, 0.25, 0.0]), (1.0, 0.0, 0.0))
+    assert left == pytest.approx(ahead + (0.1 if angle == 45.0 else 0.0), abs=0.03)
+
+
 def test_each_case_builds_one_tile_per_gap_or_angle():
     """The turn case names its tiles by gap, the oblique case by angle; the default turn is away from the wall."""
     turn = parse(["turn", "--gaps", "0.3", "0.5"])
     assert list(tiles(turn)) == ["gap 0.30 m", "gap 0.50 m"] and turn.yaw_rate < 0
     assert list(tiles(parse(["oblique", "--angles", "30", "90"]))) == ["angle 30°", "angle 90°"]
+    assert list(tiles(parse(["corner", "--angles", "90", "--offset", "0.2"]))) == ["corner 90° at 0.20 m"]
 
 
 def test_table_reads_the_first_contact_and_the_bodies_touching():
