@@ -48,41 +48,55 @@ CORNER_LENGTH = 2.0
 """Length (m) of the wall whose end the robot passes."""
 
 
-def wall_box(kind: str, length: float) -> trimesh.Trimesh:
-    """A wall of ``kind`` (obstacle box or glass pane) ``length`` m long along y, its near face at x = 0."""
+def wall_box(kind: str, length: float, thickness: float | None = None) -> trimesh.Trimesh:
+    """A wall of ``kind`` (obstacle box or glass pane) ``length`` m long along y, its near face at x = 0.
+
+    ``thickness``: its depth along x (default: 0.4 m for a box, 0.02 m for a pane; the VLN scenes' walls are 0.1 m).
+    """
     depth, height = (0.4, 0.5) if kind == OBSTACLES else (0.02, 1.0)
+    depth = depth if thickness is None else thickness
     wall = trimesh.creation.box((depth, length, height))
     wall.apply_translation((0.5 * depth, 0.0, 0.5 * height))
     return wall
 
 
-def beside_tile(difficulty: float, cfg: FlatSlabTerrainCfg, kind: str, gap: float) -> tuple:
+def beside_tile(
+    difficulty: float, cfg: FlatSlabTerrainCfg, kind: str, gap: float, thickness: float | None = None
+) -> tuple:
     """Flat tile with a wall along +x on the robot's left, its near face ``gap`` m from the tile's center."""
     meshes, origin = flat_slab_terrain(difficulty, cfg)
-    wall = wall_box(kind, BESIDE_LENGTH)
+    wall = wall_box(kind, BESIDE_LENGTH, thickness)
     wall.apply_transform(trimesh.transformations.rotation_matrix(math.pi / 2, (0.0, 0.0, 1.0)))
     wall.apply_translation((origin[0], origin[1] + gap, 0.0))
     return [*meshes, tag_wall(wall, kind)], origin
 
 
-def oblique_tile(difficulty: float, cfg: FlatSlabTerrainCfg, kind: str, face: float, angle: float) -> tuple:
+def oblique_tile(
+    difficulty: float, cfg: FlatSlabTerrainCfg, kind: str, face: float, angle: float, thickness: float | None = None
+) -> tuple:
     """Flat tile with a wall whose near face crosses the +x path ``face`` m ahead at ``angle`` degrees to it."""
     meshes, origin = flat_slab_terrain(difficulty, cfg)
-    wall = wall_box(kind, OBLIQUE_LENGTH)
+    wall = wall_box(kind, OBLIQUE_LENGTH, thickness)
     wall.apply_transform(trimesh.transformations.rotation_matrix(math.radians(90.0 - angle), (0.0, 0.0, 1.0)))
     wall.apply_translation((origin[0] + face, origin[1], 0.0))
     return [*meshes, tag_wall(wall, kind)], origin
 
 
 def corner_tile(
-    difficulty: float, cfg: FlatSlabTerrainCfg, kind: str, face: float, offset: float, angle: float
+    difficulty: float,
+    cfg: FlatSlabTerrainCfg,
+    kind: str,
+    face: float,
+    offset: float,
+    angle: float,
+    thickness: float | None = None,
 ) -> tuple:
     """Flat tile with a wall ending ``face`` m ahead and ``offset`` m left of the +x path, running off to the left.
 
     At ``angle`` degrees to the path: 90 across it, as a door jamb met head-on; 45 ahead-left; 135 back-left.
     """
     meshes, origin = flat_slab_terrain(difficulty, cfg)
-    wall = wall_box(kind, CORNER_LENGTH)
+    wall = wall_box(kind, CORNER_LENGTH, thickness)
     wall.apply_translation((0.0, 0.5 * CORNER_LENGTH, 0.0))
     wall.apply_transform(trimesh.transformations.rotation_matrix(math.radians(angle - 90.0), (0.0, 0.0, 1.0)))
     wall.apply_translation((origin[0] + face, origin[1] + offset, 0.0))
@@ -92,16 +106,21 @@ def corner_tile(
 def tiles(args: argparse.Namespace) -> dict[str, pane_edge_probe.TileFunction]:
     """The case's tiles, one per gap or angle."""
     if args.case == "turn":
-        return {f"gap {gap:.2f} m": partial(beside_tile, kind=args.kind, gap=gap) for gap in args.gaps}
+        return {
+            f"gap {gap:.2f} m": partial(beside_tile, kind=args.kind, gap=gap, thickness=args.thickness)
+            for gap in args.gaps
+        }
     if args.case == "corner":
         return {
             f"corner {angle:.0f}° at {args.offset:.2f} m": partial(
-                corner_tile, kind=args.kind, face=args.face, offset=args.offset, angle=angle
+                corner_tile, kind=args.kind, face=args.face, offset=args.offset, angle=angle, thickness=args.thickness
             )
             for angle in args.angles
         }
     return {
-        f"angle {angle:.0f}°": partial(oblique_tile, kind=args.kind, face=args.face, angle=angle)
+        f"angle {angle:.0f}°": partial(
+            oblique_tile, kind=args.kind, face=args.face, angle=angle, thickness=args.thickness
+        )
         for angle in args.angles
     }
 
@@ -132,6 +151,7 @@ def parse(argv: list[str]) -> argparse.Namespace:
     parser.add_argument("--gaps", type=float, nargs="+", default=[0.3, 0.35, 0.4, 0.45, 0.5, 0.6])
     parser.add_argument("--yaw-rate", type=float, default=-ExecutorCfg.turn_rate, help="turn case's command (rad/s)")
     parser.add_argument("--angles", type=float, nargs="+", default=[20.0, 30.0, 45.0, 60.0, 90.0])
+    parser.add_argument("--thickness", type=float, default=None, help="wall depth (m; default: by --kind)")
     parser.add_argument("--offset", type=float, default=0.15, help="corner case: the wall's end left of the path (m)")
     parser.add_argument("--speed", type=float, default=ExecutorCfg.forward_speed, help="oblique case's command (m/s)")
     parser.add_argument("--steps", type=int, default=300, help="policy steps (50 per simulated second)")
