@@ -67,10 +67,8 @@ def limit_turn(
     command: torch.Tensor, clearance: torch.Tensor, gain: float = TURN_GAIN, stop_radius: float = TURN_STOP_RADIUS
 ) -> torch.Tensor:
     """Command (vx, vy, ωz) with its yaw rate capped at ``gain·(clearance − stop_radius)`` in size; vx, vy are kept."""
-    allowed = (gain * (clearance - stop_radius)).clamp(min=0.0)
-    return torch.cat(
-        (command[:, :2], torch.maximum(torch.minimum(command[:, 2:], allowed[:, None]), -allowed[:, None])), 1
-    )
+    allowed = (gain * (clearance - stop_radius)).clamp(min=0.0)[:, None]
+    return torch.cat((command[:, :2], command[:, 2:].clamp(-allowed, allowed)), dim=1)
 
 
 def turn_directions(yaw: torch.Tensor, reach: float, pitch: float) -> torch.Tensor:

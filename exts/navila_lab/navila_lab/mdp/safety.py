@@ -15,7 +15,6 @@ that creeps on past the stop line or slides along a pane's edge pays for it befo
 
 from __future__ import annotations
 
-import math
 from typing import TYPE_CHECKING
 
 import torch
@@ -77,7 +76,7 @@ def safe_velocity_command(
     if turn_stop_radius is None:
         return command
     reach = turn_stop_radius + TURN_LOOKAHEAD
-    directions = turn_directions(robot.data.heading_w.torch, reach, math.sqrt(2.0) * walls.margin)
+    directions = turn_directions(robot.data.heading_w.torch, reach, walls.pitch)
     clearance = walls.clearance(robot.data.root_pos_w.torch[:, :2], directions, reach)
     return limit_turn(command, clearance, TURN_GAIN, turn_stop_radius)
 

@@ -84,6 +84,11 @@ class WallMap:
             occupied[np.ix_(rows, cols)] |= np.hypot(*outside) <= reach
         return cls(torch.as_tensor(occupied, device=device), (float(low[0]), float(low[1])), resolution, margin)
 
+    @property
+    def pitch(self) -> float:
+        """Spacing (m) of samples that cannot step over a wall: ``margin·√2`` (the class's guarantee)."""
+        return math.sqrt(2.0) * self.margin
+
     def blocked(self, xy: torch.Tensor) -> torch.Tensor:
         """Whether each point (..., 2) lies in an occupied cell (points off the grid are free)."""
         if self.occupied.numel() == 0:
@@ -114,29 +119,32 @@ class WallMap:
             lookahead: Farthest distance looked at; returned where the way is free that far.
             max_half_width: Bound on ``half_width`` that sets the number of sampled lanes (no host sync).
         """
-        step = math.sqrt(2.0) * self.margin
+        step = self.pitch
         along = torch.arange(0.0, lookahead + 0.5 * step, step, device=start.device).clamp(max=lookahead)
         across = torch.linspace(-1.0, 1.0, math.ceil(2.0 * max_half_width / step) + 1, device=start.device)
         normal = torch.stack((-direction[:, 1], direction[:, 0]), dim=-1)
         lateral = (half_width[:, None] * across)[:, None, :, None] * normal[:, None, None, :]
         points = start[:, None, None, :] + along[None, :, None, None] * direction[:, None, None, :] + lateral
-        hit = torch.cat((self.blocked(points).any(dim=-1), torch.ones_like(points[:, :1, 0, 0], dtype=torch.bool)), 1)
-        return torch.cat((along, along.new_tensor([lookahead])))[hit.to(torch.uint8).argmax(dim=-1)]
+        return self._first_blocked(points, along, lookahead)
 
     def clearance(self, center: torch.Tensor, directions: torch.Tensor, reach: float) -> torch.Tensor:
         """Distance (m, ≤ ``reach``) from each point to the nearest wall along any of its directions.
 
         Args:
             center: (N, 2) points, world frame.
-            directions: (N, K, 2) unit directions looked along from each point, at most ``margin·√2`` / ``reach``
+            directions: (N, K, 2) unit directions looked along from each point, at most :attr:`pitch` / ``reach``
                 radians apart for no wall within ``reach`` to be missed between them.
             reach: Farthest distance looked at; returned where no wall is nearer.
 
         Samples lie on the lattice of :class:`WallMap`'s guarantee along each direction: the result is at most the
         occupied band's width plus a pitch short of the wall's face.
         """
-        step = math.sqrt(2.0) * self.margin
+        step = self.pitch
         radii = torch.arange(step, reach + 0.5 * step, step, device=center.device).clamp(max=reach)
         points = center[:, None, None, :] + radii[None, :, None, None] * directions[:, None, :, :]
+        return self._first_blocked(points, radii, reach)
+
+    def _first_blocked(self, points: torch.Tensor, distances: torch.Tensor, limit: float) -> torch.Tensor:
+        """(N,) the first of ``distances`` where a sample of ``points`` (N, D, S, 2) is blocked, else ``limit``."""
         hit = torch.cat((self.blocked(points).any(dim=-1), torch.ones_like(points[:, :1, 0, 0], dtype=torch.bool)), 1)
-        return torch.cat((radii, radii.new_tensor([reach])))[hit.to(torch.uint8).argmax(dim=-1)]
+        return torch.cat((distances, distances.new_tensor([limit])))[hit.to(torch.uint8).argmax(dim=-1)]
