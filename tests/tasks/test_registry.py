@@ -9,7 +9,7 @@ import pytest
 from navila_agents.locomotion.runtime import load_cfgs
 from navila_lab.barrier import STOP_DISTANCE, TURN_STOP_RADIUS
 from navila_lab.sensors.height_map import HeightMapSpec
-from navila_lab.terrains.config import sub_terrain_of_column
+from navila_lab.terrains.config import EXTRA_TERRAINS, sub_terrain_of_column
 from navila_tasks.go2.env_cfg import LIDAR_WALL_CLEARANCE_WEIGHT, WALL_CLEARANCE_WEIGHT, WIDE_STOP_DISTANCE
 
 
@@ -48,6 +48,15 @@ class TestRegistry:
         expected = gaps.to_dict()
         expected["rewards"]["track_safe_ang_vel_z_exp"] = None
         assert turn.to_dict() == expected
+
+    def test_walls_variant_only_adds_the_thin_wall_tiles(self):
+        """NaVILA-Go2-Rough-Lidar-Gaps-Walls is the gaps task with the thin-wall sub-terrain added to its mix."""
+        gaps, _ = load_cfgs("NaVILA-Go2-Rough-Lidar-Gaps", [])
+        walls, _ = load_cfgs("NaVILA-Go2-Rough-Lidar-Gaps-Walls", [])
+        tiles = walls.scene.terrain.terrain_generator.sub_terrains
+        assert list(tiles) == [*gaps.scene.terrain.terrain_generator.sub_terrains, "thin_walls"]
+        assert tiles.pop("thin_walls").to_dict() == EXTRA_TERRAINS["thin_walls"].to_dict()
+        assert walls.to_dict() == gaps.to_dict()
 
     def test_lidar_variant_only_adds_the_height_map(self):
         """Blind and LiDAR tasks differ in the actor's height-map group and the LiDAR sensor, nothing else."""

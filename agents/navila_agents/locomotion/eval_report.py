@@ -20,6 +20,7 @@ TERRAIN_GROUPS: dict[str, tuple[str, ...]] = {
     "slopes": ("hf_pyramid_slope", "hf_pyramid_slope_inv"),
     "obstacles": ("obstacles",),
     "glass": ("glass",),
+    "thin_walls": ("thin_walls",),
 }
 """Terrain types reported by ``navila evaluate`` → sub-terrain names of the NaVILA mix."""
 ALL = "all"

@@ -39,8 +39,8 @@ from navila_lab.mdp.recorders import (
 )
 from navila_lab.progress import progress
 from navila_lab.provenance import git_commit
-from navila_lab.terrains.config import sub_terrain_of_column
-from navila_lab.terrains.walls import GLASS, OBSTACLES
+from navila_lab.terrains.config import EXTRA_TERRAINS, sub_terrain_of_column
+from navila_lab.terrains.walls import GLASS, OBSTACLES, wall_kinds
 
 from navila_agents.locomotion import runtime
 from navila_agents.locomotion.eval_report import combine_seeds, summarize, terrain_group
@@ -128,19 +128,23 @@ def make_eval_cfg(
     """Edit a play env cfg into the evaluation set's run of ``seed``; returns the sub-terrain of each terrain column.
 
     Each sub-terrain gets ``layouts`` columns: Isaac Lab draws every cell's difficulty within its row, so the columns of
-    one type hold distinct layouts.
+    one type hold distinct layouts. "all" is the task's own sub-terrains; a task with walls can also be put on the
+    :data:`~navila_lab.terrains.config.EXTRA_TERRAINS` it did not train on, by name.
     """
     generator = env_cfg.scene.terrain.terrain_generator
-    available = list(dict.fromkeys(terrain_group(name) for name in generator.sub_terrains))
-    wanted = available if "all" in eval_set.terrains else eval_set.terrains
+    tiles = dict(generator.sub_terrains)
+    if any(wall_kinds(sub) for sub in tiles.values()):
+        tiles |= {name: sub for name, sub in EXTRA_TERRAINS.items() if name not in tiles}
+    own = list(dict.fromkeys(terrain_group(name) for name in generator.sub_terrains))
+    available = list(dict.fromkeys(terrain_group(name) for name in tiles))
+    wanted = own if "all" in eval_set.terrains else eval_set.terrains
     missing = [terrain for terrain in wanted if terrain not in available]
     if missing:
         raise runtime.UserError(f"this task has no '{missing[0]}' terrain (it has: {', '.join(available)})")
     generator.sub_terrains = {
-        name: replace(sub, proportion=1.0)
-        for name, sub in generator.sub_terrains.items()
-        if terrain_group(name) in wanted
+        name: replace(sub, proportion=1.0) for name, sub in tiles.items() if terrain_group(name) in wanted
     }
+    kinds = {kind for sub in generator.sub_terrains.values() for kind in wall_kinds(sub)}
     generator.num_cols = len(generator.sub_terrains) * layouts
     generator.curriculum = True  # one sub-terrain per column, rows of increasing difficulty
     generator.seed = seed
@@ -151,8 +155,8 @@ def make_eval_cfg(
     )
     partners = {
         TERRAIN_SENSOR: f"{terrain_prim}/terrain/.*",
-        OBSTACLE_SENSOR: f"{terrain_prim}/{OBSTACLES}/.*" if "obstacles" in wanted else None,
-        GLASS_SENSOR: f"{terrain_prim}/{GLASS}/.*" if "glass" in wanted else None,
+        OBSTACLE_SENSOR: f"{terrain_prim}/{OBSTACLES}/.*" if OBSTACLES in kinds else None,
+        GLASS_SENSOR: f"{terrain_prim}/{GLASS}/.*" if GLASS in kinds else None,
     }
     for name, shapes in partners.items():
         if shapes is not None:

@@ -10,6 +10,7 @@ TASKS: dict[str, tuple[str, str]] = {
     "NaVILA-Go2-Rough-Lidar": ("Go2RoughLidarEnvCfg", "Go2RoughLidarPPORunnerCfg"),
     "NaVILA-Go2-Rough-Lidar-Gaps": ("Go2RoughLidarGapsEnvCfg", "Go2RoughLidarPPORunnerCfg"),
     "NaVILA-Go2-Rough-Lidar-Gaps-Turn": ("Go2RoughLidarGapsTurnEnvCfg", "Go2RoughLidarPPORunnerCfg"),
+    "NaVILA-Go2-Rough-Lidar-Gaps-Walls": ("Go2RoughLidarGapsWallsEnvCfg", "Go2RoughLidarPPORunnerCfg"),
     "NaVILA-Go2-Rough-Lidar-MaxMap": ("Go2RoughLidarMaxMapEnvCfg", "Go2RoughLidarPPORunnerCfg"),
     "NaVILA-Go2-Rough-Lidar-Slopes": ("Go2RoughLidarSlopesEnvCfg", "Go2RoughLidarPPORunnerCfg"),
 }

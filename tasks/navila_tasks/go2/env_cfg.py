@@ -27,7 +27,7 @@ from navila_lab.assets.go2_constants import STANDING_BASE_HEIGHT
 from navila_lab.barrier import STOP_DISTANCE, TURN_STOP_RADIUS
 from navila_lab.sensors.height_map import HeightMapSpec
 from navila_lab.sensors.lidar import L1_LIDAR_CFG, MaskedRayCasterCfg
-from navila_lab.terrains.config import NAVILA_TERRAINS_CFG
+from navila_lab.terrains.config import EXTRA_TERRAINS, NAVILA_TERRAINS_CFG
 from navila_lab.terrains.generator import WallTerrainImporterCfg
 from navila_lab.terrains.walls import WALL_KINDS
 
@@ -442,6 +442,19 @@ class Go2RoughLidarGapsTurnEnvCfg(Go2RoughLidarGapsEnvCfg):
 
 
 @configclass
+class Go2RoughLidarGapsWallsEnvCfg(Go2RoughLidarGapsEnvCfg):
+    """The gaps task with thin-wall tiles: 0.1 m walls and glass panes whose ends the robots meet head-on.
+
+    Both gaps policies walk their head into the end of a 0.1 m wall met head-on (a VLN scene's wall end or door jamb)
+    and stop for the same wall met face-on (``results/wall_turn.md``); the reference mix has no such ends.
+    """
+
+    def __post_init__(self) -> None:
+        super().__post_init__()
+        self.scene.terrain.terrain_generator.sub_terrains["thin_walls"] = EXTRA_TERRAINS["thin_walls"].copy()
+
+
+@configclass
 class Go2RoughLidarSlopesEnvCfg(Go2RoughLidarEnvCfg):
     """LiDAR task with twice the share of sloped tiles, taken from the flat and rough ones.
 
@@ -515,6 +528,15 @@ class Go2RoughLidarGapsEnvCfg_PLAY(Go2RoughLidarGapsEnvCfg):
 @configclass
 class Go2RoughLidarGapsTurnEnvCfg_PLAY(Go2RoughLidarGapsTurnEnvCfg):
     """Play version of :class:`Go2RoughLidarGapsTurnEnvCfg`."""
+
+    def __post_init__(self) -> None:
+        super().__post_init__()
+        self.play_mode()
+
+
+@configclass
+class Go2RoughLidarGapsWallsEnvCfg_PLAY(Go2RoughLidarGapsWallsEnvCfg):
+    """Play version of :class:`Go2RoughLidarGapsWallsEnvCfg`."""
 
     def __post_init__(self) -> None:
         super().__post_init__()

@@ -376,3 +376,23 @@ def test_wall_sensor_only_where_the_terrains_have_walls():
     walled, _ = runtime.load_cfgs("NaVILA-Go2-Rough-Lidar", [], play=True)
     make_eval_cfg(walled, EvalSet(terrains=["flat", "glass"]), seed=0, max_episodes=1)
     assert walled.scene.wall_contacts is not None and walled.terminations.wall_contact is not None
+
+
+def test_a_wall_task_is_evaluated_on_extra_terrains_by_name_only():
+    """The thin-wall tiles are offered to a task with walls that did not train on them; "all" stays the task's own
+    terrains, and the wall sensors follow the kinds of wall the chosen tiles hold."""
+    from navila_agents.locomotion import runtime
+    from navila_agents.locomotion.evaluation import EvalSet, make_eval_cfg
+    from navila_lab.mdp.recorders import GLASS_SENSOR, OBSTACLE_SENSOR
+
+    env_cfg, _ = runtime.load_cfgs("NaVILA-Go2-Rough-Lidar", [], play=True)
+    assert "thin_walls" not in make_eval_cfg(env_cfg, EvalSet(terrains=["all"]), seed=0, max_episodes=1)
+    env_cfg, _ = runtime.load_cfgs("NaVILA-Go2-Rough-Lidar", [], play=True)
+    assert set(make_eval_cfg(env_cfg, EvalSet(terrains=["thin_walls"]), seed=0, max_episodes=1)) == {"thin_walls"}
+    assert hasattr(env_cfg.scene, OBSTACLE_SENSOR) and hasattr(env_cfg.scene, GLASS_SENSOR)
+    env_cfg, _ = runtime.load_cfgs("NaVILA-Go2-Rough-Lidar", [], play=True)
+    make_eval_cfg(env_cfg, EvalSet(terrains=["glass"]), seed=0, max_episodes=1)
+    assert not hasattr(env_cfg.scene, OBSTACLE_SENSOR) and hasattr(env_cfg.scene, GLASS_SENSOR)
+    flat, _ = runtime.load_cfgs("NaVILA-Go2-Flat", [], play=True)
+    with pytest.raises(runtime.UserError, match="no 'thin_walls' terrain"):
+        make_eval_cfg(flat, EvalSet(terrains=["thin_walls"]), seed=0, max_episodes=1)

@@ -4,12 +4,13 @@ from __future__ import annotations
 
 import isaaclab.terrains as terrain_gen
 import numpy as np
-from isaaclab.terrains import TerrainGeneratorCfg
+from isaaclab.terrains import SubTerrainBaseCfg, TerrainGeneratorCfg
 
 from navila_lab.terrains.flat import FlatSlabTerrainCfg
 from navila_lab.terrains.generator import WallTerrainGeneratorCfg
 from navila_lab.terrains.glass import GlassPanelsTerrainCfg
 from navila_lab.terrains.obstacles import BoxObstaclesTerrainCfg
+from navila_lab.terrains.thin_walls import ThinWallsTerrainCfg
 
 NAVILA_TERRAINS_CFG = WallTerrainGeneratorCfg(
     size=(8.0, 8.0),
@@ -49,6 +50,13 @@ sets ``convert_to_heightfield``), the same surface as the ground mesh at a fract
 (``results/bench.md``). Obstacle boxes and glass panes are walls (:mod:`navila_lab.terrains.walls`): triangle-mesh
 colliders with vertical faces, where the LiDAR and the height scanner, which cast against every mesh, see them.
 """
+
+EXTRA_TERRAINS: dict[str, SubTerrainBaseCfg] = {
+    "thin_walls": ThinWallsTerrainCfg(proportion=0.15, convert_to_heightfield=True),
+}
+"""Sub-terrains outside the reference mix, with their share in a task that adds them to it
+(``NaVILA-Go2-Rough-Lidar-Gaps-Walls``); ``navila evaluate --terrain thin_walls`` puts any policy of a task with walls
+on them, trained there or not."""
 
 TERRAIN_TYPES: tuple[str, ...] = tuple(NAVILA_TERRAINS_CFG.sub_terrains)
 """Sub-terrain names, in generator column order."""

@@ -53,3 +53,7 @@ class GlassPanelsTerrainCfg(FlatSlabTerrainCfg):
     """No panel center within this distance (m) of the tile center."""
     seed: int | None = None
     """Set by the terrain generator."""
+
+    def wall_kinds(self) -> tuple[str, ...]:
+        """Wall kinds of the tile."""
+        return (GLASS,)

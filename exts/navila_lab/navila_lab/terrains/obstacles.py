@@ -48,3 +48,7 @@ class BoxObstaclesTerrainCfg(FlatSlabTerrainCfg):
     """Side (m) of the square at the tile center that stays free."""
     seed: int | None = None
     """Set by the terrain generator."""
+
+    def wall_kinds(self) -> tuple[str, ...]:
+        """Wall kinds of the tile."""
+        return (OBSTACLES,)

@@ -38,6 +38,12 @@ def wall_kind(mesh: trimesh.Trimesh) -> str | None:
     return mesh.metadata.get(WALL_TAG)
 
 
+def wall_kinds(sub_terrain: object) -> tuple[str, ...]:
+    """Wall kinds a sub-terrain cfg generates: those its ``wall_kinds()`` names, none for a ground-only tile."""
+    kinds = getattr(sub_terrain, "wall_kinds", None)
+    return kinds() if callable(kinds) else ()
+
+
 class WallMap:
     """Occupancy grid of wall footprints in the world x-y plane, on a torch device.
 
