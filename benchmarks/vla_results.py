@@ -206,7 +206,7 @@ def worker(args: argparse.Namespace) -> int:
         task=VLN_TASK, overrides=[], device=args.device, num_envs=num_jobs, seed=None, camera_size=camera
     )
     scene_ids = [scene.scene_id for scene in layout.scenes]
-    with open_vln_env(env_args, scene_ids, num_jobs, governed=low_level == "lidar_governed") as env:
+    with open_vln_env(env_args, scene_ids, num_jobs, low_level == "lidar_governed", policy) as env:
         device = str(env.unwrapped.device)
         backends = {name: HFBackend(folder, device=device, max_new_tokens=8) for name, folder in models.items()}
         backends["black"] = BlackFrames(backends["vla"])

@@ -20,6 +20,9 @@ def main(argv: list[str]) -> int:
     parser.add_argument("--commit", required=True, help="git commit the policy was trained at")
     parser.add_argument("--device", required=True, help="training device, in words")
     parser.add_argument("--eval", default=None, help="navila evaluate JSON that includes this policy")
+    parser.add_argument(
+        "--eval-name", default=None, help="this policy's name in the eval report (default: the policy directory's)"
+    )
     parser.add_argument("--notes", default="", help="free text added under the facts")
     args = parser.parse_args(argv)
     for path, what in ((args.policy, "policy directory"), (args.run, "run directory")):
@@ -34,7 +37,9 @@ def main(argv: list[str]) -> int:
         raise UserError(f"run '{args.run}' records no task (params/run.yaml): give --task")
     task, _ = checkpoint_task(anchor, args.task, [])
     try:
-        path = write_model_card(args.policy, args.run, task, args.commit, args.device, args.eval, args.notes)
+        path = write_model_card(
+            args.policy, args.run, task, args.commit, args.device, args.eval, args.notes, args.eval_name
+        )
     except ValueError as error:
         raise UserError(str(error)) from None
     print(f"[navila] model card -> {path}")

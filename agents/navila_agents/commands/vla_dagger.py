@@ -65,7 +65,7 @@ def main(argv: list[str]) -> int:
         raise UserError(f"no episode could be drawn in the {len(scenes)} training scenes")
     layout = SceneLayout.from_ids(scenes)
     source = f"dagger_{args.round}"
-    with open_vln_env(args, [scene.scene_id for scene in layout.scenes], len(episodes)) as env:
+    with open_vln_env(args, [scene.scene_id for scene in layout.scenes], len(episodes), policy=policy) as env:
         device = str(env.unwrapped.device)
         sim = RenderSim(env, layout) if args.policy is None else IsaacVlnSim(env, layout, policy)
         learner = HFBackend(args.model, device=args.vla_device or device, max_new_tokens=8)

@@ -21,7 +21,7 @@ from navila_tasks.vln.episodes import Episode, load_episodes
 from navila_tasks.vln.layout import SceneLayout, SceneSource, scene_floor_heights
 from navila_tasks.vln.scene_files import DEFAULT_GLASS_PATTERN
 
-from navila_agents.locomotion.policy import resolve_policy
+from navila_agents.locomotion.policy import host_height_map, resolve_policy
 from navila_agents.viewers import add_viewer_args, look_at, parse_viewers, viewer_cfgs
 from navila_agents.vla.executor import ExecutionMode, ExecutorCfg
 from navila_agents.vla.interfaces import Interface
@@ -253,6 +253,7 @@ def run(args: argparse.Namespace) -> tuple[list[EpisodeResult], dict, SceneLayou
 
     env_cfg, agent_cfg = runtime.load_cfgs(args.task, args.overrides)
     runtime.configure(env_cfg, agent_cfg, args)
+    host_height_map(policy, env_cfg)
     if args.governor:
         env_cfg.govern_commands()
     if args.num_envs is None and env_cfg.sim.device == "cpu":

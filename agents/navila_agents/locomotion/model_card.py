@@ -114,7 +114,8 @@ def eval_table(report: dict, policy_name: str) -> str:
     """Markdown table of one policy's per-terrain numbers (mean ± sd over seeds) from a ``navila evaluate`` JSON."""
     entry = next((p for p in report["policies"] if p["name"] == policy_name), None)
     if entry is None:
-        return f"(no eval of '{policy_name}' in this report)"
+        names = ", ".join(p["name"] for p in report["policies"])
+        raise ValueError(f"the eval report has no policy '{policy_name}' (it has: {names})")
     terrains = list(entry["terrains"])
     lines = ["| metric | " + " | ".join(terrains) + " |", "|---|" + "---:|" * len(terrains)]
     for field, label in EVAL_ROWS.items():
@@ -128,9 +129,19 @@ def eval_table(report: dict, policy_name: str) -> str:
 
 
 def write_model_card(
-    policy_dir: str, run_dir: str, task: str, commit: str, device: str, eval_report: str | None, notes: str = ""
+    policy_dir: str,
+    run_dir: str,
+    task: str,
+    commit: str,
+    device: str,
+    eval_report: str | None,
+    notes: str = "",
+    eval_name: str | None = None,
 ) -> str:
-    """Write ``MODEL_CARD.md`` and ``curves.png`` into ``policy_dir``; returns the card's path."""
+    """Write ``MODEL_CARD.md`` and ``curves.png`` into ``policy_dir``; returns the card's path.
+
+    ``eval_name``: the policy's name in ``eval_report`` when it was evaluated under another directory's name.
+    """
     series = read_scalars(run_dir, list(CURVES))
     reward = series["Train/mean_reward"]
     if not reward.steps.size:
@@ -160,7 +171,7 @@ def write_model_card(
             f"## Evaluation (`navila evaluate`, {report['device']}, {report['date'][:10]}, "
             f"seeds {', '.join(map(str, report['eval_set'].get('seeds') or [report['eval_set'].get('seed')]))})",
             "",
-            eval_table(report, name),
+            eval_table(report, eval_name or name),
             "",
         ]
     path = os.path.join(policy_dir, "MODEL_CARD.md")

@@ -112,6 +112,12 @@ def check_height_map(source: PolicySource, env_cfg: ManagerBasedRLEnvCfg) -> Non
         )
 
 
+def host_height_map(source: PolicySource | None, env_cfg: ManagerBasedRLEnvCfg) -> None:
+    """Let a task that hosts any LiDAR policy (the VLN task) build the height map ``source`` was trained on."""
+    if source is not None and source.spec is not None and source.spec.height_map is not None:
+        env_cfg.use_height_map(source.spec.height_map)
+
+
 def load_policy(
     source: PolicySource, env: gym.Env, agent_cfg: RslRlOnPolicyRunnerCfg
 ) -> tuple[RslRlVecEnvWrapper, Policy]:

@@ -32,6 +32,8 @@ from navila_agents.vln.rollout import EpisodeResult, VlnRunCfg, VlnRunner, VlnSi
 if TYPE_CHECKING:
     from isaaclab.envs import ManagerBasedRLEnvCfg
 
+    from navila_agents.locomotion.policy import PolicySource
+
 VLN_TASK = "NaVILA-Go2-VLN"
 
 
@@ -109,18 +111,25 @@ def add_env_args(parser: argparse.ArgumentParser, num_envs: int) -> None:
 
 
 def vln_env_cfg(
-    args: argparse.Namespace, scene_ids: Sequence[str], num_episodes: int, governed: bool = False
+    args: argparse.Namespace,
+    scene_ids: Sequence[str],
+    num_episodes: int,
+    governed: bool = False,
+    policy: PolicySource | None = None,
 ) -> ManagerBasedRLEnvCfg:
     """The VLN task's env cfg with these scenes, ``args.camera_size`` cameras and at most one env per episode.
 
-    ``governed``: the locomotion policy's commands are capped by the robot-side height-map governor.
+    ``governed``: the locomotion policy's commands are capped by the robot-side height-map governor. ``policy``: the
+    locomotion policy it will host (its height map is built).
     """
     from navila_agents.locomotion import runtime
+    from navila_agents.locomotion.policy import host_height_map
 
     if args.camera_size <= 0:
         raise UserError(f"--camera-size must be positive, got {args.camera_size}")
     env_cfg, agent_cfg = runtime.load_cfgs(args.task, args.overrides)
     runtime.configure(env_cfg, agent_cfg, args)
+    host_height_map(policy, env_cfg)
     if governed:
         env_cfg.govern_commands()
     env_cfg.scene.num_envs = min(env_cfg.scene.num_envs, num_episodes)
@@ -131,12 +140,16 @@ def vln_env_cfg(
 
 @contextlib.contextmanager
 def open_vln_env(
-    args: argparse.Namespace, scene_ids: Sequence[str], num_episodes: int, governed: bool = False
+    args: argparse.Namespace,
+    scene_ids: Sequence[str],
+    num_episodes: int,
+    governed: bool = False,
+    policy: PolicySource | None = None,
 ) -> Iterator[gym.Env]:
     """The VLN task of :func:`vln_env_cfg`, closed on exit."""
     from navila_agents.locomotion import runtime
 
-    env_cfg = vln_env_cfg(args, scene_ids, num_episodes, governed)
+    env_cfg = vln_env_cfg(args, scene_ids, num_episodes, governed, policy)
     with runtime.open_env(args.task, env_cfg) as env:
         yield env
 

@@ -389,12 +389,26 @@ class Go2RoughLidarEnvCfg(Go2RoughBlindEnvCfg):
             term.params["stop_distance"] = stop_distance
 
     def govern_commands(self) -> None:
-        """Give the actor its command capped by the robot-side height-map governor (:mod:`navila_lab.barrier`)."""
+        """Give the actor its command capped by the robot-side height-map governor (:mod:`navila_lab.barrier`).
+
+        The governor bins the sweeps as the actor's map does (on the robot both read ``deploy.yaml``).
+        """
+        spec = self.observations.height_map.height_map.params["spec"]
         for group in (self.observations.policy, self.observations.proprio_history):
             group.velocity_commands = ObsTerm(
                 func=mdp.governed_velocity_commands,
-                params={"command_name": "base_velocity", "sensor_cfg": SceneEntityCfg("lidar")},
+                params={"command_name": "base_velocity", "sensor_cfg": SceneEntityCfg("lidar"), "spec": spec},
             )
+
+    def use_height_map(self, spec: HeightMapSpec) -> None:
+        """Build the actor's height map, and the governor's if any, as ``spec`` says.
+
+        For a task hosting a policy trained on another map (the VLN task).
+        """
+        self.observations.height_map.height_map.params["spec"] = spec
+        for group in (self.observations.policy, self.observations.proprio_history):
+            if group.velocity_commands.func is mdp.governed_velocity_commands:
+                group.velocity_commands.params["spec"] = spec
 
 
 @configclass

@@ -89,7 +89,8 @@ def test_eval_table_rows_per_terrain(tmp_path):
     assert "| collisions (episodes touching a box or pane) | – | 25.0 ± 5.0% |" in table
     assert "| forward speed (m/s) | 0.50 | 0.50 |" in table
     assert all(row.count("|") == 4 for row in table)
-    assert "no eval" in eval_table(report, "other")
+    with pytest.raises(ValueError, match="no policy 'other'"):
+        eval_table(report, "other")
 
 
 def test_card_and_curves_written(tmp_path):
@@ -104,6 +105,17 @@ def test_card_and_curves_written(tmp_path):
     assert "final mean episode reward: 19.00 (mean of the last 10 iterations: 14.50)" in card
     assert "| glass contacts / episode | 0.25 | 0.25 |" in card
     assert (policy / "curves.png").read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
+
+
+def test_card_of_a_policy_evaluated_under_another_name(tmp_path):
+    """A policy evaluated from its export directory and shipped under another name finds its row by ``eval_name``."""
+    policy = tmp_path / "pol"
+    policy.mkdir()
+    report = str(eval_report(tmp_path / "e.json", name="run7"))
+    with pytest.raises(ValueError, match=r"no policy 'pol' \(it has: run7\)"):
+        write_model_card(str(policy), str(make_run(tmp_path)), "NaVILA-Go2-Flat", "abc", "cpu", report)
+    path = write_model_card(str(policy), str(tmp_path / "run"), "NaVILA-Go2-Flat", "abc", "cpu", report, "", "run7")
+    assert "| glass contacts / episode | 0.25 | 0.25 |" in open(path).read()
 
 
 def test_cli_takes_the_task_from_the_run_record(tmp_path, capsys):

@@ -4,7 +4,7 @@ deploy.yaml, a checkpoint through its run's record."""
 from pathlib import Path
 
 import pytest
-from navila_agents.locomotion.policy import check_height_map, resolve_policy
+from navila_agents.locomotion.policy import check_height_map, host_height_map, resolve_policy
 from navila_agents.locomotion.runtime import (
     DEFAULT_TASK,
     RUN_FILE,
@@ -16,7 +16,8 @@ from navila_agents.locomotion.runtime import (
 )
 from navila_lab.errors import UserError
 
-LIDAR = str(Path(__file__).resolve().parents[3] / "policies" / "go2_rough_lidar")
+POLICIES = Path(__file__).resolve().parents[3] / "policies"
+LIDAR, BLIND = str(POLICIES / "go2_rough_lidar"), str(POLICIES / "go2_rough_blind")
 
 
 def test_policy_on_its_own_task_passes():
@@ -30,8 +31,25 @@ def test_policy_on_a_task_with_another_map_fusion_is_refused():
     """A newest-fused policy on the max-map task is one line naming the field, not a silently different input."""
     source = resolve_policy(LIDAR, "NaVILA-Go2-Rough-Lidar-MaxMap")
     env_cfg, _ = load_cfgs("NaVILA-Go2-Rough-Lidar-MaxMap-Play", [], play=True)
-    with pytest.raises(UserError, match=r"height map with fusion newest \(task: max\); choose the policy's task"):
+    with pytest.raises(
+        UserError, match=r"height map with pool gaps \(task: max\), fusion newest \(task: max\); choose"
+    ):
         check_height_map(source, env_cfg)
+
+
+def test_the_vln_task_builds_the_map_of_the_policy_it_hosts():
+    """The VLN task hosts any LiDAR policy: it builds the policy's map, and the governor bins sweeps the same way."""
+    source = resolve_policy(LIDAR)
+    env_cfg, _ = load_cfgs("NaVILA-Go2-VLN", [])
+    env_cfg.govern_commands()
+    with pytest.raises(UserError, match="pool gaps"):
+        check_height_map(source, env_cfg)
+    host_height_map(source, env_cfg)
+    check_height_map(source, env_cfg)
+    governed = (env_cfg.observations.policy.velocity_commands, env_cfg.observations.proprio_history.velocity_commands)
+    assert [term.params["spec"] for term in governed] == [source.spec.height_map] * 2
+    host_height_map(resolve_policy(BLIND), env_cfg)  # a blind policy reads no map: nothing changes
+    check_height_map(source, env_cfg)
 
 
 class TestRunRecord:
