@@ -148,7 +148,9 @@ class TestOpenExported:
     def test_opens_the_shipped_policy(self):
         """The shipped directory holds both actors; the opener returns their paths and the contract."""
         exported = open_exported(LIDAR, POLICY_ONNX)
-        assert exported.onnx.is_file() and exported.jit.is_file() and exported.spec.task == "NaVILA-Go2-Rough-Lidar-Gaps"
+        assert (
+            exported.onnx.is_file() and exported.jit.is_file() and exported.spec.task == "NaVILA-Go2-Rough-Lidar-Gaps"
+        )
 
     @pytest.mark.parametrize("missing", [DEPLOY_FILE, POLICY_JIT])
     def test_missing_file(self, tmp_path, missing):

@@ -7,7 +7,7 @@ import trimesh
 from isaaclab.utils import configclass
 
 from navila_lab.terrains.flat import FlatSlabTerrainCfg, flat_slab_terrain
-from navila_lab.terrains.walls import GLASS, tag_wall
+from navila_lab.terrains.walls import GLASS, tag_wall, upright_box
 
 
 def glass_panels_terrain(difficulty: float, cfg: GlassPanelsTerrainCfg) -> tuple[list[trimesh.Trimesh], np.ndarray]:
@@ -28,10 +28,7 @@ def glass_panels_terrain(difficulty: float, cfg: GlassPanelsTerrainCfg) -> tuple
         length = rng.uniform(cfg.panel_length_range[0], length_max)
         # panels face the tile center so that they stand across the way of a robot leaving it
         yaw = np.arctan2(offset[1], offset[0]) + 0.5 * np.pi + rng.uniform(-0.3, 0.3)
-        panel = trimesh.creation.box((length, cfg.panel_thickness, cfg.panel_height))
-        transform = trimesh.transformations.rotation_matrix(yaw, (0.0, 0.0, 1.0))
-        transform[:3, 3] = (*(center + offset), 0.5 * cfg.panel_height)
-        panel.apply_transform(transform)
+        panel = upright_box(length, cfg.panel_thickness, cfg.panel_height, yaw, center + offset)
         meshes.append(tag_wall(panel, GLASS))
     return meshes, origin
 

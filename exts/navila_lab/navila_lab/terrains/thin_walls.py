@@ -12,7 +12,7 @@ import trimesh
 from isaaclab.utils import configclass
 
 from navila_lab.terrains.flat import FlatSlabTerrainCfg, flat_slab_terrain
-from navila_lab.terrains.walls import GLASS, OBSTACLES, tag_wall
+from navila_lab.terrains.walls import GLASS, OBSTACLES, tag_wall, upright_box
 
 
 def thin_walls_terrain(difficulty: float, cfg: ThinWallsTerrainCfg) -> tuple[list[trimesh.Trimesh], np.ndarray]:
@@ -37,10 +37,7 @@ def thin_walls_terrain(difficulty: float, cfg: ThinWallsTerrainCfg) -> tuple[lis
         thickness = cfg.glass_thickness if glass else cfg.wall_thickness
         end = center + distance * np.array([np.cos(bearing), np.sin(bearing)])
         middle = end + 0.5 * length * np.array([np.cos(yaw), np.sin(yaw)])
-        wall = trimesh.creation.box((length, thickness, cfg.height))
-        transform = trimesh.transformations.rotation_matrix(yaw, (0.0, 0.0, 1.0))
-        transform[:3, 3] = (*middle, 0.5 * cfg.height)
-        wall.apply_transform(transform)
+        wall = upright_box(length, thickness, cfg.height, yaw, middle)
         meshes.append(tag_wall(wall, GLASS if glass else OBSTACLES))
     return meshes, origin
 

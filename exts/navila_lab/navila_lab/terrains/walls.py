@@ -38,6 +38,15 @@ def wall_kind(mesh: trimesh.Trimesh) -> str | None:
     return mesh.metadata.get(WALL_TAG)
 
 
+def upright_box(length: float, thickness: float, height: float, yaw: float, center: Sequence[float]) -> trimesh.Trimesh:
+    """A box standing on the ground (z = 0), its length along ``yaw`` (rad), its footprint centered at ``center``."""
+    box = trimesh.creation.box((length, thickness, height))
+    transform = trimesh.transformations.rotation_matrix(yaw, (0.0, 0.0, 1.0))
+    transform[:3, 3] = (*center, 0.5 * height)
+    box.apply_transform(transform)
+    return box
+
+
 def wall_kinds(sub_terrain: object) -> tuple[str, ...]:
     """Wall kinds a sub-terrain cfg generates: those its ``wall_kinds()`` names, none for a ground-only tile."""
     kinds = getattr(sub_terrain, "wall_kinds", None)
