@@ -66,19 +66,26 @@ def limit_command(
 def limit_turn(
     command: torch.Tensor, clearance: torch.Tensor, gain: float = TURN_GAIN, stop_radius: float = TURN_STOP_RADIUS
 ) -> torch.Tensor:
-    """Command (vx, vy, ωz) with its yaw rate capped at ``gain·(clearance − stop_radius)`` in size; vx, vy are kept."""
-    allowed = (gain * (clearance - stop_radius)).clamp(min=0.0)[:, None]
-    return torch.cat((command[:, :2], command[:, 2:].clamp(-allowed, allowed)), dim=1)
+    """Command (vx, vy, ωz) with its yaw rate capped by the clearance on the side the turn swings the rear towards.
+
+    ``clearance`` (N, 2): distance to the nearest wall on the base's left and on its right. Turning right (ωz < 0)
+    swings the rear legs to the left, so its rate is capped at ``gain·(left − stop_radius)``; turning left, by the
+    right clearance. Turning towards a wall is not capped: the robot comes to face it and the head, sweeping ~0.34 m,
+    touches nothing from 0.30 m on (``results/wall_turn.md``). vx, vy are kept.
+    """
+    allowed = (gain * (clearance - stop_radius)).clamp(min=0.0)
+    return torch.cat((command[:, :2], command[:, 2:].clamp(-allowed[:, :1], allowed[:, 1:])), dim=1)
 
 
 def turn_directions(yaw: torch.Tensor, reach: float, pitch: float) -> torch.Tensor:
-    """(N, K, 2) world-frame unit directions beside and behind bases of heading ``yaw`` (N,), outside the front cone.
+    """(N, 2, K, 2) world-frame unit directions beside and behind bases of heading ``yaw`` (N,), outside the cone ahead.
 
-    They are at most ``pitch / reach`` radians apart (:meth:`~navila_lab.terrains.walls.WallMap.clearance`).
+    Index 0 holds the left side's, 1 the right side's, each reaching round to straight behind. They are at most
+    ``pitch / reach`` radians apart (:meth:`~navila_lab.terrains.walls.WallMap.clearance`).
     """
-    arc = 2.0 * (math.pi - TURN_FRONT_CONE)
-    count = math.ceil(arc * reach / pitch) + 1
-    angles = yaw[:, None] + torch.linspace(TURN_FRONT_CONE, 2.0 * math.pi - TURN_FRONT_CONE, count, device=yaw.device)
+    count = math.ceil((math.pi - TURN_FRONT_CONE) * reach / pitch) + 1
+    side = torch.linspace(TURN_FRONT_CONE, math.pi, count, device=yaw.device)
+    angles = yaw[:, None, None] + torch.stack((side, -side))
     return torch.stack((angles.cos(), angles.sin()), dim=-1)
 
 
@@ -172,7 +179,7 @@ class HeightMapGovernor:
         return distance.flatten(1).amin(dim=1).clamp(min=0.0, max=self.lookahead)
 
     def turn_clearance(self, height_map: torch.Tensor) -> torch.Tensor:
-        """Distance (m) from the base to the nearest wall face the map shows beside the robot.
+        """(B, 2) distance (m) from the base to the nearest wall face the map shows on the robot's left and right.
 
         Faces met sideways, outside the front cone (:data:`TURN_FRONT_CONE`), less the pool's growth; at most the stop
         radius plus :data:`TURN_LOOKAHEAD`. The map starts ~0.1 m ahead of the base: a wall beside the robot shows where
@@ -182,10 +189,13 @@ class HeightMapGovernor:
         points = self._base_points(maps)
         sideways = torch.tensor([[0.0, 1.0]], device=maps.device).expand(maps.shape[0], -1)
         faces = self.wall_faces(maps, sideways) | self.wall_faces(maps, -sideways)
-        beside = torch.atan2(points[..., 1].abs(), points[..., 0]) > TURN_FRONT_CONE
-        distance = torch.where(faces & beside, torch.linalg.norm(points, dim=-1) - self._growth, torch.inf)
+        beside = faces & (torch.atan2(points[..., 1].abs(), points[..., 0]) > TURN_FRONT_CONE)
+        distance = torch.linalg.norm(points, dim=-1) - self._growth
         reach = (self.turn_stop_radius or 0.0) + TURN_LOOKAHEAD
-        return distance.flatten(1).amin(dim=1).clamp(min=0.0, max=reach)
+        sides = [
+            torch.where(beside & on_side, distance, torch.inf) for on_side in (points[..., 1] >= 0, points[..., 1] <= 0)
+        ]
+        return torch.stack([side.flatten(1).amin(dim=1) for side in sides], dim=1).clamp(min=0.0, max=reach)
 
     def _base_points(self, maps: torch.Tensor) -> torch.Tensor:
         """(B, rows, cols, 2) base-frame x-y of each cell's center at its own depth."""

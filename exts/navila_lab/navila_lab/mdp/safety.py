@@ -59,8 +59,8 @@ def safe_velocity_command(
     The free distance is how far the footprint's front edge can sweep along the commanded direction before it meets a
     wall of the terrain's :class:`~navila_lab.terrains.walls.WallMap`; without one the command is returned unchanged.
     With ``turn_stop_radius`` the yaw rate is capped too, at ``TURN_GAIN·(clearance − turn_stop_radius)``, the
-    clearance being the distance from the base to the nearest wall beside or behind it
-    (:func:`~navila_lab.barrier.turn_directions`, :func:`~navila_lab.barrier.limit_turn`).
+    clearance being the distance from the base to the nearest wall on the side the turn swings the rear towards,
+    beside or behind it (:func:`~navila_lab.barrier.turn_directions`, :func:`~navila_lab.barrier.limit_turn`).
     """
     command = env.command_manager.get_command(command_name)[:, :3]
     walls = getattr(env.scene.terrain, "wall_map", None)
@@ -77,7 +77,8 @@ def safe_velocity_command(
         return command
     reach = turn_stop_radius + TURN_LOOKAHEAD
     directions = turn_directions(robot.data.heading_w.torch, reach, walls.pitch)
-    clearance = walls.clearance(robot.data.root_pos_w.torch[:, :2], directions, reach)
+    center = robot.data.root_pos_w.torch[:, :2]
+    clearance = torch.stack([walls.clearance(center, directions[:, side], reach) for side in (0, 1)], dim=1)
     return limit_turn(command, clearance, TURN_GAIN, turn_stop_radius)
 
 
