@@ -73,17 +73,21 @@ def test_a_wall_on_the_left_stops_a_sideways_command_not_a_forward_one():
 
 
 @pytest.mark.parametrize("wall_y", [0.3, 0.4, 0.5, 0.8])
-def test_a_wall_beside_stops_turning_in_place_within_the_stop_radius(wall_y):
-    """The clearance beside reads the wall's distance within a map cell (at most half a cell beyond it); the yaw
-    rate is capped at the turn barrier's, the forward command kept; without a stop radius the turn passes."""
+def test_a_wall_on_the_left_stops_turning_right_in_place_within_the_stop_radius(wall_y):
+    """The left clearance reads the wall's distance within a map cell (at most half a cell beyond it), the right one
+    sees nothing; turning right (away from the wall, the rear swinging into it) is capped at the turn barrier's rate,
+    turning left (towards it) is not, the forward command kept; without a stop radius every turn passes."""
     scene = height_map(wall_y=wall_y).flatten(1)
-    clearance = governor().turn_clearance(scene).item()
-    assert min(wall_y, TURN_STOP_RADIUS + TURN_LOOKAHEAD) - SPEC.resolution <= clearance <= wall_y + SPEC.resolution / 2
-    capped = governor()(torch.tensor([[0.5, 0.0, 0.5]]), scene)
-    allowed = max(0.0, min(0.5, TURN_GAIN * (clearance - TURN_STOP_RADIUS)))
-    assert capped[0, 2].item() == pytest.approx(allowed, abs=1e-5) and capped[0, 0].item() == 0.5
+    left, right = governor().turn_clearance(scene)[0].tolist()
+    reach = TURN_STOP_RADIUS + TURN_LOOKAHEAD
+    assert min(wall_y, reach) - SPEC.resolution <= left <= wall_y + SPEC.resolution / 2
+    assert right == pytest.approx(reach)
+    capped = governor()(torch.tensor([[0.5, 0.0, -0.5], [0.5, 0.0, 0.5]]), scene.expand(2, -1))
+    allowed = max(0.0, min(0.5, TURN_GAIN * (left - TURN_STOP_RADIUS)))
+    assert capped[0, 2].item() == pytest.approx(-allowed, abs=1e-5) and capped[0, 0].item() == 0.5
+    assert capped[1, 2].item() == 0.5
     unlimited = HeightMapGovernor(SPEC, POSITION, ROTATION, turn_stop_radius=None)
-    assert unlimited(torch.tensor([[0.0, 0.0, 0.5]]), scene)[0, 2].item() == 0.5
+    assert unlimited(torch.tensor([[0.0, 0.0, -0.5]]), scene)[0, 2].item() == -0.5
 
 
 def test_a_single_unseen_cell_is_not_a_wall():

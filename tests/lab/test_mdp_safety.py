@@ -106,34 +106,45 @@ class TestSafeVelocityCommand:
 class TestTurnBarrier:
     """The optional yaw-rate cap of the safe target (``turn_stop_radius``) near walls beside or behind the base."""
 
-    def test_limit_turn_caps_the_yaw_rate_by_the_clearance_and_keeps_the_planar_command(self):
-        """|ω| ≤ γ_turn·(clearance − r_stop), either sign; zero inside the stop radius; vx, vy untouched."""
-        command = torch.tensor([[0.5, 0.1, 1.0], [0.5, 0.1, -1.0], [0.0, 0.0, 0.2], [0.3, 0.0, 1.0]])
-        clearance = torch.tensor([TURN_STOP_RADIUS + 0.1, TURN_STOP_RADIUS + 0.1, TURN_STOP_RADIUS + 0.2, 0.2])
+    def test_limit_turn_caps_each_direction_by_the_side_it_swings_the_rear_towards(self):
+        """Turning left (ω > 0) is capped at γ_turn·(right clearance − r_stop), turning right at the left one's; zero
+        inside the stop radius; vx, vy untouched."""
+        command = torch.tensor([[0.5, 0.1, 1.0], [0.5, 0.1, -1.0], [0.0, 0.0, 0.2], [0.3, 0.0, 1.0], [0.3, 0.0, -1.0]])
+        near, far = TURN_STOP_RADIUS + 0.1, TURN_STOP_RADIUS + 0.3
+        clearance = torch.tensor([[far, near], [near, far], [near, TURN_STOP_RADIUS + 0.2], [0.2, 1.0], [0.2, 1.0]])
         limited = limit_turn(command, clearance)
         cap = TURN_GAIN * 0.1
-        assert torch.allclose(limited[:, 2], torch.tensor([cap, -cap, 0.2, 0.0]))
+        assert torch.allclose(limited[:, 2], torch.tensor([cap, -cap, 0.2, 1.0, 0.0]))
         assert torch.equal(limited[:, :2], command[:, :2])
 
     def test_directions_leave_out_the_cone_ahead_and_are_close_enough(self):
-        """Every direction is outside the front cone of the heading, and neighbours are at most pitch / reach apart."""
+        """Every direction is outside the front cone of the heading, on its side (left first) or straight behind, and
+        neighbours are at most pitch / reach apart."""
         yaw = torch.tensor([0.0, 2.0])
         directions = turn_directions(yaw, reach=0.7, pitch=0.05)
         heading = torch.stack((yaw.cos(), yaw.sin()), dim=-1)
-        cosine = torch.einsum("nkd,nd->nk", directions, heading)
+        cosine = torch.einsum("nskd,nd->nsk", directions, heading)
         assert (cosine <= math.cos(TURN_FRONT_CONE) + 1e-6).all()
-        gaps = torch.acos(torch.einsum("nkd,nkd->nk", directions[:, 1:], directions[:, :-1]).clamp(max=1.0))
+        cross = heading[:, None, None, 0] * directions[..., 1] - heading[:, None, None, 1] * directions[..., 0]
+        assert (cross[:, 0] >= -1e-6).all() and (cross[:, 1] <= 1e-6).all()
+        assert torch.allclose(directions[:, :, -1], -heading[:, None].expand(-1, 2, -1), atol=1e-6)
+        gaps = torch.acos(torch.einsum("nskd,nskd->nsk", directions[:, :, 1:], directions[:, :, :-1]).clamp(max=1.0))
         assert gaps.max() <= 0.05 / 0.7 + 1e-6
 
     @pytest.mark.parametrize(("gap", "stopped"), [(0.3, True), (0.4, True), (1.0, False)])
     def test_a_wall_beside_stops_the_turn_a_wall_ahead_does_not(self, gap, stopped):
         """Facing along the pane ``gap`` m beside it, turning in place is stopped near it; facing the pane with the
         footprint at the stop line, the robot turns freely; without ``turn_stop_radius`` nothing changes."""
-        env = fake_env([WALL_X - gap, WALL_X - 0.61], [0.5 * math.pi, 0.0], [[0.0, 0.0, 0.5], [0.0, 0.0, -0.5]])
+        env = fake_env(
+            [WALL_X - gap, WALL_X - 0.61, WALL_X - gap],
+            [0.5 * math.pi, 0.0, 0.5 * math.pi],
+            [[0.0, 0.0, 0.5], [0.0, 0.0, -0.5], [0.0, 0.0, -0.5]],
+        )
         target = safe_velocity_command(env, "base_velocity", turn_stop_radius=TURN_STOP_RADIUS)
-        assert target[0, 2].item() == (0.0 if stopped else 0.5)
+        assert target[0, 2].item() == (0.0 if stopped else 0.5), "turning left swings the rear into the pane"
         assert target[1, 2].item() == -0.5, "a wall ahead does not stop a turn away from it"
-        assert torch.equal(safe_velocity_command(env, "base_velocity")[:, 2], torch.tensor([0.5, -0.5]))
+        assert target[2, 2].item() == -0.5, "turning right, towards the pane on the right, is not stopped"
+        assert torch.equal(safe_velocity_command(env, "base_velocity")[:, 2], torch.tensor([0.5, -0.5, -0.5]))
 
     def test_yaw_tracking_rewards_holding_still_beside_a_wall_and_turning_in_the_open(self):
         """Beside the pane, a robot that does not turn earns the full reward; in the open one that turns does."""
