@@ -16,9 +16,14 @@ SPAWN_OFFSET = 0.8
 
 def write_fresh_policy(directory: Path, task: str = "NaVILA-Go2-Flat", seed: int = 0, blind: bool = False) -> Path:
     """Export a freshly initialised MLP (small last layer: the robot holds its default pose) with the deploy.yaml of
-    the shipped LiDAR (or blind) policy, its task replaced by ``task``."""
+    the shipped LiDAR (or blind) policy, its task and height map replaced by ``task``'s."""
+    from navila_agents.locomotion.runtime import load_cfgs
+
     shipped = DeploySpec.load(SHIPPED / ("go2_rough_blind" if blind else "go2_rough_lidar"))
     spec = dataclasses.replace(shipped, task=task)
+    group = getattr(load_cfgs(task, [])[0].observations, "height_map", None)
+    if not blind and group is not None:
+        spec = dataclasses.replace(spec, height_map=group.height_map.params["spec"])
     directory.mkdir(parents=True, exist_ok=True)
     spec.save(directory)
     torch.manual_seed(seed)

@@ -11,7 +11,7 @@ import torch
 import trimesh
 from isaaclab.managers import SceneEntityCfg
 from isaaclab.sensors import RayCasterCfg
-from isaaclab.utils import replace
+from isaaclab.utils import configclass, replace
 from isaaclab_newton.physics import NewtonManager
 from navila_agents.locomotion import runtime
 from navila_agents.locomotion.evaluation import spawn_still
@@ -33,6 +33,17 @@ def wall_terrain(difficulty, cfg):
     return [*meshes, tag_wall(wall, GLASS)], origin
 
 
+@configclass
+class GlassWallTileCfg(FlatSlabTerrainCfg):
+    """Flat tile with one glass wall ahead (:func:`wall_terrain`)."""
+
+    function = wall_terrain
+
+    def wall_kinds(self) -> tuple[str, ...]:
+        """Wall kinds of the tile (the evaluation's contact sensors follow them)."""
+        return (GLASS,)
+
+
 def known_scene(env_cfg) -> None:
     """Two tiles, robot 0 facing a glass wall, robot 1 on open ground; no spawn randomization."""
     env_cfg.scene.terrain.terrain_generator = WallTerrainGeneratorCfg(
@@ -43,7 +54,7 @@ def known_scene(env_cfg) -> None:
         curriculum=True,
         use_cache=False,
         sub_terrains={
-            "wall": FlatSlabTerrainCfg(function=wall_terrain, proportion=0.5),
+            "wall": GlassWallTileCfg(proportion=0.5),
             "flat": FlatSlabTerrainCfg(proportion=0.5),
         },
     )
