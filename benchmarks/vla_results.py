@@ -40,7 +40,6 @@ from pathlib import Path
 from navila_lab.errors import UserError, run_command
 
 ROOT = Path(__file__).resolve().parents[1]
-VLN_TASK = "NaVILA-Go2-VLN"
 SETS = {"clear": "test_clear", "glass": "test_glass"}
 """Set name in the tables → episode file of the dataset."""
 LOW_LEVELS = {
@@ -177,11 +176,11 @@ def plan_jobs(
 def worker(args: argparse.Namespace) -> int:
     """Run every method of one low level on both sets; write one run folder per (method, set)."""
     import torch
-    from navila_agents.commands.vln import ORACLE_WAYPOINT_RADIUS
     from navila_agents.locomotion.policy import resolve_policy
     from navila_agents.vla.backends.hf import HFBackend, model_image_size
+    from navila_agents.vla.backends.oracle import ORACLE_WAYPOINT_RADIUS
     from navila_agents.vla.backends.routed import BlackFrames, RoutedBackend
-    from navila_agents.vln.datagen import open_vln_env
+    from navila_agents.vln.env import VLN_TASK, open_vln_env
     from navila_agents.vln.render_sim import RenderSim
     from navila_agents.vln.report import write_run
     from navila_agents.vln.rollout import VlnRunCfg, VlnRunner

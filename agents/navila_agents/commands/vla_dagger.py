@@ -14,7 +14,7 @@ from pathlib import Path
 
 from navila_lab.errors import UserError
 
-from navila_agents.vln.datagen import add_env_args
+from navila_agents.vln.env import add_env_args
 
 
 def parse_args(argv: list[str]) -> argparse.Namespace:
@@ -52,7 +52,8 @@ def main(argv: list[str]) -> int:
     from navila_agents.vla.backends.hf import HFBackend, check_vla_folder
     from navila_agents.vla.training.dataset import write_dataset
     from navila_agents.vln.dagger import round_episodes, training_scenes
-    from navila_agents.vln.datagen import collect, dataset_card, open_vln_env
+    from navila_agents.vln.datagen import collect, dataset_card
+    from navila_agents.vln.env import open_vln_env
     from navila_agents.vln.metrics import aggregate
     from navila_agents.vln.render_sim import RenderSim
     from navila_agents.vln.rollout import VlnRunCfg

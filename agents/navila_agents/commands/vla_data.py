@@ -14,7 +14,8 @@ from pathlib import Path
 
 from navila_lab.errors import UserError
 
-from navila_agents.vln.datagen import add_env_args, default_splits
+from navila_agents.vln.datagen import default_splits
+from navila_agents.vln.env import add_env_args
 
 
 def parse_args(argv: list[str]) -> argparse.Namespace:
@@ -52,10 +53,10 @@ def main(argv: list[str]) -> int:
         collect,
         dataset_card,
         dataset_split,
-        open_vln_env,
         save_episode_files,
         split_episodes,
     )
+    from navila_agents.vln.env import open_vln_env
     from navila_agents.vln.render_sim import RenderSim
     from navila_agents.vln.rollout import VlnRunCfg
 

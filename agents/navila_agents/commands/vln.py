@@ -21,22 +21,20 @@ from navila_tasks.vln.episodes import Episode, load_episodes
 from navila_tasks.vln.layout import SceneLayout, SceneSource, scene_floor_heights
 from navila_tasks.vln.scene_files import DEFAULT_GLASS_PATTERN
 
-from navila_agents.locomotion.policy import host_height_map, resolve_policy
+from navila_agents.locomotion.policy import resolve_policy
 from navila_agents.viewers import add_viewer_args, look_at, parse_viewers, viewer_cfgs
 from navila_agents.vla.executor import ExecutionMode, ExecutorCfg
 from navila_agents.vla.interfaces import Interface
+from navila_agents.vln.env import VLN_TASK, vln_env_cfg
 
 if TYPE_CHECKING:
     from navila_agents.vla.backends.base import VLABackend
     from navila_agents.vln.rollout import EpisodeResult
     from navila_agents.vln.simulator import IsaacVlnSim
 
-VLN_TASK = "NaVILA-Go2-VLN"
 BACKENDS = ("oracle", "hf", "server")
 DEFAULT_CAMERA_SIZE = 512
 """Camera size (px) when the VLA does not say: the reference's (docs/reference.md §1)."""
-ORACLE_WAYPOINT_RADIUS = 0.15
-"""The oracle's paths start where the robot stands (replanned every query), so corners count as passed only close."""
 CPU_NUM_ENVS = 4
 """Default episodes in parallel on CPU (on a GPU: the task's, 256)."""
 
@@ -213,7 +211,7 @@ def make_backend(args: argparse.Namespace, sim: IsaacVlnSim) -> VLABackend:
         from navila_agents.vla.backends.server import ServerBackend
 
         return ServerBackend(args.vla_url, interface=args.interface)
-    from navila_agents.vla.backends.oracle import ShortestPathOracle
+    from navila_agents.vla.backends.oracle import ORACLE_WAYPOINT_RADIUS, ShortestPathOracle
 
     return ShortestPathOracle(
         sim.num_envs, sim.poses, waypoint_radius=ORACLE_WAYPOINT_RADIUS, device=sim.device, interface=args.interface
@@ -251,22 +249,10 @@ def run(args: argparse.Namespace) -> tuple[list[EpisodeResult], dict, SceneLayou
     from navila_agents.vln.simulator import IsaacVlnSim
     from navila_agents.vln.video import EpisodeVideos
 
-    env_cfg, agent_cfg = runtime.load_cfgs(args.task, args.overrides)
-    runtime.configure(env_cfg, agent_cfg, args)
-    host_height_map(policy, env_cfg)
-    if args.governor:
-        env_cfg.govern_commands()
+    scene_ids = [scene.scene_id for scene in layout.scenes]
+    env_cfg = vln_env_cfg(args, scene_ids, len(episodes), args.governor, policy, source)
     if args.num_envs is None and env_cfg.sim.device == "cpu":
-        env_cfg.scene.num_envs = CPU_NUM_ENVS
-    env_cfg.scene.num_envs = min(env_cfg.scene.num_envs, len(episodes))
-    spawn = env_cfg.scene.vln_scenes.spawn
-    spawn.scene_ids = [scene.scene_id for scene in layout.scenes]
-    spawn.scenes_dir, spawn.glass_pattern, spawn.floor_heights = (
-        source.scenes_dir,
-        source.glass_pattern,
-        source.floor_heights,
-    )
-    env_cfg.scene.camera.width = env_cfg.scene.camera.height = args.camera_size
+        env_cfg.scene.num_envs = min(CPU_NUM_ENVS, env_cfg.scene.num_envs)
     run_cfg = VlnRunCfg(
         query_period=args.query_period,
         max_steps=args.max_steps,

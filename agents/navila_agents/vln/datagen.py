@@ -7,34 +7,23 @@ scenes, episodes and instructions, and (with :class:`~navila_agents.vln.render_s
 
 from __future__ import annotations
 
-import argparse
-import contextlib
 import dataclasses
 import time
 from collections import Counter
-from collections.abc import Iterator, Mapping, Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
-from typing import TYPE_CHECKING
 
-import gymnasium as gym
 from navila_lab.errors import UserError
 from navila_tasks.commands.vln_episodes import episodes_of_scenes
 from navila_tasks.vln.episodes import Episode, save_episodes
 from navila_tasks.vln.layout import SceneLayout
 
-from navila_agents.commands.vln import ORACLE_WAYPOINT_RADIUS
 from navila_agents.vla.backends.base import VLABackend
+from navila_agents.vla.backends.oracle import ORACLE_WAYPOINT_RADIUS
 from navila_agents.vla.training.dataset import QueryRow
 from navila_agents.vln.labelling import LabellingOracle, QueryRecorder, RecordingSim
 from navila_agents.vln.rollout import EpisodeResult, VlnRunCfg, VlnRunner, VlnSim
-
-if TYPE_CHECKING:
-    from isaaclab.envs import ManagerBasedRLEnvCfg
-
-    from navila_agents.locomotion.policy import PolicySource
-
-VLN_TASK = "NaVILA-Go2-VLN"
 
 
 @dataclass(frozen=True)
@@ -98,60 +87,6 @@ def split_episodes(
     if fitted < spec.scenes:
         raise UserError(f"split {spec.name}: only {fitted} of {spec.scenes} scenes in {max_seeds} seeds fit")
     return episodes
-
-
-def add_env_args(parser: argparse.ArgumentParser, num_envs: int) -> None:
-    """Arguments of the commands that roll out VLN episodes."""
-    from navila_agents.locomotion import runtime
-
-    runtime.add_common_args(parser, task_default=VLN_TASK)
-    parser.set_defaults(num_envs=num_envs)
-    parser.add_argument("--camera-size", type=int, default=96, help="camera width and height (pixels)")
-    parser.add_argument("--max-steps", type=int, default=2500, help="policy steps after which an episode ends")
-
-
-def vln_env_cfg(
-    args: argparse.Namespace,
-    scene_ids: Sequence[str],
-    num_episodes: int,
-    governed: bool = False,
-    policy: PolicySource | None = None,
-) -> ManagerBasedRLEnvCfg:
-    """The VLN task's env cfg with these scenes, ``args.camera_size`` cameras and at most one env per episode.
-
-    ``governed``: the locomotion policy's commands are capped by the robot-side height-map governor. ``policy``: the
-    locomotion policy it will host (its height map is built).
-    """
-    from navila_agents.locomotion import runtime
-    from navila_agents.locomotion.policy import host_height_map
-
-    if args.camera_size <= 0:
-        raise UserError(f"--camera-size must be positive, got {args.camera_size}")
-    env_cfg, agent_cfg = runtime.load_cfgs(args.task, args.overrides)
-    runtime.configure(env_cfg, agent_cfg, args)
-    host_height_map(policy, env_cfg)
-    if governed:
-        env_cfg.govern_commands()
-    env_cfg.scene.num_envs = min(env_cfg.scene.num_envs, num_episodes)
-    env_cfg.scene.vln_scenes.spawn.scene_ids = list(dict.fromkeys(scene_ids))
-    env_cfg.scene.camera.width = env_cfg.scene.camera.height = args.camera_size
-    return env_cfg
-
-
-@contextlib.contextmanager
-def open_vln_env(
-    args: argparse.Namespace,
-    scene_ids: Sequence[str],
-    num_episodes: int,
-    governed: bool = False,
-    policy: PolicySource | None = None,
-) -> Iterator[gym.Env]:
-    """The VLN task of :func:`vln_env_cfg`, closed on exit."""
-    from navila_agents.locomotion import runtime
-
-    env_cfg = vln_env_cfg(args, scene_ids, num_episodes, governed, policy)
-    with runtime.open_env(args.task, env_cfg) as env:
-        yield env
 
 
 @dataclass(frozen=True)

@@ -53,10 +53,10 @@ def test_governed_lidar_policy_runs_behind_the_governor(tmp_path, tiny_data, sma
     """``--low-levels lidar_governed`` steps the LiDAR policy with its commands capped by the height-map governor (the
     policy's command observation is the governed one; the plain LiDAR low level keeps the raw command) and reports
     its rows with physics: falls and contacts are counted."""
-    from navila_agents.vln.datagen import vln_env_cfg
+    from navila_agents.vln.env import VLN_TASK, vln_env_cfg
     from navila_lab import mdp
 
-    env_args = Namespace(task=vla_results.VLN_TASK, overrides=[], device="cpu", num_envs=1, seed=None, camera_size=16)
+    env_args = Namespace(task=VLN_TASK, overrides=[], device="cpu", num_envs=1, seed=None, camera_size=16)
     governed, plain = (vln_env_cfg(env_args, [], 1, governed=flag).observations.policy for flag in (True, False))
     assert governed.velocity_commands.func is mdp.governed_velocity_commands
     assert plain.velocity_commands.func is not mdp.governed_velocity_commands

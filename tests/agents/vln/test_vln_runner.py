@@ -6,9 +6,8 @@ from pathlib import Path
 
 import numpy as np
 import pytest
-from navila_agents.commands.vln import ORACLE_WAYPOINT_RADIUS
 from navila_agents.vla.backends.base import FunctionBackend, VLABackend
-from navila_agents.vla.backends.oracle import ShortestPathOracle
+from navila_agents.vla.backends.oracle import ORACLE_WAYPOINT_RADIUS, ShortestPathOracle
 from navila_agents.vla.backends.server import ServerBackend
 from navila_agents.vln.rollout import EndReason, VlnRunCfg, VlnRunner
 from navila_tasks.vln.episodes import load_episodes, yaw_to_quaternion

@@ -22,6 +22,9 @@ TOKEN_FORWARD_CM = tuple(sorted({a.cm for a in DISCRETE_TOKENS.values() if isins
 """Forward distances the token vocabulary has (cm)."""
 TOKEN_TURN_DEG = tuple(sorted({abs(a.degrees) for a in DISCRETE_TOKENS.values() if isinstance(a, Turn)}))
 """Turn angles the token vocabulary has (degrees, each way)."""
+ORACLE_WAYPOINT_RADIUS = 0.15
+"""Waypoint radius (m) of the oracle in the VLN loop: its paths start where the robot stands (replanned every query),
+so corners count as passed only close."""
 
 
 class ShortestPathOracle(VLABackend):
