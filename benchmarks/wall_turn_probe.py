@@ -5,7 +5,8 @@ policy alone (``--governor`` caps the commands as ``navila vln --governor`` does
 
 - ``turn``: a wall 2 m long parallel to the robot, on its left, its near face ``gap`` m from the base; the robot turns
   in place at ``--yaw-rate`` (default: the command layer's turn rate, to the right, away from the wall, which swings
-  the rear legs towards it; a positive rate turns towards it).
+  the rear legs towards it; a positive rate turns towards it). ``--bearing`` puts the wall elsewhere around the base,
+  facing it (0: across the path ahead, the legs sweeping past it).
 - ``oblique``: a wall 3 m long whose near face crosses the robot's path ``--face`` m ahead at ``angle`` degrees to the
   path (90: head-on); the robot walks forward at ``--speed``.
 - ``corner``: a wall 2 m long ending ``--face`` m ahead and ``--offset`` m left of the path, running off to the left at
@@ -61,13 +62,22 @@ def wall_box(kind: str, length: float, thickness: float | None = None) -> trimes
 
 
 def beside_tile(
-    difficulty: float, cfg: FlatSlabTerrainCfg, kind: str, gap: float, thickness: float | None = None
+    difficulty: float,
+    cfg: FlatSlabTerrainCfg,
+    kind: str,
+    gap: float,
+    thickness: float | None = None,
+    bearing: float = 90.0,
 ) -> tuple:
-    """Flat tile with a wall along +x on the robot's left, its near face ``gap`` m from the tile's center."""
+    """Flat tile with a wall facing the tile's center ``gap`` m from it, at ``bearing`` degrees left of +x.
+
+    90 (default): a wall along +x on the robot's left; 0: a wall across its path ahead.
+    """
     meshes, origin = flat_slab_terrain(difficulty, cfg)
     wall = wall_box(kind, BESIDE_LENGTH, thickness)
-    wall.apply_transform(trimesh.transformations.rotation_matrix(math.pi / 2, (0.0, 0.0, 1.0)))
-    wall.apply_translation((origin[0], origin[1] + gap, 0.0))
+    wall.apply_translation((gap, 0.0, 0.0))
+    wall.apply_transform(trimesh.transformations.rotation_matrix(math.radians(bearing), (0.0, 0.0, 1.0)))
+    wall.apply_translation((origin[0], origin[1], 0.0))
     return [*meshes, tag_wall(wall, kind)], origin
 
 
@@ -106,8 +116,11 @@ def corner_tile(
 def tiles(args: argparse.Namespace) -> dict[str, pane_edge_probe.TileFunction]:
     """The case's tiles, one per gap or angle."""
     if args.case == "turn":
+        where = "" if args.bearing == 90.0 else f" at {args.bearing:.0f}°"
         return {
-            f"gap {gap:.2f} m": partial(beside_tile, kind=args.kind, gap=gap, thickness=args.thickness)
+            f"gap {gap:.2f} m{where}": partial(
+                beside_tile, kind=args.kind, gap=gap, thickness=args.thickness, bearing=args.bearing
+            )
             for gap in args.gaps
         }
     if args.case == "corner":
@@ -149,6 +162,9 @@ def parse(argv: list[str]) -> argparse.Namespace:
     parser.add_argument("case", choices=("turn", "oblique", "corner"))
     pane_edge_probe.add_wall_args(parser, face=1.5)
     parser.add_argument("--gaps", type=float, nargs="+", default=[0.3, 0.35, 0.4, 0.45, 0.5, 0.6])
+    parser.add_argument(
+        "--bearing", type=float, default=90.0, help="turn case: the wall's bearing, degrees left of ahead (90: beside)"
+    )
     parser.add_argument("--yaw-rate", type=float, default=-ExecutorCfg.turn_rate, help="turn case's command (rad/s)")
     parser.add_argument("--angles", type=float, nargs="+", default=[20.0, 30.0, 45.0, 60.0, 90.0])
     parser.add_argument("--thickness", type=float, default=None, help="wall depth (m; default: by --kind)")
