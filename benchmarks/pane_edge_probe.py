@@ -19,7 +19,7 @@ from __future__ import annotations
 import argparse
 import math
 import sys
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from functools import partial
 from pathlib import Path
 from typing import TYPE_CHECKING
@@ -102,8 +102,13 @@ def walk(
     steps: int,
     yaw_rate: float = 0.0,
     governor: bool = False,
+    map_at: Sequence[float] = (),
 ) -> list[dict]:
-    """Roll the policy out on the tiles; one result per tile, in the order of ``tiles``."""
+    """Roll the policy out on the tiles; one result per tile, in the order of ``tiles``.
+
+    ``map_at``: forward distances (m) at whose first passing each tile's result keeps the policy's height map
+    (``maps``: distance → (rows, cols) tensor, depths below the sensor as the actor reads them).
+    """
     source = resolve_policy(str(policy_dir))
     env_cfg, agent_cfg = runtime.load_cfgs(source.task, [], play=True)
     configure(env_cfg, tiles, speed, yaw_rate, governor)
@@ -121,6 +126,8 @@ def walk(
         heading = robot.data.heading_w.torch.clone()
         turned = torch.zeros(len(columns))
         speeds = []
+        maps: list[dict[float, torch.Tensor]] = [{} for _ in columns]
+        shape = env_cfg.observations.height_map.height_map.params["spec"].shape if map_at else None
         obs = wrapped.get_observations()
         with torch.inference_mode():
             for step in range(steps):
@@ -142,6 +149,9 @@ def walk(
                             "turned": math.degrees(turned[env_id].item()),
                         }
                 speeds.append(robot.data.root_lin_vel_b.torch[:, 0].clone())
+                for env_id, mark in ((e, m) for e in range(len(columns)) for m in map_at if m not in maps[e]):
+                    if where[env_id, 0] >= mark:
+                        maps[env_id][mark] = obs["height_map"][env_id].reshape(shape).clone()
         where = robot.data.root_pos_w.torch[:, :2] - origins
         final_speed = torch.stack(speeds[-50:]).mean(0)
         names = list(tiles)
@@ -155,6 +165,7 @@ def walk(
                 "clearance": clearance[env_id].item(),
                 "first": first[env_id],
                 "peak_force": peak[env_id].max().item(),
+                "maps": maps[env_id],
                 "touched": [
                     name
                     for name, value in zip(contacts.sensor_names, peak[env_id].tolist(), strict=True)

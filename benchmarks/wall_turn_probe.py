@@ -156,6 +156,16 @@ def table(rows: list[dict]) -> str:
     return "\n".join(lines)
 
 
+def map_blocks(rows: list[dict]) -> str:
+    """Each tile's height maps as text: one line per row from the far edge ahead to behind, depth × 20 per cell."""
+    blocks = []
+    for row in rows:
+        for mark, depth in sorted(row["maps"].items()):
+            cells = "\n".join(" ".join(f"{round(20 * value):2d}" for value in line) for line in depth.tolist())
+            blocks.append(f"{row['tile']}, base {mark:.2f} m forward:\n\n```\n{cells}\n```")
+    return "\n\n".join(blocks)
+
+
 def parse(argv: list[str]) -> argparse.Namespace:
     """The command line: the case and its tiles, the policy, the wall kind and the walk."""
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
@@ -172,6 +182,14 @@ def parse(argv: list[str]) -> argparse.Namespace:
     parser.add_argument("--speed", type=float, default=ExecutorCfg.forward_speed, help="oblique case's command (m/s)")
     parser.add_argument("--steps", type=int, default=300, help="policy steps (50 per simulated second)")
     parser.add_argument("--governor", action="store_true", help="cap the commands with the height-map governor")
+    parser.add_argument(
+        "--show-map",
+        type=float,
+        nargs="+",
+        default=[],
+        metavar="X",
+        help="also write each tile's height map when the base first passes X m forward",
+    )
     return parser.parse_args(argv)
 
 
@@ -179,11 +197,16 @@ def main(argv: list[str]) -> int:
     """Run the case, print the table and append it to results/wall_turn.md."""
     args = parse(argv)
     speed, yaw_rate = (0.0, args.yaw_rate) if args.case == "turn" else (args.speed, 0.0)
-    rows = pane_edge_probe.walk(args.policy, tiles(args), speed, args.steps, yaw_rate, governor=args.governor)
+    rows = pane_edge_probe.walk(
+        args.policy, tiles(args), speed, args.steps, yaw_rate, governor=args.governor, map_at=args.show_map
+    )
     heading = run_heading("cpu", " ".join(["python benchmarks/wall_turn_probe.py", *argv]))
     command = f"turning in place at {yaw_rate:+.2f} rad/s" if args.case == "turn" else f"walking at {speed} m/s"
     governed = " behind the height-map governor" if args.governor else ""
     text = f"{heading}\n\n{args.policy.name}{governed}, {args.kind} walls, {command}.\n\n{table(rows)}\n"
+    if args.show_map:
+        text += "\nThe policy's height maps (depth below the sensor × 20: 0 is unseen or above the clip):\n\n"
+        text += f"{map_blocks(rows)}\n"
     print(text)
     append_markdown(RESULTS, HEADER, text)
     return 0

@@ -4,10 +4,12 @@ import math
 
 import numpy as np
 import pytest
+import torch
 from navila_benchmarks.wall_turn_probe import (
     BESIDE_LENGTH,
     beside_tile,
     corner_tile,
+    map_blocks,
     oblique_tile,
     parse,
     table,
@@ -45,6 +47,15 @@ def test_the_wall_beside_runs_along_the_robot_at_the_gap(kind, gap):
     assert low[1] > origin[1], "the wall is on the left (+y) only"
 
 
+@pytest.mark.parametrize(("bearing", "direction"), [(0.0, (1.0, 0.0, 0.0)), (-30.0, (0.866, -0.5, 0.0))])
+def test_the_turn_wall_faces_the_base_at_its_bearing(bearing, direction):
+    """At ``bearing`` the wall's face is ``gap`` m from the tile's center; straight behind there is nothing."""
+    wall, origin = wall_of(beside_tile(0.0, TILE, kind=OBSTACLES, gap=0.4, bearing=bearing))
+    assert hit_distance(wall, origin, direction) == pytest.approx(0.4, abs=1e-3)
+    behind = np.array([[*origin[:2], 0.25]]), -np.array([direction], dtype=float)
+    assert len(wall.ray.intersects_location(*behind)[0]) == 0
+
+
 @pytest.mark.parametrize("angle", [30.0, 45.0, 90.0])
 def test_the_oblique_wall_crosses_the_path_at_the_face_and_the_angle(angle):
     """Straight ahead the near face is ``face`` m away; 0.2 m to the left it is 0.2 / tan(angle) m nearer."""
@@ -70,6 +81,7 @@ def test_each_case_builds_one_tile_per_gap_or_angle():
     assert list(tiles(turn)) == ["gap 0.30 m", "gap 0.50 m"] and turn.yaw_rate < 0
     assert list(tiles(parse(["oblique", "--angles", "30", "90"]))) == ["angle 30°", "angle 90°"]
     assert list(tiles(parse(["corner", "--angles", "90", "--offset", "0.2"]))) == ["corner 90° at 0.20 m"]
+    assert list(tiles(parse(["turn", "--gaps", "0.4", "--bearing", "0"]))) == ["gap 0.40 m at 0°"]
 
 
 def test_table_reads_the_first_contact_and_the_bodies_touching():
@@ -80,3 +92,12 @@ def test_table_reads_the_first_contact_and_the_bodies_touching():
     lines = table([touching, clean]).splitlines()
     assert "| gap 0.30 m | -170 |" in lines[2] and "RL_calf after -49°" in lines[2] and lines[2].endswith("| 212 |")
     assert "| none | none | 0 |" in lines[3]
+
+
+def test_map_blocks_print_each_snapshot_row_by_row():
+    """One fenced block per tile and distance, rows as lines, each cell's depth × 20 rounded."""
+    maps = {0.7: torch.tensor([[0.5, 0.0], [0.26, 0.3]]), 0.5: torch.zeros(2, 2)}
+    text = map_blocks([{"tile": "corner 0° at 0.10 m", "maps": maps}, {"tile": "other", "maps": {}}])
+    first, second = text.split("\n\n```\n")[1:]
+    assert text.index("base 0.50 m") < text.index("base 0.70 m") and "other" not in text
+    assert first.startswith(" 0  0\n 0  0\n```") and second.startswith("10  0\n 5  6\n```")
