@@ -29,7 +29,7 @@ import trimesh
 from isaaclab.utils.math import wrap_to_pi
 from navila_agents.locomotion import runtime
 from navila_agents.locomotion.evaluation import end_on_time_out_only, fix_velocity_command, spawn_still
-from navila_agents.locomotion.policy import load_policy, resolve_policy
+from navila_agents.locomotion.policy import host_height_map, load_policy, resolve_policy
 from navila_lab.errors import run_command
 from navila_lab.mdp.safety import FOOTPRINT, wall_clearance_penalty
 from navila_lab.provenance import append_markdown, stamp
@@ -111,6 +111,7 @@ def walk(
     """
     source = resolve_policy(str(policy_dir))
     env_cfg, agent_cfg = runtime.load_cfgs(source.task, [], play=True)
+    host_height_map(source, env_cfg)
     configure(env_cfg, tiles, speed, yaw_rate, governor)
     agent_cfg.device = "cpu"
     with runtime.open_env(source.task, env_cfg) as env:

@@ -109,6 +109,29 @@ class TestHeightMap:
         hole = ((cloud[:, 0] - x0).abs() < 0.03) & ((cloud[:, 1] - y0).abs() < 0.03)
         assert height_map_from_points(cloud[~hole].unsqueeze(0), replace(SPEC, pool="gaps"))[0, 8, 13] == 0.3
 
+    def test_open_pool_keeps_a_thin_walls_shadow_that_the_gaps_pool_fills(self):
+        """A 0.06 m wall met end-on 0.4 m ahead (x < 0, y 0–0.06): the LiDAR sees its end face, not its body in the
+        face's shadow. Behind it the gaps pool shows floor (hits from beside the wall, and the pool filling from
+        them); the open pool reads the cells whose centers lie in the shadow as unseen."""
+        floor = ground_cloud(0.3)
+        in_shadow = (floor[:, 0] < -0.4) & (floor[:, 1] >= 0.0) & (floor[:, 1] < 0.06 * floor[:, 0] / -0.4)
+        face_y, face_z = torch.meshgrid(torch.arange(0.0, 0.06, 0.01), torch.arange(0.0, 0.3, 0.02), indexing="ij")
+        face = torch.stack((torch.full_like(face_y.flatten(), -0.4), face_y.flatten(), face_z.flatten()), dim=-1)
+        cloud = torch.cat((floor[~in_shadow], face)).unsqueeze(0)
+        gaps = height_map_from_points(cloud, replace(SPEC, pool="gaps"))[0]
+        opened = height_map_from_points(cloud, replace(SPEC, pool="open"))[0]
+        behind = (slice(0, 4), slice(13, 15))  # 0.59–0.77 m ahead, centers y 0.01 and 0.07
+        assert torch.all(gaps[behind] == 0.3), "the gaps pool shows floor behind the end face"
+        assert torch.all(opened[behind] == 0.0), "the open pool keeps the shadow unseen"
+        assert torch.equal(opened[:, :12], gaps[:, :12]) and torch.equal(opened[8:], gaps[8:]), "elsewhere alike"
+
+    def test_open_pool_fills_a_lone_hole_like_the_gaps_pool(self):
+        """Without a tall return the open pool is the gaps pool: a lone hole in a floor is filled."""
+        cloud = ground_cloud(0.3)
+        x0, y0 = cell_center(8, 13)
+        hole = ((cloud[:, 0] - x0).abs() < 0.03) & ((cloud[:, 1] - y0).abs() < 0.03)
+        assert height_map_from_points(cloud[~hole].unsqueeze(0), replace(SPEC, pool="open"))[0, 8, 13] == 0.3
+
     def test_batch_entries_are_independent(self):
         """Each batch entry is binned on its own."""
         points = torch.stack((ground_cloud(0.3), ground_cloud(0.4)))

@@ -58,6 +58,14 @@ class TestRegistry:
         assert tiles.pop("thin_walls").to_dict() == EXTRA_TERRAINS["thin_walls"].to_dict()
         assert walls.to_dict() == gaps.to_dict()
 
+    def test_open_walls_variant_only_changes_the_pool(self):
+        """NaVILA-Go2-Rough-Lidar-Open-Walls is the thin-wall task with the open pool in the actor's map."""
+        walls, _ = load_cfgs("NaVILA-Go2-Rough-Lidar-Gaps-Walls", [])
+        opened, _ = load_cfgs("NaVILA-Go2-Rough-Lidar-Open-Walls", [])
+        spec = opened.observations.height_map.height_map.params.pop("spec")
+        assert spec == dataclasses.replace(walls.observations.height_map.height_map.params.pop("spec"), pool="open")
+        assert opened.to_dict() == walls.to_dict()
+
     def test_lidar_variant_only_adds_the_height_map(self):
         """Blind and LiDAR tasks differ in the actor's height-map group and the LiDAR sensor, nothing else."""
         blind, blind_agent = load_cfgs("NaVILA-Go2-Rough-Blind", [])

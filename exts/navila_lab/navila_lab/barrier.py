@@ -149,7 +149,7 @@ class HeightMapGovernor:
         """Sensor → base rotation matrix."""
         self.lidar_pos = torch.as_tensor(lidar_pos, dtype=torch.float32)
         """Sensor origin (m) in the base frame."""
-        floor_growth = spec.pool_size // 2 if spec.pool == "max" else 0  # "gaps" keeps measured cells
+        floor_growth = spec.pool_size // 2 if spec.pool == "max" else 0  # "gaps", "open" keep measured cells
         self._growth = (floor_growth + 0.5) * spec.resolution
 
     def wall_faces(self, height_map: torch.Tensor, heading: torch.Tensor) -> torch.Tensor:

@@ -12,6 +12,7 @@ TASKS: dict[str, tuple[str, str]] = {
     "NaVILA-Go2-Rough-Lidar-Gaps-Turn": ("Go2RoughLidarGapsTurnEnvCfg", "Go2RoughLidarPPORunnerCfg"),
     "NaVILA-Go2-Rough-Lidar-Gaps-Walls": ("Go2RoughLidarGapsWallsEnvCfg", "Go2RoughLidarPPORunnerCfg"),
     "NaVILA-Go2-Rough-Lidar-MaxMap": ("Go2RoughLidarMaxMapEnvCfg", "Go2RoughLidarPPORunnerCfg"),
+    "NaVILA-Go2-Rough-Lidar-Open-Walls": ("Go2RoughLidarOpenWallsEnvCfg", "Go2RoughLidarPPORunnerCfg"),
     "NaVILA-Go2-Rough-Lidar-Slopes": ("Go2RoughLidarSlopesEnvCfg", "Go2RoughLidarPPORunnerCfg"),
 }
 """Task id → (env cfg class, rsl_rl runner cfg class); each also gets a ``-Play`` id."""

@@ -14,8 +14,12 @@ from navila_lab.tensors import zero_rows
 
 FUSIONS = ("max", "newest")
 """Ways :class:`SweepHistory` fuses its sweeps (see :attr:`HeightMapSpec.fusion`)."""
-POOLS = ("max", "gaps")
+POOLS = ("max", "gaps", "open")
 """Which cells of a sweep's map the max-pool sets (see :attr:`HeightMapSpec.pool`)."""
+SHADOW_BEARINGS = 90
+"""Bearing sectors around the sensor in which ``pool == "open"`` finds the nearest tall return: 4° each, centered on
+the simulated L1's ray azimuths (:class:`~navila_lab.sensors.lidar_pattern.L1PatternSpec`), so each holds one
+column of rays; a return shadows its whole sector behind it (~1 cell wide at the map's far edge)."""
 
 
 @dataclass
@@ -37,7 +41,11 @@ class HeightMapSpec:
 
     ``"max"`` (the reference's): every cell, so each reads the lowest surface of its window and a wall one cell thick
     (a 0.02 m pane) disappears wherever floor hits lie next to it. ``"gaps"``: only the cells no point fell in; the
-    measured ones keep their value (``results/glass_contacts.md``)."""
+    measured ones keep their value (``results/glass_contacts.md``). ``"open"``: as ``"gaps"``, but a cell whose
+    center lies farther from the sensor than a tall return (above the clip) on its bearing reads 0, unseen: it is in
+    that return's shadow, whatever floor the rays passing beside the return hit in it. With ``"gaps"`` a thin wall met
+    end-on shows as a post with floor behind it: the cells of its body hold floor hits from beside it, or are filled
+    from them (``results/wall_turn.md``)."""
     num_sweeps: int = 5
     """Number of most recent sweeps fused."""
     fusion: str = field(default="max", metadata={"optional": True})
@@ -103,7 +111,8 @@ def bin_sweep(
 
     Each cell keeps the minimum z of the points that fall in it; values below ``spec.z_clip[0]`` and empty cells
     become 0, the rest are clipped to ``spec.z_clip[1]``; then a ``pool_size`` × ``pool_size`` max-pool is applied
-    (to the empty cells alone with ``spec.pool == "gaps"``).
+    (to the empty cells alone with ``spec.pool == "gaps"``; with ``"open"`` the cells in a tall return's shadow
+    then read 0, see :func:`shadowed_cells`).
     A cell is covered when its pooling window holds a point of any height (a 0 there is a tall surface, not a gap).
 
     Args:
@@ -133,8 +142,38 @@ def bin_sweep(
     grid = torch.where(seen, grid.clamp(max=spec.z_clip[1]), torch.zeros_like(grid))
     pad = spec.pool_size // 2
     pooled = F.max_pool2d(torch.stack((grid, hit.to(grid.dtype)), 1), spec.pool_size, stride=1, padding=pad)
-    values = torch.where(hit, grid, pooled[:, 0]) if spec.pool == "gaps" else pooled[:, 0]
+    values = pooled[:, 0] if spec.pool == "max" else torch.where(hit, grid, pooled[:, 0])
+    if spec.pool == "open":
+        values = torch.where(shadowed_cells(points, keep & (z < spec.z_clip[0]), spec), 0.0, values)
     return values, pooled[:, 1] > 0
+
+
+def shadowed_cells(points: torch.Tensor, tall: torch.Tensor, spec: HeightMapSpec) -> torch.Tensor:
+    """(B, rows, cols) cells whose center lies farther from the sensor than a ``tall`` point on its bearing.
+
+    Bearings and distances are taken in the LiDAR frame's x-y plane, where every ray's points share one bearing.
+    """
+    x, y = points[..., 0], points[..., 1]
+    batch = points.shape[0]
+    bins = _bearing_bin(x, y)
+    spill = torch.where(tall, bins, SHADOW_BEARINGS) + torch.arange(batch, device=points.device).unsqueeze(1) * (
+        SHADOW_BEARINGS + 1
+    )
+    nearest = torch.full((batch * (SHADOW_BEARINGS + 1),), torch.inf, device=points.device, dtype=points.dtype)
+    distance = torch.where(tall, torch.hypot(x, y), torch.inf)
+    nearest.scatter_reduce_(0, spill.reshape(-1), distance.reshape(-1), reduce="amin")
+    nearest = nearest.view(batch, SHADOW_BEARINGS + 1)[:, :-1]
+    rows, cols = spec.shape
+    center_x = spec.x_range[0] + (torch.arange(rows, device=points.device) + 0.5) * spec.resolution
+    center_y = spec.y_range[0] + (torch.arange(cols, device=points.device) + 0.5) * spec.resolution
+    cx, cy = torch.meshgrid(center_x, center_y, indexing="ij")
+    return torch.hypot(cx, cy) > nearest[:, _bearing_bin(cx, cy)]
+
+
+def _bearing_bin(x: torch.Tensor, y: torch.Tensor) -> torch.Tensor:
+    """Index of the :data:`SHADOW_BEARINGS` sector of each planar direction (x, y) from the sensor."""
+    fraction = (torch.atan2(y, x) + torch.pi) / (2 * torch.pi)
+    return torch.round(fraction * SHADOW_BEARINGS).long() % SHADOW_BEARINGS
 
 
 def height_map_from_points(
