@@ -155,13 +155,11 @@ def shadowed_cells(points: torch.Tensor, tall: torch.Tensor, spec: HeightMapSpec
     """
     x, y = points[..., 0], points[..., 1]
     batch = points.shape[0]
-    bins = _bearing_bin(x, y)
-    spill = torch.where(tall, bins, SHADOW_BEARINGS) + torch.arange(batch, device=points.device).unsqueeze(1) * (
-        SHADOW_BEARINGS + 1
-    )
+    offset = torch.arange(batch, device=points.device).unsqueeze(1) * (SHADOW_BEARINGS + 1)
+    sector = torch.where(tall, _bearing_bin(x, y), SHADOW_BEARINGS) + offset  # other points land in a spill sector
     nearest = torch.full((batch * (SHADOW_BEARINGS + 1),), torch.inf, device=points.device, dtype=points.dtype)
     distance = torch.where(tall, torch.hypot(x, y), torch.inf)
-    nearest.scatter_reduce_(0, spill.reshape(-1), distance.reshape(-1), reduce="amin")
+    nearest.scatter_reduce_(0, sector.reshape(-1), distance.reshape(-1), reduce="amin")
     nearest = nearest.view(batch, SHADOW_BEARINGS + 1)[:, :-1]
     rows, cols = spec.shape
     center_x = spec.x_range[0] + (torch.arange(rows, device=points.device) + 0.5) * spec.resolution
