@@ -1,6 +1,7 @@
 """LiDAR point cloud → robot-centric height map, shared by simulation and the real robot.
 
-This module imports only torch (and :mod:`navila_lab.tensors`) so that the robot side can use it without Isaac Lab.
+This module imports only torch (and :mod:`navila_lab.tensors`, :mod:`navila_lab.sensors.lidar_pattern`) so that the
+robot side can use it without Isaac Lab.
 """
 
 from __future__ import annotations
@@ -10,16 +11,17 @@ from dataclasses import asdict, dataclass, field
 import torch
 import torch.nn.functional as F
 
+from navila_lab.sensors.lidar_pattern import L1PatternSpec
 from navila_lab.tensors import zero_rows
 
 FUSIONS = ("max", "newest")
 """Ways :class:`SweepHistory` fuses its sweeps (see :attr:`HeightMapSpec.fusion`)."""
 POOLS = ("max", "gaps", "open")
 """Which cells of a sweep's map the max-pool sets (see :attr:`HeightMapSpec.pool`)."""
-SHADOW_BEARINGS = 90
-"""Bearing sectors around the sensor in which ``pool == "open"`` finds the nearest tall return: 4° each, centered on
-the simulated L1's ray azimuths (:class:`~navila_lab.sensors.lidar_pattern.L1PatternSpec`), so each holds one
-column of rays; a return shadows its whole sector behind it (~1 cell wide at the map's far edge)."""
+SHADOW_BEARINGS = round(360.0 / L1PatternSpec.azimuth_step)
+"""Bearing sectors around the sensor in which ``pool == "open"`` finds the nearest tall return: one per azimuth step
+of the simulated L1 (90 of 4°), centered on its ray azimuths, so each holds one column of rays; a return shadows its
+whole sector behind it (~1 cell wide at the map's far edge)."""
 
 
 @dataclass
