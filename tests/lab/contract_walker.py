@@ -24,6 +24,8 @@ WARMUP, WINDOW = 2.0, 6.0
 """Seconds walked before and during the measurement."""
 ROBOT_GROUP = 5
 """Geom group given to the robot's geoms, left out of the LiDAR's rays when ``hits_robot`` is false."""
+SECTOR_DEG = 4.0
+"""Width of the bearing sectors in which ``pool: open`` finds the nearest hit above the map (the contract's 4°)."""
 
 
 def rotation(quat_wxyz) -> np.ndarray:
@@ -45,31 +47,59 @@ def zyx_euler(matrix: np.ndarray) -> np.ndarray:
 
 
 class HeightMap:
-    """The contract's height map: per cell the lowest z in the sensor frame, then clip, max-pool, max over sweeps."""
+    """The contract's height map: per cell the lowest z in the sensor frame, clipped, max-pooled as ``pool`` says,
+    shadows cleared for ``pool: open``, sweeps fused as ``fusion`` says."""
 
     def __init__(self, grid: dict) -> None:
         self.grid = grid
         (x0, x1), (y0, y1), res = grid["x_range"], grid["y_range"], grid["resolution"]
         self.shape = (int(np.ceil((x1 - x0) / res - 1e-9)), int(np.ceil((y1 - y0) / res - 1e-9)))
-        self.sweeps: deque[np.ndarray] = deque(maxlen=grid["num_sweeps"])
+        self.sweeps: deque[tuple[np.ndarray, np.ndarray]] = deque(maxlen=grid["num_sweeps"])
+        center_x, center_y = np.meshgrid(
+            x0 + (np.arange(self.shape[0]) + 0.5) * res, y0 + (np.arange(self.shape[1]) + 0.5) * res, indexing="ij"
+        )
+        self.center_distance = np.hypot(center_x, center_y)
+        self.center_sector = self.sector(center_x, center_y)
+
+    @staticmethod
+    def sector(x: np.ndarray, y: np.ndarray) -> np.ndarray:
+        """Index of the bearing sector of SECTOR_DEG centered on -180 + SECTOR_DEG * k degrees."""
+        sectors = round(360 / SECTOR_DEG)
+        return np.round((np.degrees(np.arctan2(y, x)) + 180.0) / SECTOR_DEG).astype(int) % sectors
+
+    def window_max(self, cells: np.ndarray) -> np.ndarray:
+        pad = self.grid["pool_size"] // 2
+        padded = np.pad(cells, pad)  # values are >= 0, so zero padding is the max-pool's
+        return np.lib.stride_tricks.sliding_window_view(padded, (2 * pad + 1, 2 * pad + 1)).max(axis=(-1, -2))
 
     def sweep(self, points: np.ndarray) -> None:
         (x0, x1), (y0, y1), res = self.grid["x_range"], self.grid["y_range"], self.grid["resolution"]
         low, high = self.grid["z_clip"]
         x, y, z = points.T
         inside = (x >= x0) & (x <= x1) & (y >= y0) & (y <= y1)
-        rows = np.minimum(((x[inside] - x0) / res).astype(int), self.shape[0] - 1)
-        cols = np.minimum(((y[inside] - y0) / res).astype(int), self.shape[1] - 1)
+        x, y, z = x[inside], y[inside], z[inside]
+        rows = np.minimum(((x - x0) / res).astype(int), self.shape[0] - 1)
+        cols = np.minimum(((y - y0) / res).astype(int), self.shape[1] - 1)
         lowest = np.full(self.shape, np.inf)
-        np.minimum.at(lowest, (rows, cols), z[inside])
-        cells = np.where(np.isfinite(lowest) & (lowest >= low), np.minimum(lowest, high), 0.0)
-        pad = self.grid["pool_size"] // 2
-        padded = np.pad(cells, pad)  # values are >= 0, so zero padding is the max-pool's
-        windows = np.lib.stride_tricks.sliding_window_view(padded, (2 * pad + 1, 2 * pad + 1))
-        self.sweeps.append(windows.max(axis=(-1, -2)))
+        np.minimum.at(lowest, (rows, cols), z)
+        hit = np.isfinite(lowest)
+        cells = np.where(hit & (lowest >= low), np.minimum(lowest, high), 0.0)
+        pool = self.grid.get("pool", "max")
+        value = self.window_max(cells) if pool == "max" else np.where(hit, cells, self.window_max(cells))
+        if pool == "open":
+            nearest = np.full(round(360 / SECTOR_DEG), np.inf)
+            tall = z < low
+            np.minimum.at(nearest, self.sector(x[tall], y[tall]), np.hypot(x[tall], y[tall]))
+            value[self.center_distance > nearest[self.center_sector]] = 0.0
+        self.sweeps.append((value, self.window_max(hit.astype(float)) > 0))
 
     def value(self) -> np.ndarray:
-        return np.max(self.sweeps, axis=0).reshape(-1)
+        maps, covered = (np.stack(part) for part in zip(*self.sweeps, strict=True))
+        if self.grid.get("fusion", "max") == "max":
+            return maps.max(axis=0).reshape(-1)
+        newest = len(maps) - 1 - np.argmax(covered[::-1], axis=0)  # the newest sweep covering each cell
+        fused = np.take_along_axis(maps, newest[None], axis=0)[0] * covered.any(axis=0)
+        return fused.reshape(-1)
 
 
 class ContractGo2:

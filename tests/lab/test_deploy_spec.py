@@ -2,12 +2,15 @@
 
 import copy
 import json
+import runpy
 import subprocess
 import sys
 from dataclasses import replace
 from pathlib import Path
 
+import numpy as np
 import pytest
+import torch
 import yaml
 from navila_lab.deploy_spec import (
     DEPLOY_FILE,
@@ -20,6 +23,7 @@ from navila_lab.deploy_spec import (
     open_exported,
 )
 from navila_lab.errors import UserError
+from navila_lab.sensors.height_map import FUSIONS, POOLS, HeightMapSpec, SweepHistory, bin_sweep
 
 POLICIES = Path(__file__).resolve().parents[2] / "policies"
 WALKER = Path(__file__).with_name("contract_walker.py")
@@ -148,9 +152,8 @@ class TestOpenExported:
     def test_opens_the_shipped_policy(self):
         """The shipped directory holds both actors; the opener returns their paths and the contract."""
         exported = open_exported(LIDAR, POLICY_ONNX)
-        assert (
-            exported.onnx.is_file() and exported.jit.is_file() and exported.spec.task == "NaVILA-Go2-Rough-Lidar-Gaps"
-        )
+        assert exported.onnx.is_file() and exported.jit.is_file()
+        assert exported.spec.task == "NaVILA-Go2-Rough-Lidar-Open-Walls"
 
     @pytest.mark.parametrize("missing", [DEPLOY_FILE, POLICY_JIT])
     def test_missing_file(self, tmp_path, missing):
@@ -179,3 +182,30 @@ def test_second_implementation_walks_the_shipped_policy(name):
     print(walk)
     assert walk["robot_side_modules"] == [] and not walk["fell"]
     assert abs(walk["speed"] - 0.5) / 0.5 < 0.2, walk
+
+
+@pytest.mark.parametrize("fusion", FUSIONS)
+@pytest.mark.parametrize("pool", POOLS)
+def test_second_implementation_builds_the_project_map(pool, fusion):
+    """contract_walker.py's map, written from the contract's table, equals the project's bin_sweep + SweepHistory
+    over three sweeps of a scene with floor, walls taller than the map (returns that shadow cells) and holes, the
+    second sweep seeing only half the window (the newest fusion then keeps the first sweep's other half)."""
+    walker = runpy.run_path(str(WALKER))
+    grid = {**DATA["height_map"], "pool": pool, "fusion": fusion}
+    spec = HeightMapSpec(**{key: tuple(value) if isinstance(value, list) else value for key, value in grid.items()})
+    ours, theirs = SweepHistory(1, spec), walker["HeightMap"](grid)
+    rng = np.random.default_rng(0)
+    for sweep in range(3):
+        points = rng.uniform([-1.0, -1.0, 0.25], [0.4, 1.0, 0.45], (3000, 3))  # floor 0.25-0.45 m below the sensor
+        tall = rng.random(len(points)) < 0.03
+        points[tall, 2] = rng.uniform(-0.3, 0.05, tall.sum())  # returns above the map's range
+        points = np.delete(points, rng.choice(len(points), 2500, replace=False), axis=0)  # holes
+        if sweep == 1:
+            points = points[points[:, 1] > 0.0]
+        maps, covered = bin_sweep(torch.tensor(points[None], dtype=torch.float32), spec)
+        if sweep == 0:
+            ours.reset(maps=maps, covered=covered)
+        else:
+            ours.push(maps, covered)
+        theirs.sweep(points)
+        assert np.allclose(theirs.value(), ours.value.reshape(-1).numpy(), atol=1e-6), sweep

@@ -32,7 +32,7 @@ def test_policy_on_a_task_with_another_map_fusion_is_refused():
     source = resolve_policy(LIDAR, "NaVILA-Go2-Rough-Lidar-MaxMap")
     env_cfg, _ = load_cfgs("NaVILA-Go2-Rough-Lidar-MaxMap-Play", [], play=True)
     with pytest.raises(
-        UserError, match=r"height map with pool gaps \(task: max\), fusion newest \(task: max\); choose"
+        UserError, match=r"height map with pool open \(task: max\), fusion newest \(task: max\); choose"
     ):
         check_height_map(source, env_cfg)
 
@@ -42,7 +42,7 @@ def test_the_vln_task_builds_the_map_of_the_policy_it_hosts():
     source = resolve_policy(LIDAR)
     env_cfg, _ = load_cfgs("NaVILA-Go2-VLN", [])
     env_cfg.govern_commands()
-    with pytest.raises(UserError, match="pool gaps"):
+    with pytest.raises(UserError, match="pool open"):
         check_height_map(source, env_cfg)
     host_height_map(source, env_cfg)
     check_height_map(source, env_cfg)
