@@ -107,7 +107,7 @@ def check_height_map(source: PolicySource, env_cfg: ManagerBasedRLEnvCfg) -> Non
     differ = [f"{key} {trained[key]} (task: {built.get(key)})" for key in trained if built.get(key) != trained[key]]
     if differ:
         raise UserError(
-            f"policy '{source.path}' was trained on a height map with {', '.join(differ)}; "
+            f"the deploy.yaml of policy '{source.path}' asks for a height map with {', '.join(differ)}; "
             f"choose the policy's task with --task"
         )
 
