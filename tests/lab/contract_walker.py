@@ -26,6 +26,8 @@ ROBOT_GROUP = 5
 """Geom group given to the robot's geoms, left out of the LiDAR's rays when ``hits_robot`` is false."""
 SECTOR_DEG = 4.0
 """Width of the bearing sectors in which ``pool: open`` finds the nearest hit above the map (the contract's 4°)."""
+SECTORS = round(360 / SECTOR_DEG)
+"""Bearing sectors around the sensor."""
 
 
 def rotation(quat_wxyz) -> np.ndarray:
@@ -64,8 +66,7 @@ class HeightMap:
     @staticmethod
     def sector(x: np.ndarray, y: np.ndarray) -> np.ndarray:
         """Index of the bearing sector of SECTOR_DEG centered on -180 + SECTOR_DEG * k degrees."""
-        sectors = round(360 / SECTOR_DEG)
-        return np.round((np.degrees(np.arctan2(y, x)) + 180.0) / SECTOR_DEG).astype(int) % sectors
+        return np.round((np.degrees(np.arctan2(y, x)) + 180.0) / SECTOR_DEG).astype(int) % SECTORS
 
     def window_max(self, cells: np.ndarray) -> np.ndarray:
         pad = self.grid["pool_size"] // 2
@@ -87,7 +88,7 @@ class HeightMap:
         pool = self.grid.get("pool", "max")
         value = self.window_max(cells) if pool == "max" else np.where(hit, cells, self.window_max(cells))
         if pool == "open":
-            nearest = np.full(round(360 / SECTOR_DEG), np.inf)
+            nearest = np.full(SECTORS, np.inf)
             tall = z < low
             np.minimum.at(nearest, self.sector(x[tall], y[tall]), np.hypot(x[tall], y[tall]))
             value[self.center_distance > nearest[self.center_sector]] = 0.0

@@ -192,7 +192,7 @@ def test_second_implementation_builds_the_project_map(pool, fusion):
     second sweep seeing only half the window (the newest fusion then keeps the first sweep's other half)."""
     walker = runpy.run_path(str(WALKER))
     grid = {**DATA["height_map"], "pool": pool, "fusion": fusion}
-    spec = HeightMapSpec(**{key: tuple(value) if isinstance(value, list) else value for key, value in grid.items()})
+    spec = HeightMapSpec.from_dict(grid)
     ours, theirs = SweepHistory(1, spec), walker["HeightMap"](grid)
     rng = np.random.default_rng(0)
     for sweep in range(3):
