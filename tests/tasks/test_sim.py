@@ -139,3 +139,32 @@ class TestTrainResumeExport:
         name = session.get_inputs()[0].name  # the robot runs one observation at a time
         actual = np.concatenate([session.run(None, {name: row[None].numpy()})[0] for row in obs])
         assert np.allclose(actual, expected, atol=1e-5)
+
+        # an exported folder resumes as a fine-tune of its actor: a new run from iteration 0, std 0.3, its task
+        tuned = run(
+            *common, *overrides, "--max_iterations", "1", "--run_name", "tuned", "--seed", "7", "--resume", str(out)
+        )
+        assert f"fine-tuning the actor of {out}" in tuned.stdout and "training NaVILA-Go2-Flat" in tuned.stdout
+        record = yaml.safe_load((tmp_path / "go2_flat" / "tuned" / "params" / "run.yaml").read_text())
+        assert record["overrides"] == [*overrides, "agent.actor.distribution_cfg.init_std=0.3"]
+        checkpoint = torch.load(tmp_path / "go2_flat" / "tuned" / "model_0.pt", weights_only=False)
+        actor = checkpoint["actor_state_dict"]
+        assert torch.allclose(actor["distribution.std_param"], torch.full((12,), 0.3), atol=0.05)
+        exported = torch.jit.load(str(out / "policy.pt")).state_dict()["mlp.0.weight"]
+        distance = (actor["mlp.0.weight"] - exported).norm() / exported.norm()
+        assert distance < 0.5, f"one update away from the export, not another seed's initialisation ({distance:.2f})"
+
+    def test_fine_tuning_an_export_that_does_not_fit_the_task_is_one_line(self, tmp_path):
+        """The shipped blind policy (450 inputs) cannot start a LiDAR task's actor (909)."""
+        blind = str(Path(__file__).parents[2] / "policies" / "go2_rough_blind")
+        overrides = ["env.scene.terrain.terrain_generator.num_rows=2", "env.scene.terrain.terrain_generator.num_cols=2"]
+        args = ["train", "--task", "NaVILA-Go2-Flat", "--num_envs", "4", "--device", "cpu", "--resume", blind]
+        result = subprocess.run(
+            [sys.executable, "-m", "navila_cli", *args, "--log_dir", str(tmp_path), *overrides],
+            capture_output=True,
+            text=True,
+            timeout=900,
+        )
+        assert result.returncode == 2 and "Traceback" not in result.stderr
+        message = result.stderr.strip().splitlines()[-1]
+        assert "does not fit the actor of NaVILA-Go2-Flat: mlp.0.weight (512, 450) (task: (512, 909))" in message

@@ -9,6 +9,13 @@ from datetime import datetime
 from torch.distributed.elastic.multiprocessing.errors import record
 
 from navila_agents.locomotion import distributed, runtime
+from navila_agents.locomotion.policy import (
+    FINE_TUNE_STD,
+    FINE_TUNE_STD_KEY,
+    exported_policy,
+    fine_tune_overrides,
+    load_exported_actor,
+)
 
 
 def parse_args(argv: list[str]) -> argparse.Namespace:
@@ -17,7 +24,12 @@ def parse_args(argv: list[str]) -> argparse.Namespace:
     runtime.add_common_args(parser, task_default=None)
     parser.add_argument("--max_iterations", type=int, default=None, help="PPO iterations (default: the runner cfg's)")
     parser.add_argument(
-        "--resume", default=None, metavar="PATH", help="checkpoint file or run directory to resume from"
+        "--resume",
+        default=None,
+        metavar="PATH",
+        help="checkpoint file or run directory to resume from, or an exported policy directory whose actor to "
+        f"fine-tune (new critic; actor std {FINE_TUNE_STD} unless {FINE_TUNE_STD_KEY} is overridden; task: its "
+        "deploy.yaml's unless --task)",
     )
     parser.add_argument("--log_dir", default="logs", help="root of the run directories (default: logs)")
     parser.add_argument("--run_name", default=None, help="run directory name (default: date and time)")
@@ -39,9 +51,12 @@ def main(argv: list[str]) -> int:
     if rank is None and args.distributed:
         return distributed.launch(argv, args.device, args.nproc)
     is_main = rank is None or rank.is_main
-    resume_path = runtime.find_checkpoint(args.resume) if args.resume else None
+    export = exported_policy(args.resume, args.task) if args.resume else None
+    resume_path = runtime.find_checkpoint(args.resume) if args.resume and export is None else None
     if resume_path is not None:
         args.task, args.overrides = runtime.resume_task(resume_path, args.task, args.overrides)
+    if export is not None:
+        args.task, args.overrides = export.task, fine_tune_overrides(args.overrides)
     args.task = args.task or runtime.DEFAULT_TASK
     env_cfg, agent_cfg = runtime.load_cfgs(args.task, args.overrides)
     runtime.configure(env_cfg, agent_cfg, args, rank=rank.rank if rank else 0)
@@ -67,6 +82,9 @@ def main(argv: list[str]) -> int:
             print(f"[navila] resuming from {resume_path}")
             runner.load(resume_path, map_location=agent_cfg.device)
             runner.current_learning_iteration += 1
+        if export is not None:
+            print(f"[navila] fine-tuning the actor of {export.path} (new critic)")
+            load_exported_actor(runner, export, agent_cfg.obs_groups["actor"])
         if is_main:
             runtime.dump_cfgs(log_dir, env_cfg, agent_cfg)
             runtime.record_run(log_dir, args.task, args.overrides)

@@ -30,10 +30,16 @@ if TYPE_CHECKING:
     import gymnasium as gym
     from isaaclab.envs import ManagerBasedRLEnvCfg
     from isaaclab_rl.rsl_rl import RslRlOnPolicyRunnerCfg, RslRlVecEnvWrapper
+    from rsl_rl.runners import OnPolicyRunner
     from tensordict import TensorDict
 
 Policy = Callable[["TensorDict"], torch.Tensor]
 """Maps the env's observation groups to joint actions."""
+
+FINE_TUNE_STD_KEY = "agent.actor.distribution_cfg.init_std"
+FINE_TUNE_STD = 0.3
+"""Exploration std of an exported actor fine-tuned by ``navila train --resume`` unless an override sets one: an export
+keeps no std, and the Go2 policies end their training near 0.25–0.35 (a fresh actor starts at 1.0)."""
 
 
 @dataclass
@@ -118,6 +124,50 @@ def host_height_map(source: PolicySource | None, env_cfg: ManagerBasedRLEnvCfg) 
         env_cfg.use_height_map(source.spec.height_map)
 
 
+def check_inputs(source: PolicySource, env: gym.Env, groups: list[str]) -> None:
+    """Refuse an exported policy whose joints or observation terms are not those of the task's actor ``groups``."""
+    joint_names = list(env.unwrapped.scene["robot"].joint_names)
+    if source.spec.joint_names != joint_names:
+        raise UserError(f"policy '{source.path}': joints {source.spec.joint_names} are not the task's {joint_names}")
+    task_terms = list(env.unwrapped.observation_manager.active_terms[groups[0]])
+    policy_terms = [term.name for term in source.spec.observations]
+    if policy_terms != task_terms:
+        raise UserError(
+            f"policy '{source.path}' reads the terms {policy_terms}, task {source.task} gives {task_terms} "
+            "(a policy exported before the task changed: retrain or choose its task with --task)"
+        )
+
+
+def exported_policy(path: str, task: str | None) -> PolicySource | None:
+    """The exported policy at ``path`` (task: ``task``, else its ``deploy.yaml``'s), None for a training checkpoint."""
+    if Path(path).is_dir() and (Path(path) / DEPLOY_FILE).is_file():
+        return resolve_policy(path, task)
+    return None
+
+
+def fine_tune_overrides(overrides: list[str]) -> list[str]:
+    """``overrides`` for fine-tuning an exported actor: the actor's std is :data:`FINE_TUNE_STD` unless they set it."""
+    if any(item.startswith(f"{FINE_TUNE_STD_KEY}=") for item in overrides):
+        return list(overrides)
+    return [*overrides, f"{FINE_TUNE_STD_KEY}={FINE_TUNE_STD}"]
+
+
+def load_exported_actor(runner: OnPolicyRunner, source: PolicySource, groups: list[str]) -> None:
+    """Start ``runner``'s actor from an exported policy's weights; its critic and exploration std stay as built."""
+    check_inputs(source, runner.env.unwrapped, groups)
+    weights = torch.jit.load(str(Path(source.path) / POLICY_JIT), map_location="cpu").state_dict()
+    actor = runner.alg.get_policy()  # the module itself, also where training compiles it
+    own = actor.state_dict()
+    misfits = [
+        f"{name} {tuple(value.shape)} (task: {tuple(own[name].shape) if name in own else 'none'})"
+        for name, value in weights.items()
+        if name not in own or own[name].shape != value.shape
+    ]
+    if misfits:
+        raise UserError(f"policy '{source.path}' does not fit the actor of {source.task}: {misfits[0]}")
+    actor.load_state_dict(weights, strict=False)  # the export has no distribution parameters
+
+
 def load_policy(
     source: PolicySource, env: gym.Env, agent_cfg: RslRlOnPolicyRunnerCfg
 ) -> tuple[RslRlVecEnvWrapper, Policy]:
@@ -127,17 +177,8 @@ def load_policy(
         return runner.env, runner.get_inference_policy(agent_cfg.device)
     from isaaclab_rl.rsl_rl import RslRlVecEnvWrapper
 
-    joint_names = list(env.unwrapped.scene["robot"].joint_names)
-    if source.spec.joint_names != joint_names:
-        raise UserError(f"policy '{source.path}': joints {source.spec.joint_names} are not the task's {joint_names}")
     groups = agent_cfg.obs_groups["actor"]
-    task_terms = list(env.unwrapped.observation_manager.active_terms[groups[0]])
-    policy_terms = [term.name for term in source.spec.observations]
-    if policy_terms != task_terms:
-        raise UserError(
-            f"policy '{source.path}' reads the terms {policy_terms}, task {source.task} gives {task_terms} "
-            "(a policy exported before the task changed: retrain or choose its task with --task)"
-        )
+    check_inputs(source, env, groups)
     check_height_map(source, env.unwrapped.cfg)
     wrapped = RslRlVecEnvWrapper(env, clip_actions=agent_cfg.clip_actions)
     obs = wrapped.get_observations()
