@@ -1,9 +1,12 @@
 #!/usr/bin/env bash
 # One resumable chunk of GPU training for the shipped policies (one device call of at most 10 minutes).
 #
-# usage: [SEED=N] [ITERATIONS=N] [OVERRIDES="KEY=VALUE ..."] scripts/gpu_train_chunk.sh SECONDS RUN_NAME TASK [TASK ...]
+# usage: [SEED=N] [ITERATIONS=N] [OVERRIDES="KEY=VALUE ..."] [INIT=POLICY_DIR] \
+#          scripts/gpu_train_chunk.sh SECONDS RUN_NAME TASK [TASK ...]
 #   e.g. scripts/gpu_train_chunk.sh 540 safe NaVILA-Go2-Rough-Lidar      # then the same line again to resume
 #   OVERRIDES: navila train's cfg overrides for every task, e.g. "env.rewards.wall_clearance.weight=-4.0"
+#   INIT: an exported policy whose actor a run without a checkpoint fine-tunes (navila train --resume POLICY_DIR),
+#     e.g. INIT=policies/go2_rough_lidar ITERATIONS=150 scripts/gpu_train_chunk.sh 540 ft NaVILA-Go2-Rough-Lidar-Open-Walls
 #
 # Trains every TASK under logs/gpu/<experiment>/RUN_NAME-<task> (one process each, the cfg's envs: 16384; task i on
 # GPU i modulo the GPUs present, so on a 2-GPU machine two tasks each train alone on theirs), resuming a run whose
@@ -33,7 +36,7 @@ for task in "$@"; do
   device="cuda:$((index % gpus))"
   index=$((index + 1))
   run="$run_name-$(echo "$task" | tr 'A-Z' 'a-z')"
-  resume=()
+  resume=(${INIT:+--resume "$INIT"})
   done_it=-1
   checkpoints=(logs/gpu/*/"$run"/model_*.pt)
   if [ ${#checkpoints[@]} -gt 0 ]; then
@@ -53,8 +56,9 @@ done
 for pid in "${pids[@]}"; do wait "$pid"; done
 
 # bring back the latest checkpoint of each run, its events and cfgs, and the actor and critic of every KEEP_EVERY-th
-# iteration's checkpoint (stripped/actor_critic_N.pt, no optimizer state: ~6 MB; for evaluations at matched training
-# time; named so that a run directory given to navila export/evaluate/train --resume never resolves to one)
+# iteration's checkpoint that this chunk wrote (stripped/actor_critic_N.pt, no optimizer state: ~6 MB; for evaluations
+# at matched training time; named so that a run directory given to navila export/evaluate/train --resume never
+# resolves to one; earlier chunks brought theirs back)
 keep_every=${KEEP_EVERY:-100}
 keep=()
 for dir in logs/gpu/*/"$run_name"-*; do
@@ -63,10 +67,11 @@ for dir in logs/gpu/*/"$run_name"-*; do
     n=$(basename "$model" .pt | sed 's/model_//')
     [ $((n % keep_every)) -eq 0 ] && [ ! -f "$dir/stripped/actor_critic_$n.pt" ] && python3 -c "import sys, torch
 c = torch.load(sys.argv[1], map_location='cpu', weights_only=False)
-torch.save({k: v for k, v in c.items() if not k.startswith('optimizer')}, sys.argv[2])" "$model" "$dir/stripped/actor_critic_$n.pt"
+torch.save({k: v for k, v in c.items() if not k.startswith('optimizer')}, sys.argv[2])" "$model" "$dir/stripped/actor_critic_$n.pt" \
+      && keep+=("$dir/stripped/actor_critic_$n.pt")
   done
   latest=$(printf '%s\n' "$dir"/model_*.pt | sort -V | tail -n 1)  # nullglob: no checkpoint, empty
-  keep+=("$dir/params" "$dir/stripped" "$dir"/events.out.* ${latest:+"$latest"})
+  keep+=("$dir/params" "$dir"/events.out.* ${latest:+"$latest"})
 done
 tar cf - "${keep[@]}" | split -b 15M - "$out/runs.tar.part-"
 for log in "$out"/*.log; do tail -c 3000 "$log" >"$log.tail" && mv "$log.tail" "$log"; done
