@@ -222,6 +222,8 @@ FAULTS = {
 """Fault → (injection returning its undo, onset of the fault condition, the fault the safety layer must latch)."""
 PERCEPTION = ["lidar_no_hits", "lidar_sparse", "height_map_empty", "lidar_nan", "lidar_wrong_frame"]
 FAULT_TIMEOUT = 4.0
+SWEEPS_HEALTHY_AGAIN = 0.5
+"""Seconds after a perception fault is undone until the map's last ``num_sweeps`` sweeps (5 at 15 Hz) are healthy."""
 """Seconds to wait for a fault to latch (the longest onset is the remote's 3 s)."""
 TIMING_FAULTS = (Fault.STATE_STALE, Fault.POLICY_STALE, Fault.HEIGHT_MAP_STALE)
 """Faults a late thread on this shared machine causes; an attempt cut by one is run again."""
@@ -290,10 +292,10 @@ def test_degenerate_perception_refuses_policy(sim, deployment, name):
             state, fault = deployment.controller.state, deployment.robot.safety.fault
         finally:
             undo()
+        time.sleep(SWEEPS_HEALTHY_AGAIN)  # the next arm reads healthy sweeps only
         if fault in TIMING_FAULTS:  # a late thread on this shared machine damped the stand: try again
             continue
         assert refused and state == "STAND", f"{name}: state {state} (fault {fault})"
-        time.sleep(0.5)  # the last num_sweeps sweeps are healthy again
         assert any(arm(sim, deployment) for _ in range(ATTEMPTS)), f"refused: {deployment.robot.safety.fault}"
         return
     pytest.fail(f"{name}: timing faults in {ATTEMPTS} attempts")
