@@ -475,8 +475,9 @@ class Go2RoughLidarOpenWallsEnvCfg(Go2RoughLidarGapsWallsEnvCfg):
     With the gaps pool a thin wall met end-on reads as a post with floor behind it, and 177 iterations on the thin-wall
     tiles taught the policy nothing about such ends; the open pool shows the wall's body as an unseen band, as the
     walls the policy stops for read (``results/wall_turn.md``). One run from scratch (seed 0, 348 iterations,
-    2026-12-07): glass and thin walls within the shipped weights' spread on this map, slopes tracked better; not
-    shipped (``results/locomotion.md``).
+    2026-12-07): glass and thin walls within the shipped weights' spread on this map, slopes tracked better, every
+    wall end of ``wall_turn_probe.py corner`` stopped for; not shipped, it drifts in sim2sim without the heading hold
+    (``results/locomotion.md``, ``results/wall_turn.md``, ``results/sim2real.md``).
     """
 
     def __post_init__(self) -> None:
