@@ -222,9 +222,9 @@ FAULTS = {
 """Fault → (injection returning its undo, onset of the fault condition, the fault the safety layer must latch)."""
 PERCEPTION = ["lidar_no_hits", "lidar_sparse", "height_map_empty", "lidar_nan", "lidar_wrong_frame"]
 FAULT_TIMEOUT = 4.0
+"""Seconds to wait for a fault to latch (the longest onset is the remote's 3 s)."""
 SWEEPS_HEALTHY_AGAIN = 0.5
 """Seconds after a perception fault is undone until the map's last ``num_sweeps`` sweeps (5 at 15 Hz) are healthy."""
-"""Seconds to wait for a fault to latch (the longest onset is the remote's 3 s)."""
 TIMING_FAULTS = (Fault.STATE_STALE, Fault.POLICY_STALE, Fault.HEIGHT_MAP_STALE)
 """Faults a late thread on this shared machine causes; an attempt cut by one is run again."""
 
