@@ -14,6 +14,8 @@ from navila_lab.deploy_spec import DeploySpec
 
 pytestmark = pytest.mark.sim
 PROBE = Path(__file__).parents[1] / "support" / "sim_probe.py"
+POLICIES = Path(__file__).parents[2] / "policies"
+SMALL_TERRAIN = ["env.scene.terrain.terrain_generator.num_rows=2", "env.scene.terrain.terrain_generator.num_cols=2"]
 
 
 def run(*args: str, timeout: int = 900) -> subprocess.CompletedProcess:
@@ -101,7 +103,7 @@ class TestTrainResumeExport:
         """Training writes a checkpoint, resuming continues from it, and the exported ONNX matches TorchScript;
         the resume and the export name no task: both take the run's recorded task and overrides."""
         common = ["-m", "navila_cli", "train", "--num_envs", "4", "--device", "cpu", "--log_dir", str(tmp_path)]
-        overrides = ["env.scene.terrain.terrain_generator.num_rows=2", "env.scene.terrain.terrain_generator.num_cols=2"]
+        overrides = SMALL_TERRAIN
         run(*common, "--task", "NaVILA-Go2-Flat", *overrides, "--max_iterations", "2", "--run_name", "first")
         first = sorted((tmp_path / "go2_flat" / "first").glob("model_*.pt"))
         assert [path.name for path in first] == ["model_0.pt", "model_1.pt"]
@@ -154,17 +156,24 @@ class TestTrainResumeExport:
         distance = (actor["mlp.0.weight"] - exported).norm() / exported.norm()
         assert distance < 0.5, f"one update away from the export, not another seed's initialisation ({distance:.2f})"
 
-    def test_fine_tuning_an_export_that_does_not_fit_the_task_is_one_line(self, tmp_path):
-        """The shipped blind policy (450 inputs) cannot start a LiDAR task's actor (909)."""
-        blind = str(Path(__file__).parents[2] / "policies" / "go2_rough_blind")
-        overrides = ["env.scene.terrain.terrain_generator.num_rows=2", "env.scene.terrain.terrain_generator.num_cols=2"]
-        args = ["train", "--task", "NaVILA-Go2-Flat", "--num_envs", "4", "--device", "cpu", "--resume", blind]
+    @pytest.mark.parametrize(
+        ("task", "extra", "misfit"),
+        [
+            ("NaVILA-Go2-Flat", [], "mlp.0.weight (512, 450) (task: (512, 909))"),  # a LiDAR task's actor
+            ("NaVILA-Go2-Rough-Blind", ["agent.actor.obs_normalization=true"], "none (task: obs_normalizer."),
+        ],
+    )
+    def test_fine_tuning_an_export_that_does_not_fit_the_task_is_one_line(self, tmp_path, task, extra, misfit):
+        """The shipped blind policy (450 inputs, no observation normalizer) cannot start an actor that reads 909 or
+        normalizes its inputs."""
+        blind = str(POLICIES / "go2_rough_blind")
+        args = ["--task", task, "--num_envs", "4", "--device", "cpu", "--max_iterations", "1", "--resume", blind]
         result = subprocess.run(
-            [sys.executable, "-m", "navila_cli", *args, "--log_dir", str(tmp_path), *overrides],
+            [sys.executable, "-m", "navila_cli", "train", *args, "--log_dir", str(tmp_path), *SMALL_TERRAIN, *extra],
             capture_output=True,
             text=True,
             timeout=900,
         )
         assert result.returncode == 2 and "Traceback" not in result.stderr
         message = result.stderr.strip().splitlines()[-1]
-        assert "does not fit the actor of NaVILA-Go2-Flat: mlp.0.weight (512, 450) (task: (512, 909))" in message
+        assert f"does not fit the actor of {task}: {misfit}" in message

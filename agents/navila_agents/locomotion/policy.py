@@ -163,6 +163,11 @@ def load_exported_actor(runner: OnPolicyRunner, source: PolicySource, groups: li
         for name, value in weights.items()
         if name not in own or own[name].shape != value.shape
     ]
+    misfits += [  # e.g. an observation normalizer the export was trained without
+        f"none (task: {name} {tuple(value.shape)})"
+        for name, value in own.items()
+        if name not in weights and not name.startswith("distribution.")
+    ]
     if misfits:
         raise UserError(f"policy '{source.path}' does not fit the actor of {source.task}: {misfits[0]}")
     actor.load_state_dict(weights, strict=False)  # the export has no distribution parameters
