@@ -28,6 +28,11 @@ class Go2RoughBlindPPORunnerCfg(RslRlOnPolicyRunnerCfg):
     """``torch.set_float32_matmul_precision`` of the learner: "high" lets CUDA matmuls run on TF32 tensor cores (fp32
     accumulation and range, 10-bit mantissa inputs). At 16384 envs the update is ~19 TFLOP per iteration (5 epochs
     of actor and critic forward and backward over 393k samples), ~0.5 s of plain fp32 on an H200."""
+    critic_warmup_iterations = 0
+    """First iterations whose updates train the critic alone, the actor's weights and std held (:class:`NavilaPPO
+    <navila_agents.locomotion.ppo_runner.NavilaPPO>`): a fine-tune of an exported actor starts with a new critic, and
+    PPO steps taken on its first advantages move the actor away from what it knew (``navila train --resume
+    POLICY_DIR`` sets 20)."""
     experiment_name = "go2_rough_blind"
     obs_groups = {"actor": BLIND_ACTOR_GROUPS, "critic": [*BLIND_ACTOR_GROUPS, "critic"]}
     actor = RslRlMLPModelCfg(
@@ -38,6 +43,7 @@ class Go2RoughBlindPPORunnerCfg(RslRlOnPolicyRunnerCfg):
     )
     critic = RslRlMLPModelCfg(hidden_dims=[512, 256, 128], activation="elu", obs_normalization=False)
     algorithm = RslRlPpoAlgorithmCfg(
+        class_name="navila_agents.locomotion.ppo_runner:NavilaPPO",
         value_loss_coef=1.0,
         use_clipped_value_loss=True,
         clip_param=0.2,

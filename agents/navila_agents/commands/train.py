@@ -12,6 +12,8 @@ from navila_agents.locomotion import distributed, runtime
 from navila_agents.locomotion.policy import (
     FINE_TUNE_STD,
     FINE_TUNE_STD_KEY,
+    FINE_TUNE_WARMUP,
+    FINE_TUNE_WARMUP_KEY,
     exported_policy,
     fine_tune_overrides,
     load_exported_actor,
@@ -28,8 +30,8 @@ def parse_args(argv: list[str]) -> argparse.Namespace:
         default=None,
         metavar="PATH",
         help="checkpoint file or run directory to resume from, or an exported policy directory whose actor to "
-        f"fine-tune (new critic; actor std {FINE_TUNE_STD} unless {FINE_TUNE_STD_KEY} is overridden; task: its "
-        "deploy.yaml's unless --task)",
+        f"fine-tune (a new critic, trained alone for {FINE_TUNE_WARMUP} iterations unless {FINE_TUNE_WARMUP_KEY} is "
+        f"overridden; actor std {FINE_TUNE_STD} unless {FINE_TUNE_STD_KEY} is; task: its deploy.yaml's unless --task)",
     )
     parser.add_argument("--log_dir", default="logs", help="root of the run directories (default: logs)")
     parser.add_argument("--run_name", default=None, help="run directory name (default: date and time)")

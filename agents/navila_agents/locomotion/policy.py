@@ -40,6 +40,11 @@ FINE_TUNE_STD_KEY = "agent.actor.distribution_cfg.init_std"
 FINE_TUNE_STD = 0.3
 """Exploration std of an exported actor fine-tuned by ``navila train --resume`` unless an override sets one: an export
 keeps no std, and the Go2 policies end their training near 0.25–0.35 (a fresh actor starts at 1.0)."""
+FINE_TUNE_WARMUP_KEY = "agent.critic_warmup_iterations"
+FINE_TUNE_WARMUP = 20
+"""Iterations a fine-tune's new critic trains alone unless an override sets them: fine-tuned without (2026-12-07,
+results/locomotion.md), the shipped LiDAR actor's critic loss settled by iteration ~20, and after 67 iterations its
+thin-wall collisions had doubled."""
 
 
 @dataclass
@@ -146,10 +151,10 @@ def exported_policy(path: str, task: str | None) -> PolicySource | None:
 
 
 def fine_tune_overrides(overrides: list[str]) -> list[str]:
-    """``overrides`` for fine-tuning an exported actor: the actor's std is :data:`FINE_TUNE_STD` unless they set it."""
-    if any(item.startswith(f"{FINE_TUNE_STD_KEY}=") for item in overrides):
-        return list(overrides)
-    return [*overrides, f"{FINE_TUNE_STD_KEY}={FINE_TUNE_STD}"]
+    """``overrides`` for fine-tuning an exported actor: std and critic-only iterations, each unless they set it."""
+    defaults = {FINE_TUNE_STD_KEY: FINE_TUNE_STD, FINE_TUNE_WARMUP_KEY: FINE_TUNE_WARMUP}
+    given = {item.split("=", 1)[0] for item in overrides}
+    return [*overrides, *(f"{key}={value}" for key, value in defaults.items() if key not in given)]
 
 
 def load_exported_actor(runner: OnPolicyRunner, source: PolicySource, groups: list[str]) -> None:

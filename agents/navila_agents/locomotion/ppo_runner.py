@@ -5,6 +5,8 @@ from __future__ import annotations
 import os
 
 import torch
+from navila_lab.errors import UserError
+from rsl_rl.algorithms import PPO
 from rsl_rl.runners import OnPolicyRunner
 
 
@@ -35,6 +37,30 @@ def restore_terrain_state(terrain, state: dict[str, torch.Tensor] | None) -> boo
     return True
 
 
+class NavilaPPO(PPO):
+    """rsl_rl's PPO whose next ``critic_only_updates`` updates train the critic alone.
+
+    The actor's parameters (weights and exploration std) get no gradients during those updates, so its rollouts stay
+    the policy it started as while a new critic learns their values; the KL of an unchanged actor is zero, which
+    leaves the adaptive learning rate as it was.
+    """
+
+    critic_only_updates: int = 0
+
+    def update(self) -> dict[str, float]:
+        """rsl_rl's update, with the actor held while ``critic_only_updates`` is positive (then one fewer)."""
+        if self.critic_only_updates <= 0:
+            return super().update()
+        self.critic_only_updates -= 1
+        trainable = [parameter.requires_grad for parameter in self.actor.parameters()]
+        self.actor.requires_grad_(False)
+        try:
+            return super().update()
+        finally:
+            for parameter, flag in zip(self.actor.parameters(), trainable, strict=True):
+                parameter.requires_grad_(flag)
+
+
 class NavilaOnPolicyRunner(OnPolicyRunner):
     """:class:`rsl_rl.runners.OnPolicyRunner` whose checkpoints also hold the terrain curriculum.
 
@@ -51,6 +77,20 @@ class NavilaOnPolicyRunner(OnPolicyRunner):
     def __init__(self, env, train_cfg: dict, log_dir: str | None = None, device: str = "cpu") -> None:  # noqa: ANN001
         torch.set_float32_matmul_precision(train_cfg.get("float32_matmul_precision", "highest"))
         super().__init__(env, train_cfg, log_dir, device)
+
+    def learn(self, num_learning_iterations: int, init_at_random_ep_len: bool = False) -> None:
+        """rsl_rl's loop; iterations before the cfg's ``critic_warmup_iterations`` update the critic alone.
+
+        They count from iteration 0, also in a run resumed from a checkpoint.
+        """
+        warmup = self.cfg.get("critic_warmup_iterations", 0) - self.current_learning_iteration
+        if warmup > 0:
+            if not isinstance(self.alg, NavilaPPO):
+                raise UserError(
+                    f"critic_warmup_iterations needs the algorithm NavilaPPO, not {type(self.alg).__name__}"
+                )
+            self.alg.critic_only_updates = warmup
+        super().learn(num_learning_iterations, init_at_random_ep_len)
 
     def save(self, path: str, infos: dict | None = None) -> None:
         """rsl_rl's checkpoint, with the terrain curriculum under ``infos["terrain"]``."""
