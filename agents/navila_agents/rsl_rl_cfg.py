@@ -29,10 +29,10 @@ class Go2RoughBlindPPORunnerCfg(RslRlOnPolicyRunnerCfg):
     accumulation and range, 10-bit mantissa inputs). At 16384 envs the update is ~19 TFLOP per iteration (5 epochs
     of actor and critic forward and backward over 393k samples), ~0.5 s of plain fp32 on an H200."""
     critic_warmup_iterations = 0
-    """First iterations whose updates train the critic alone, the actor's weights and std held (:class:`NavilaPPO
-    <navila_agents.locomotion.ppo_runner.NavilaPPO>`): a fine-tune of an exported actor starts with a new critic, and
-    PPO steps taken on its first advantages move the actor away from what it knew (``navila train --resume
-    POLICY_DIR`` sets 20)."""
+    """First iterations whose updates train the critic alone, the actor's weights and std held, after which the
+    adaptive learning rate restarts at its floor (:class:`NavilaPPO <navila_agents.locomotion.ppo_runner.NavilaPPO>`):
+    a fine-tune of an exported actor starts with a new critic, and PPO steps taken on its first advantages move the
+    actor away from what it knew (``navila train --resume POLICY_DIR`` sets 20)."""
     experiment_name = "go2_rough_blind"
     obs_groups = {"actor": BLIND_ACTOR_GROUPS, "critic": [*BLIND_ACTOR_GROUPS, "critic"]}
     actor = RslRlMLPModelCfg(

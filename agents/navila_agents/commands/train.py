@@ -31,7 +31,8 @@ def parse_args(argv: list[str]) -> argparse.Namespace:
         metavar="PATH",
         help="checkpoint file or run directory to resume from, or an exported policy directory whose actor to "
         f"fine-tune (a new critic, trained alone for {FINE_TUNE_WARMUP} iterations unless {FINE_TUNE_WARMUP_KEY} is "
-        f"overridden; actor std {FINE_TUNE_STD} unless {FINE_TUNE_STD_KEY} is; task: its deploy.yaml's unless --task)",
+        "overridden, then the actor too from the adaptive schedule's lowest learning rate; actor std "
+        f"{FINE_TUNE_STD} unless {FINE_TUNE_STD_KEY} is; task: its deploy.yaml's unless --task)",
     )
     parser.add_argument("--log_dir", default="logs", help="root of the run directories (default: logs)")
     parser.add_argument("--run_name", default=None, help="run directory name (default: date and time)")

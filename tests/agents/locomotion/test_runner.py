@@ -5,7 +5,7 @@ import copy
 from types import SimpleNamespace
 
 import torch
-from navila_agents.locomotion.ppo_runner import NavilaPPO, restore_terrain_state, terrain_state
+from navila_agents.locomotion.ppo_runner import ADAPTIVE_LR_FLOOR, NavilaPPO, restore_terrain_state, terrain_state
 from rsl_rl.models import MLPModel
 from rsl_rl.storage import RolloutStorage
 from tensordict import TensorDict
@@ -69,6 +69,9 @@ def test_critic_only_updates_hold_the_actor_and_train_the_critic():
     assert all(torch.equal(value, ppo.actor.state_dict()[name]) for name, value in actor.items()), "actor held"
     assert not torch.equal(critic["mlp.0.weight"], ppo.critic.state_dict()["mlp.0.weight"]), "critic trained"
     assert ppo.critic_only_updates == 0 and all(p.requires_grad for p in ppo.actor.parameters())
+    # the actor's first update starts from the adaptive schedule's floor, not the rate the critic learned with
+    assert ppo.learning_rate == ADAPTIVE_LR_FLOOR
+    assert all(group["lr"] == ADAPTIVE_LR_FLOOR for group in ppo.optimizer.param_groups)
     ppo = ppo_with_one_rollout()  # the next update (no warm-up left) trains the actor too
     before = copy.deepcopy(ppo.actor.state_dict())
     ppo.update()
