@@ -142,11 +142,12 @@ class TestTrainResumeExport:
         actual = np.concatenate([session.run(None, {name: row[None].numpy()})[0] for row in obs])
         assert np.allclose(actual, expected, atol=1e-5)
 
-        # an exported folder resumes as a fine-tune of its actor: a new run from iteration 0, std 0.3, its task; the
-        # new critic trains alone for the first iteration here (20 by default), then the actor moves too
+        # an exported folder resumes as a fine-tune of its actor: a new run from iteration 0, std 0.3, its task and
+        # the overrides it was trained with (the export's record); the new critic trains alone for the first
+        # iteration here (20 by default), then the actor moves too
+        assert yaml.safe_load((out / "params" / "run.yaml").read_text()) == record
         tuned = run(
             *common,
-            *overrides,
             "agent.critic_warmup_iterations=1",
             "--max_iterations",
             "2",

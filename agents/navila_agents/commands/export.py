@@ -25,5 +25,6 @@ def main(argv: list[str]) -> int:
     with runtime.open_env(args.task, env_cfg) as env:
         runner = runtime.load_runner(env, agent_cfg, checkpoint)
         spec = export_policy(runner, args.task, env, train_cfg, out_dir)
+    runtime.record_run(out_dir, args.task.removesuffix("-Play"), overrides)  # a fine-tune goes on with the objective
     print(f"[navila] exported {checkpoint} -> {out_dir} (obs {spec.obs_dim}-D, {len(spec.joint_names)} joints)")
     return 0

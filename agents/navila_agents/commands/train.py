@@ -32,7 +32,8 @@ def parse_args(argv: list[str]) -> argparse.Namespace:
         help="checkpoint file or run directory to resume from, or an exported policy directory whose actor to "
         f"fine-tune (a new critic, trained alone for {FINE_TUNE_WARMUP} iterations unless {FINE_TUNE_WARMUP_KEY} is "
         "overridden, then the actor too from the adaptive schedule's lowest learning rate; actor std "
-        f"{FINE_TUNE_STD} unless {FINE_TUNE_STD_KEY} is; task: its deploy.yaml's unless --task)",
+        f"{FINE_TUNE_STD} unless {FINE_TUNE_STD_KEY} is; task: its deploy.yaml's, with the overrides it was trained "
+        "with, unless --task)",
     )
     parser.add_argument("--log_dir", default="logs", help="root of the run directories (default: logs)")
     parser.add_argument("--run_name", default=None, help="run directory name (default: date and time)")
@@ -59,7 +60,7 @@ def main(argv: list[str]) -> int:
     if resume_path is not None:
         args.task, args.overrides = runtime.resume_task(resume_path, args.task, args.overrides)
     if export is not None:
-        args.task, args.overrides = export.task, fine_tune_overrides(args.overrides)
+        args.task, args.overrides = export.task, fine_tune_overrides(export, args.overrides)
     args.task = args.task or runtime.DEFAULT_TASK
     env_cfg, agent_cfg = runtime.load_cfgs(args.task, args.overrides)
     runtime.configure(env_cfg, agent_cfg, args, rank=rank.rank if rank else 0)

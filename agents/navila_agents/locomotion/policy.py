@@ -150,8 +150,16 @@ def exported_policy(path: str, task: str | None) -> PolicySource | None:
     return None
 
 
-def fine_tune_overrides(overrides: list[str]) -> list[str]:
-    """``overrides`` for fine-tuning an exported actor: std and critic-only iterations, each unless they set it."""
+def fine_tune_overrides(source: PolicySource, overrides: list[str]) -> list[str]:
+    """Overrides for fine-tuning an exported actor on ``source.task``.
+
+    On the export's own task the objective goes on as trained: the overrides of the run it was exported from (its
+    record, ``params/run.yaml`` in the export) come first, e.g. a tighter tracking kernel; then ``overrides``; then
+    std and critic-only iterations, each unless set.
+    """
+    record = runtime.recorded_run(str(Path(source.path) / POLICY_JIT))
+    own_task = source.spec is not None and source.task == source.spec.task
+    overrides = [*(record[1] if record is not None and own_task else []), *overrides]
     defaults = {FINE_TUNE_STD_KEY: FINE_TUNE_STD, FINE_TUNE_WARMUP_KEY: FINE_TUNE_WARMUP}
     given = {item.split("=", 1)[0] for item in overrides}
     return [*overrides, *(f"{key}={value}" for key, value in defaults.items() if key not in given)]

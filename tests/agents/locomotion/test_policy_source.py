@@ -4,7 +4,14 @@ deploy.yaml, a checkpoint through its run's record."""
 from pathlib import Path
 
 import pytest
-from navila_agents.locomotion.policy import check_height_map, host_height_map, resolve_policy
+from navila_agents.locomotion.policy import (
+    FINE_TUNE_STD_KEY,
+    FINE_TUNE_WARMUP_KEY,
+    check_height_map,
+    fine_tune_overrides,
+    host_height_map,
+    resolve_policy,
+)
 from navila_agents.locomotion.runtime import (
     DEFAULT_TASK,
     RUN_FILE,
@@ -109,3 +116,31 @@ class TestRunRecord:
         (run / RUN_FILE).write_text(text)
         with pytest.raises(UserError, match="run record .* is unreadable"):
             checkpoint_task(str(run / "model_9.pt"), None, [])
+
+
+class TestFineTuneOverrides:
+    """A fine-tune of an export goes on with the objective it was trained with (its record), on its own task only."""
+
+    KERNEL = "env.rewards.track_safe_lin_vel_xy_exp.params.std"
+
+    def test_the_shipped_lidar_policy_keeps_its_tighter_tracking_kernel(self):
+        overrides = fine_tune_overrides(resolve_policy(LIDAR), ["a=1"])
+        assert overrides[:2] == [f"{self.KERNEL}=0.35", "a=1"]
+        assert {item.split("=")[0] for item in overrides[2:]} == {FINE_TUNE_STD_KEY, FINE_TUNE_WARMUP_KEY}
+
+    def test_given_overrides_come_after_the_recorded_ones(self):
+        """Later overrides win: a user's kernel replaces the recorded one."""
+        assert fine_tune_overrides(resolve_policy(LIDAR), [f"{self.KERNEL}=0.5"])[:2] == [
+            f"{self.KERNEL}=0.35",
+            f"{self.KERNEL}=0.5",
+        ]
+
+    def test_another_task_takes_the_given_overrides_only(self):
+        overrides = fine_tune_overrides(resolve_policy(LIDAR, "NaVILA-Go2-Rough-Lidar-Gaps-Turn"), ["a=1"])
+        assert overrides[0] == "a=1" and not any(item.startswith(self.KERNEL) for item in overrides)
+
+    def test_an_export_without_a_record_takes_the_given_overrides(self, tmp_path):
+        for name in ("deploy.yaml", "policy.pt"):
+            (tmp_path / name).write_bytes((Path(BLIND) / name).read_bytes())
+        overrides = fine_tune_overrides(resolve_policy(str(tmp_path)), ["a=1"])
+        assert overrides[0] == "a=1" and len(overrides) == 3
