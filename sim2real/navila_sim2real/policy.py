@@ -39,7 +39,11 @@ class OnnxPolicy:
         options = onnxruntime.SessionOptions()
         options.intra_op_num_threads = 1
         options.inter_op_num_threads = 1
-        self._session = onnxruntime.InferenceSession(str(path), options, providers=["CPUExecutionProvider"])
+        try:
+            self._session = onnxruntime.InferenceSession(str(path), options, providers=["CPUExecutionProvider"])
+        except Exception as error:  # onnxruntime's errors (Fail, InvalidProtobuf, ...) share no base class but this
+            reason = (str(error).strip() or type(error).__name__).splitlines()[0]
+            raise PolicyError(f"{path.name}: onnxruntime cannot load it: {reason}") from None
         (inputs,), (outputs,) = self._session.get_inputs(), self._session.get_outputs()
         if inputs.shape[-1] != obs_dim or outputs.shape[-1] != num_actions:
             raise PolicyError(

@@ -23,6 +23,18 @@ class TestLoadPolicyDir:
         with pytest.raises(PolicyError, match=f"no {missing}"):
             load_policy_dir(target)
 
+    @pytest.mark.parametrize("damage", ["weights", "actor"])
+    def test_unloadable_onnx_is_one_line(self, policy_dir, tmp_path, damage):
+        """An ONNX actor without its external weights, or not ONNX at all, is refused in one line, no traceback."""
+        target = edited_policy(policy_dir, tmp_path / "policy")
+        if damage == "weights":
+            (target / f"{POLICY_ONNX}.data").unlink()
+        else:
+            (target / POLICY_ONNX).write_bytes(b"not an onnx model")
+        with pytest.raises(PolicyError, match=f"^{POLICY_ONNX}: onnxruntime cannot load it: ") as caught:
+            load_policy_dir(target)
+        assert "\n" not in str(caught.value)
+
     def test_joint_map_mismatch(self, policy_dir, tmp_path):
         """An sdk_joint_order that disagrees with the joint names is refused (never reordered by hand)."""
         order = list(LIDAR_SPEC.sdk_joint_order)
