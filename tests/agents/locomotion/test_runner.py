@@ -72,7 +72,7 @@ def test_critic_only_updates_hold_the_actor_and_train_the_critic():
     # the actor's first update starts from the adaptive schedule's floor, not the rate the critic learned with
     assert ppo.learning_rate == ADAPTIVE_LR_FLOOR
     assert all(group["lr"] == ADAPTIVE_LR_FLOOR for group in ppo.optimizer.param_groups)
-    ppo = ppo_with_one_rollout()  # the next update (no warm-up left) trains the actor too
+    ppo = ppo_with_one_rollout()  # without critic-only updates left, an update trains the actor too
     before = copy.deepcopy(ppo.actor.state_dict())
     ppo.update()
     assert not torch.equal(before["mlp.0.weight"], ppo.actor.state_dict()["mlp.0.weight"])
