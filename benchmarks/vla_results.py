@@ -7,7 +7,9 @@ at once, one env per (method, episode), the methods routed per env (:class:`Rout
 * the VLA (``--vla``), and over the teleported low level also the earlier models (``--round NAME=FOLDER``, e.g. the
   SFT model and each DAgger round) and two ablations: black frames, and each episode given another one's instruction;
   with ``--mirror-average`` also the VLA ranking each query together with its mirror image (``HFBackend``'s
-  ``mirror_average``), with ``--rank-by-action`` also the VLA ranking the kind of action first (``rank_by="action"``);
+  ``mirror_average``), with ``--rank-by-action`` also the VLA ranking the kind of action first (``rank_by="action"``),
+  with ``--expert-stops`` also the VLA whose stops are the oracle's (:class:`ExpertStops`: how much of its failure is
+  stopping);
 * the shortest-path oracle with the full view (it plans around glass) and, in a second pass, with the camera's view
   (glass does not block its plans).
 
@@ -57,6 +59,7 @@ METHODS = {
     "vla": "VLA",
     "mirrored": "VLA, mirror-averaged",
     "by_action": "VLA, ranked by action",
+    "expert_stop": "VLA, oracle's stops",
     "black": "VLA, black frames",
     "shuffled": "VLA, shuffled instruction",
     "oracle_full": "oracle, full view",
@@ -64,7 +67,8 @@ METHODS = {
 }
 VARIANTS = {"mirrored": {"mirror_average": True}, "by_action": {"rank_by": "action"}}
 """The VLA's other ways to answer (``HFBackend`` options), each a method of its own when its flag is given."""
-VARIANT_FLAGS = {"mirrored": "--mirror-average", "by_action": "--rank-by-action"}
+VARIANT_FLAGS = {"mirrored": "--mirror-average", "by_action": "--rank-by-action", "expert_stop": "--expert-stops"}
+"""Flags of the VLA's other ways to answer: the :data:`VARIANTS` and the oracle's stops (teleported)."""
 
 
 def parse_args(argv: list[str]) -> argparse.Namespace:
@@ -84,6 +88,11 @@ def parse_args(argv: list[str]) -> argparse.Namespace:
         "--rank-by-action",
         action="store_true",
         help="also score the VLA ranking the kind of action first, then its answer (teleported)",
+    )
+    parser.add_argument(
+        "--expert-stops",
+        action="store_true",
+        help="also score the VLA with the oracle's stops instead of its own (teleported; a diagnostic)",
     )
     parser.add_argument("--low-levels", nargs="+", choices=list(LOW_LEVELS), default=DEFAULT_LOW_LEVELS)
     parser.add_argument(
@@ -139,7 +148,7 @@ def shuffled(episodes: list, seed: int = 0) -> list:
 
 
 def asked_variants(args: argparse.Namespace) -> list[str]:
-    """The :data:`VARIANTS` asked for on the command line."""
+    """The VLA's other ways to answer (:data:`VARIANT_FLAGS`) asked for on the command line."""
     return [name for name, flag in VARIANT_FLAGS.items() if getattr(args, flag.removeprefix("--").replace("-", "_"))]
 
 
@@ -152,7 +161,7 @@ def plan_jobs(
 ) -> dict[bool, list[Job]]:
     """The jobs of one low level by pass: full view (VLAs, ablations, oracle) and camera view (oracle).
 
-    ``variants`` are the VLA's other ways to answer (:data:`VARIANTS`) scored teleported.
+    ``variants`` are the VLA's other ways to answer (:data:`VARIANT_FLAGS`) scored teleported.
 
     With ``methods``, only the jobs of those methods (a pass left empty is not run).
     """
@@ -179,7 +188,8 @@ def worker(args: argparse.Namespace) -> int:
     from navila_agents.locomotion.policy import resolve_policy
     from navila_agents.vla.backends.hf import HFBackend, model_image_size
     from navila_agents.vla.backends.oracle import ORACLE_WAYPOINT_RADIUS
-    from navila_agents.vla.backends.routed import BlackFrames, RoutedBackend
+    from navila_agents.vla.backends.routed import BlackFrames, ExpertStops, RoutedBackend
+    from navila_agents.vla.grammar import action_kind, canonical_answers
     from navila_agents.vln.env import VLN_TASK, open_vln_env
     from navila_agents.vln.render_sim import RenderSim
     from navila_agents.vln.report import write_run
@@ -210,7 +220,12 @@ def worker(args: argparse.Namespace) -> int:
         backends = {name: HFBackend(folder, device=device, max_new_tokens=8) for name, folder in models.items()}
         backends["black"] = BlackFrames(backends["vla"])
         for variant in asked_variants(args):
-            backends[variant] = HFBackend(args.vla, device=device, max_new_tokens=8, **VARIANTS[variant])
+            if variant == "expert_stop":
+                moves = [answer for answer in canonical_answers() if action_kind(answer) != "stop"]
+                moving = HFBackend(args.vla, device=device, max_new_tokens=8, answers=moves)
+                backends[variant] = ExpertStops(backends["vla"], moving)
+            else:
+                backends[variant] = HFBackend(args.vla, device=device, max_new_tokens=8, **VARIANTS[variant])
         sim = RenderSim(env, layout) if policy is None else IsaacVlnSim(env, layout, policy)
         for sees_glass, jobs in passes.items():
             if not jobs:
@@ -232,7 +247,9 @@ def worker(args: argparse.Namespace) -> int:
                     "method": method,
                     "set": set_name,
                     "low_level": low_level,
-                    "model": str(models.get(method, args.vla if method in ("black", "shuffled", *VARIANTS) else "")),
+                    "model": str(
+                        models.get(method, args.vla if method in ("black", "shuffled", *VARIANT_FLAGS) else "")
+                    ),
                     "device": device,
                     "camera": f"{camera}x{camera}",
                     "envs_in_pass": len(jobs),

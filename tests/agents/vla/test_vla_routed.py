@@ -1,9 +1,9 @@
-"""Per-env routing of VLA queries (scoring several methods in one run) and the black-frame ablation."""
+"""Per-env routing of VLA queries (several methods in one run), the black-frame ablation, the oracle's stops."""
 
 import numpy as np
 import torch
 from navila_agents.vla.backends.base import VLABackend
-from navila_agents.vla.backends.routed import BlackFrames, RoutedBackend
+from navila_agents.vla.backends.routed import BlackFrames, ExpertStops, RoutedBackend
 from navila_agents.vla.grammar import Forward, Stop, Turn, parse_action
 
 FRAMES = np.full((8, 4, 4, 3), 200, dtype=np.uint8)
@@ -47,3 +47,17 @@ class TestBlackFrames:
         inner = Recording("stop")
         BlackFrames(inner).act_batch([FRAMES, FRAMES[:3]], ["go", "stop"], [0, 1])
         assert inner.calls == [([0, 1], [True, True], ["go", "stop"])]
+
+
+class TestExpertStops:
+    def test_the_oracle_decides_every_stop_and_the_moves_answer_a_premature_one(self):
+        """Env 0 is at its goal (the oracle stops, the VLA walks on), env 1 far from it (the VLA stops, the oracle
+        walks: the moves-only backend answers), env 2 far and walking: its own answer stands."""
+        poses = torch.zeros(3, 3)
+        walker, stopper, moves = Recording("move forward 75 cm"), Recording("stop"), Recording("turn left 15 degrees")
+        vla = ExpertStops(walker, moves)
+        routed = RoutedBackend([vla, ExpertStops(stopper, moves), vla], lambda: poses)
+        routed.set_paths([0, 1, 2], [np.array([[0.0, 0.0], [0.5, 0.0]]), *[np.array([[0.0, 0.0], [5.0, 0.0]])] * 2])
+        answers = routed.act_batch([FRAMES] * 3, ["a", "b", "c"], [0, 1, 2])
+        assert answers == ["stop", "turn left 15 degrees", "move forward 75 cm"]
+        assert moves.calls == [([1], [False], ["b"])]

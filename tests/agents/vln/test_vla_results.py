@@ -26,14 +26,14 @@ def tiny_data(tmp_path_factory):
 
 
 def test_teleported_scoring_runs_every_method_without_physics(tmp_path, tiny_data, small_vla_path):
-    """The teleported worker scores the VLA, its mirror-averaged and by-action rankings, its ablations and both oracles
-    on both sets; the full-view oracle reaches the clear goals; falls and contacts, which the kinematic low level does
-    not measure, read "–"."""
+    """The teleported worker scores the VLA, its mirror-averaged and by-action rankings, the VLA with the oracle's
+    stops, its ablations and both oracles on both sets; the full-view oracle reaches the clear goals; falls and
+    contacts, which the kinematic low level does not measure, read "–"."""
     data = tiny_data
     report = tmp_path / "report.md"
     argv = ["--vla", str(small_vla_path), "--data", str(data), "--low-levels", "perfect", "--device", "cpu"]
     argv += ["--max-steps", "1500", "--out-dir", str(tmp_path / "runs"), "--report", str(report)]
-    argv += ["--mirror-average", "--rank-by-action"]
+    argv += ["--mirror-average", "--rank-by-action", "--expert-stops"]
     assert vla_results.main(argv) == 0
     rows = [line for line in report.read_text().splitlines() if "| teleported |" in line]
     assert len(rows) == 2 * len(vla_results.METHODS)

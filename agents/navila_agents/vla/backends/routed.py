@@ -3,7 +3,7 @@
 Scoring runs many methods at once, one env per (method, episode): a :class:`RoutedBackend` is the loop's oracle
 (so the loop gives it every env's shortest path and replans it at every query) and sends each env's queries to the
 backend routed to that env, batching the envs that share a backend. :class:`BlackFrames` is the ablation that shows
-a VLA nothing.
+a VLA nothing; :class:`ExpertStops` the diagnostic that gives a VLA the oracle's stops.
 """
 
 from __future__ import annotations
@@ -15,6 +15,7 @@ import torch
 
 from navila_agents.vla.backends.base import VLABackend
 from navila_agents.vla.backends.oracle import ShortestPathOracle
+from navila_agents.vla.grammar import Stop, action_kind, format_action
 
 
 class BlackFrames(VLABackend):
@@ -29,6 +30,45 @@ class BlackFrames(VLABackend):
     ) -> list[str]:
         """Answer with the frames replaced by zeros of the same shape."""
         return self.backend.act_batch([np.zeros_like(query) for query in frames], instructions, env_ids)
+
+
+class ExpertStops(VLABackend):
+    """Diagnostic: ``backend`` moves, the oracle decides when to stop (routed by a :class:`RoutedBackend`).
+
+    Where the oracle stops, the answer is "stop"; where ``backend`` stops and the oracle does not, the answer is
+    ``moves``' (the same model ranking only the moves). What a VLA would score if it knew when to stop.
+    """
+
+    def __init__(self, backend: VLABackend, moves: VLABackend) -> None:
+        """Wrap ``backend``; ``moves`` answers in its place where it stops too early."""
+        self.backend, self.moves = backend, moves
+
+    def act_batch(
+        self, frames: Sequence[np.ndarray], instructions: Sequence[str], env_ids: Sequence[int] | None = None
+    ) -> list[str]:
+        """The wrapped backend's answers (the routing replaces its stops by :meth:`with_expert_stops`)."""
+        return self.backend.act_batch(frames, instructions, env_ids)
+
+    def with_expert_stops(
+        self,
+        answers: Sequence[str],
+        expert: Sequence[str],
+        frames: Sequence[np.ndarray],
+        instructions: Sequence[str],
+        env_ids: Sequence[int],
+    ) -> list[str]:
+        """``answers`` with the oracle's stops: stop where ``expert`` does, a move where only ``answers`` does."""
+        stops = [(action_kind(a) == "stop", action_kind(e) == "stop") for a, e in zip(answers, expert, strict=True)]
+        early = [i for i, (own, oracle) in enumerate(stops) if own and not oracle]
+        replies = []
+        if early:
+            replies = self.moves.act_batch(
+                [frames[i] for i in early], [instructions[i] for i in early], [env_ids[i] for i in early]
+            )
+        merged = [format_action(Stop()) if oracle else a for a, (_, oracle) in zip(answers, stops, strict=True)]
+        for i, reply in zip(early, replies, strict=True):
+            merged[i] = reply
+        return merged
 
 
 class RoutedBackend(ShortestPathOracle):
@@ -62,9 +102,14 @@ class RoutedBackend(ShortestPathOracle):
         for positions in groups.values():
             backend = self.routes[env_ids[positions[0]]]
             ask = super().act_batch if backend is None else backend.act_batch
-            replies = ask(
-                [frames[p] for p in positions], [instructions[p] for p in positions], [env_ids[p] for p in positions]
+            query = (
+                [frames[p] for p in positions],
+                [instructions[p] for p in positions],
+                [env_ids[p] for p in positions],
             )
+            replies = ask(*query)
+            if isinstance(backend, ExpertStops):
+                replies = backend.with_expert_stops(replies, super().act_batch(*query), *query)
             for position, reply in zip(positions, replies, strict=True):
                 answers[position] = reply
         return answers
