@@ -29,6 +29,12 @@ def parse_args(argv: list[str]) -> argparse.Namespace:
     parser.add_argument("--per-scene", type=int, default=2, help="new episodes per training scene")
     parser.add_argument("--scenes", type=int, default=None, help="use the first N training scenes only")
     parser.add_argument("--expert-probability", type=float, default=0.0, help="chance a query executes the expert")
+    parser.add_argument(
+        "--keep-going",
+        action="store_true",
+        help="a learner's stop where the expert would not stop executes the expert's answer: the episode goes on "
+        "into the states where the learner loses its way instead of ending there",
+    )
     parser.add_argument("--vla-device", default=None, help="torch device of the learner (default: the sim device)")
     return parser.parse_args(argv)
 
@@ -79,6 +85,7 @@ def main(argv: list[str]) -> int:
             learner=learner,
             expert_probability=args.expert_probability,
             seed=args.round,
+            keep_going=args.keep_going,
         )
     metrics = aggregate([result.record for result in rollouts.results])
     facts = {
@@ -87,6 +94,7 @@ def main(argv: list[str]) -> int:
         "low level": "teleported (kinematic)" if args.policy is None else f"policy {args.policy}",
         "learner in these rollouts": ", ".join(f"{key} {metrics[key]:.1f}" for key in ("SR", "OS", "SPL", "NE")),
         "expert probability": str(args.expert_probability),
+        "learner's early stops": "overridden by the expert" if args.keep_going else "end the episode",
         "labelled queries per second": f"{rollouts.queries_per_second:.0f} ({rollouts.wall_time:.0f} s)",
     }
     command = "navila vla-dagger " + shlex.join(argv)

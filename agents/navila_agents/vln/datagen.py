@@ -113,6 +113,7 @@ def collect(
     learner: VLABackend | None = None,
     expert_probability: float = 0.0,
     seed: int = 0,
+    keep_going: bool = False,
     progress: bool = True,
 ) -> Rollouts:
     """Run the episodes with the full-view oracle as expert (and ``learner`` acting, for DAgger); label every query.
@@ -126,6 +127,7 @@ def collect(
         learner: The VLA that acts instead of the expert (DAgger), or None.
         expert_probability: With a learner, chance that a query executes the expert's answer instead.
         seed: Seed of those draws.
+        keep_going: With a learner, its stops where the expert does not stop execute the expert's answer.
         progress: Show a progress bar.
     """
     recorder = QueryRecorder(episodes, layout, sim.num_envs, source)
@@ -136,6 +138,7 @@ def collect(
         learner,
         expert_probability,
         seed,
+        keep_going,
         waypoint_radius=ORACLE_WAYPOINT_RADIUS,
         device=sim.device,
     )

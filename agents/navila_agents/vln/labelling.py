@@ -20,6 +20,7 @@ from navila_tasks.vln.layout import SceneLayout
 from navila_agents.vla.backends.base import VLABackend
 from navila_agents.vla.backends.oracle import ShortestPathOracle
 from navila_agents.vla.frames import sample_frame_indices
+from navila_agents.vla.grammar import action_kind
 from navila_agents.vla.training.dataset import QueryRow, encode_png
 from navila_agents.vln.rollout import StepResult, VlnSim
 
@@ -177,6 +178,7 @@ class LabellingOracle(ShortestPathOracle):
         learner: VLABackend | None = None,
         expert_probability: float = 0.0,
         seed: int = 0,
+        keep_going: bool = False,
         **oracle_kwargs: object,
     ) -> None:
         """Create the labelling oracle.
@@ -188,11 +190,13 @@ class LabellingOracle(ShortestPathOracle):
             learner: The policy that acts (DAgger); the expert acts when None.
             expert_probability: With a learner, chance that a query executes the expert's answer instead (DAgger's β).
             seed: Seed of those draws.
+            keep_going: With a learner, a stop of the learner where the expert does not stop executes the expert's
+                answer: the episode goes on into the states where the learner loses its way, instead of ending there.
             **oracle_kwargs: Passed to :class:`~navila_agents.vla.backends.oracle.ShortestPathOracle`.
         """
         super().__init__(num_envs, pose_source, **{"turn_threshold_deg": EXPERT_TURN_THRESHOLD_DEG, **oracle_kwargs})
         self.recorder, self.learner = recorder, learner
-        self.expert_probability = expert_probability
+        self.expert_probability, self.keep_going = expert_probability, keep_going
         self._rng = np.random.default_rng(seed)
 
     def act_batch(
@@ -205,6 +209,11 @@ class LabellingOracle(ShortestPathOracle):
         if self.learner is not None:
             learned = self.learner.act_batch(frames, instructions, env_ids)
             use_expert = self._rng.random(len(frames)) < self.expert_probability
+            if self.keep_going:
+                early = [
+                    action_kind(a) == "stop" and action_kind(e) != "stop" for e, a in zip(expert, learned, strict=True)
+                ]
+                use_expert |= np.array(early, dtype=bool)
             executed = [e if pick else a for e, a, pick in zip(expert, learned, use_expert, strict=True)]
         self.recorder.record(env_ids, frames, expert, executed)
         return executed

@@ -35,6 +35,16 @@ class SpinningLearner(VLABackend):
         return ["turn left 15 degrees"] * len(frames)
 
 
+class ConstantLearner(VLABackend):
+    """Answers the same text to every query."""
+
+    def __init__(self, answer):
+        self.answer = answer
+
+    def act_batch(self, frames, instructions, env_ids=None):
+        return [self.answer] * len(frames)
+
+
 class TestExpertRollouts:
     def test_every_episode_is_labelled_by_the_expert_and_succeeds(self, expert_rollouts_and_rows):
         """Each episode's rows are contiguous and in query order; the expert acts and ends every episode with stop."""
@@ -113,3 +123,25 @@ class TestDagger:
         )
         assert all(row.executed == row.answer for row in rollouts.rows)
         assert rollouts.results[0].record.success()
+
+    def test_keep_going_overrides_the_learners_early_stops(self, layout, short_episodes):
+        """A learner that always stops ends its episode at the first query, where it stands; with ``keep_going`` its
+        stops where the expert walks on execute the expert's answer, so the episode goes on to the expert's stop
+        (within its 1 m stop radius of the goal)."""
+        learner = ConstantLearner("stop")
+        ended = collect(
+            KinematicSim(layout, 1), layout, short_episodes[:1], "d", VlnRunCfg(), learner=learner, progress=False
+        )
+        assert [row.executed for row in ended.rows] == ["stop"] and ended.results[0].record.path_length == 0
+        kept = collect(
+            KinematicSim(layout, 1),
+            layout,
+            short_episodes[:1],
+            "d",
+            VlnRunCfg(),
+            learner=learner,
+            keep_going=True,
+            progress=False,
+        )
+        assert len(kept.rows) > 1 and all(row.executed == row.answer for row in kept.rows)
+        assert kept.rows[-1].answer == "stop" and kept.results[0].record.distance_to_goal < 1.0
