@@ -89,7 +89,7 @@ def test_methods_keep_only_their_jobs():
     """--methods plans only the named methods' jobs; a pass left without jobs is empty (and skipped)."""
     clear, glass = [Episode("a"), Episode("b")], [Episode("c")]
     sets = {"clear": clear, "glass": glass}
-    every = vla_results.plan_jobs(sets, "perfect", ["sft"], list(vla_results.VARIANTS))
+    every = vla_results.plan_jobs(sets, "perfect", ["sft"], list(vla_results.VARIANT_FLAGS))
     assert {job.method for jobs in every.values() for job in jobs} == {*vla_results.METHODS, "sft"}
     only = vla_results.plan_jobs(sets, "perfect", ["sft"], ["mirrored"], methods=["mirrored", "sft"])
     assert [(job.method, job.set_name) for job in only[True]] == [
@@ -109,6 +109,7 @@ def test_methods_keep_only_their_jobs():
         (["--methods", "vla", "mirror"], "unknown mirror"),
         (["--methods", "mirrored"], "needs --mirror-average"),
         (["--methods", "by_action"], "needs --rank-by-action"),
+        (["--methods", "expert_stop"], "needs --expert-stops"),
     ],
 )
 def test_bad_methods_are_one_line_errors(tmp_path, small_vla_path, extra, message):
