@@ -20,7 +20,8 @@
 # SFT_LR=1e-3 SFT_WARMUP=100 ROUND_STEPS=600 ROUND_LR=5e-4 BATCH=64 DAGGER_SCENES=128 DAGGER_PER_SCENE=2 (one wave of
 # 256 envs per round) DAGGER_MAX_STEPS=1500 BETA=0.5 (round k executes the expert's answer with probability BETA^k: the
 # learner's states stay near the expert's while it is weak) KEEP_GOING=0 (1: navila vla-dagger --keep-going, the
-# learner's early stops execute the expert's answer and its episodes go on where it loses its way) MIRROR=0 (--mirror-probability of every training stage)
+# learner's early stops execute the expert's answer and its episodes go on where it loses its way) MIRROR=0
+# (--mirror-probability of every training stage)
 # PROMPT_LOSS=1 (--prompt-loss-weight of every training stage: the DAgger rounds keep learning to read the instruction
 # too) FIRST_REPEATS=8 (--first-query-repeats of every training stage) TURN_REPEATS=1 (--turn-start-repeats of the SFT
 # and round stages: the path's bends, which only the frames tell, drawn that many times per epoch; 4 cost SR:

@@ -200,6 +200,11 @@ def action_kind(answer: str) -> str | None:
     return {Forward: "forward", Stop: "stop"}.get(type(action))
 
 
+def premature_stops(answers: Sequence[str], expert: Sequence[str]) -> list[bool]:
+    """Per query, whether ``answers`` stops where the ``expert``'s answer does not."""
+    return [action_kind(a) == "stop" and action_kind(e) != "stop" for a, e in zip(answers, expert, strict=True)]
+
+
 def canonical_answers() -> list[str]:
     """Every action of the vocabulary in canonical text: the closed answer set of a VLA trained on such labels."""
     actions = [Forward(cm) for cm in FORWARD_CM] + [Turn(sign * deg) for deg in TURN_DEG for sign in (1, -1)]

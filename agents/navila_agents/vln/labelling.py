@@ -20,7 +20,7 @@ from navila_tasks.vln.layout import SceneLayout
 from navila_agents.vla.backends.base import VLABackend
 from navila_agents.vla.backends.oracle import ShortestPathOracle
 from navila_agents.vla.frames import sample_frame_indices
-from navila_agents.vla.grammar import action_kind
+from navila_agents.vla.grammar import premature_stops
 from navila_agents.vla.training.dataset import QueryRow, encode_png
 from navila_agents.vln.rollout import StepResult, VlnSim
 
@@ -210,10 +210,7 @@ class LabellingOracle(ShortestPathOracle):
             learned = self.learner.act_batch(frames, instructions, env_ids)
             use_expert = self._rng.random(len(frames)) < self.expert_probability
             if self.keep_going:
-                early = [
-                    action_kind(a) == "stop" and action_kind(e) != "stop" for e, a in zip(expert, learned, strict=True)
-                ]
-                use_expert |= np.array(early, dtype=bool)
+                use_expert |= np.array(premature_stops(learned, expert), dtype=bool)
             executed = [e if pick else a for e, a, pick in zip(expert, learned, use_expert, strict=True)]
         self.recorder.record(env_ids, frames, expert, executed)
         return executed

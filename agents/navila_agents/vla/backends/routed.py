@@ -15,7 +15,7 @@ import torch
 
 from navila_agents.vla.backends.base import VLABackend
 from navila_agents.vla.backends.oracle import ShortestPathOracle
-from navila_agents.vla.grammar import Stop, action_kind, format_action
+from navila_agents.vla.grammar import action_kind, premature_stops
 
 
 class BlackFrames(VLABackend):
@@ -58,14 +58,13 @@ class ExpertStops(VLABackend):
         env_ids: Sequence[int],
     ) -> list[str]:
         """``answers`` with the oracle's stops: stop where ``expert`` does, a move where only ``answers`` does."""
-        stops = [(action_kind(a) == "stop", action_kind(e) == "stop") for a, e in zip(answers, expert, strict=True)]
-        early = [i for i, (own, oracle) in enumerate(stops) if own and not oracle]
+        early = [i for i, premature in enumerate(premature_stops(answers, expert)) if premature]
         replies = []
         if early:
             replies = self.moves.act_batch(
                 [frames[i] for i in early], [instructions[i] for i in early], [env_ids[i] for i in early]
             )
-        merged = [format_action(Stop()) if oracle else a for a, (_, oracle) in zip(answers, stops, strict=True)]
+        merged = [e if action_kind(e) == "stop" else a for a, e in zip(answers, expert, strict=True)]
         for i, reply in zip(early, replies, strict=True):
             merged[i] = reply
         return merged
