@@ -30,7 +30,8 @@
 # whether both models read: results/vla_instruction.md) LIDAR=policies/go2_rough_lidar ROUNDS=2 (DAgger rounds: 1 ships
 # r1) EXTRA_DATA="" SHIP=policies/vla_small DEVICE=cuda INIT="" (a trained model folder, e.g. policies/vla_small: the
 # rounds start from a copy of it, $WORK/init/model, instead of the reading, SFT and probe stages; it is scored as round
-# "init") SCORE_ARGS="" (extra benchmarks/vla_results.py options, e.g. --limit 2)
+# "init") SEED="" (--seed of the DAgger rollouts and every training stage: replicates of one recipe; the data stage
+# keeps its own) SCORE_ARGS="" (extra benchmarks/vla_results.py options, e.g. --limit 2)
 set -uo pipefail
 cd "$(dirname "$0")/.."
 
@@ -102,6 +103,8 @@ stage data 240 "$navila" vla-data --out "$work/data" --train-scenes "${TRAIN_SCE
 read -r -a extra <<<"${EXTRA_DATA:-}"
 every_stage=(--mirror-probability "${MIRROR:-0}" --prompt-loss-weight "${PROMPT_LOSS:-1}")
 every_stage+=(--first-query-repeats "${FIRST_REPEATS:-8}" --device "$device")
+seed=(${SEED:+--seed "$SEED"})
+every_stage+=("${seed[@]}")
 whole_split=("${every_stage[@]}" --turn-start-repeats "${TURN_REPEATS:-1}")
 read_steps=${READ_STEPS:-250}
 if [ -n "${INIT:-}" ]; then
@@ -125,7 +128,7 @@ else
 fi
 start_model=$work/$start_name/model
 dagger=(--scenes "${DAGGER_SCENES:-128}" --per-scene "${DAGGER_PER_SCENE:-2}" --max-steps "${DAGGER_MAX_STEPS:-1500}")
-dagger+=(--num_envs "${NUM_ENVS:-256}")
+dagger+=(--num_envs "${NUM_ENVS:-256}" "${seed[@]}")
 [ "${KEEP_GOING:-0}" = 1 ] && dagger+=(--keep-going)
 beta=${BETA:-0.5}
 stage dagger_1 240 "$navila" vla-dagger --model "$start_model" --data "$work/data" --round 1 \
