@@ -96,10 +96,17 @@ def asked(samples: object, rows: Sequence[int]) -> tuple[list[object], list[str]
     return [query[0] for query in queries], [query[1] for query in queries], [turn_side(query[2]) for query in queries]
 
 
-def swap_probe(backend: object, frames: Sequence[object], instructions: Sequence[str]) -> tuple[list[str | None], str]:
-    """A backend's turn sides on the queries, and how many of its turns flip when left and right swap in the text."""
+def swap_probe(
+    backend: object, frames: Sequence[object], instructions: Sequence[str], histories: Sequence[Sequence[str]]
+) -> tuple[list[str | None], str]:
+    """A backend's turn sides on the queries, and how many of its turns flip when left and right swap in the text.
+
+    A backend that reads its action history gets each query's executed answers before it (not swapped).
+    """
     from navila_agents.vla.mirror import mirror_text
 
+    if backend.action_history:
+        backend.set_history(range(len(frames)), histories)
     sides = [turn_side(answer) for answer in backend.act_batch(frames, instructions)]
     swapped = [turn_side(answer) for answer in backend.act_batch(frames, list(map(mirror_text, instructions)))]
     turned = [(side, other) for side, other in zip(sides, swapped, strict=True) if side and other]
@@ -137,12 +144,14 @@ def main(argv: list[str]) -> int:
         ),
         row("the side of the previous turn", [turned[-1] if turned else None for _, turned in later], later_expert),
     ]
+    steps, executed = split["step"], list(split["executed"])
+    later_histories = [executed[index - steps[index] : index] for index, _ in later]
     for folder in args.vla:
         backend = HFBackend(folder, device=args.device)
-        sides, flips = swap_probe(backend, frames, instructions)
+        sides, flips = swap_probe(backend, frames, instructions, [[]] * len(frames))
         lines.append(row(f"`{folder}`", sides, expert, flips))
         if later:
-            sides, flips = swap_probe(backend, later_frames, later_instructions)
+            sides, flips = swap_probe(backend, later_frames, later_instructions, later_histories)
             later_lines.append(row(f"`{folder}`", sides, later_expert, flips))
     facts = stamp(args.device)
     text = (

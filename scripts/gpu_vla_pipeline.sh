@@ -31,7 +31,9 @@
 # r1) EXTRA_DATA="" SHIP=policies/vla_small DEVICE=cuda INIT="" (a trained model folder, e.g. policies/vla_small: the
 # rounds start from a copy of it, $WORK/init/model, instead of the reading, SFT and probe stages; it is scored as round
 # "init") SEED="" (--seed of the DAgger rollouts and every training stage: replicates of one recipe; the data stage
-# keeps its own) SCORE_ARGS="" (extra benchmarks/vla_results.py options, e.g. --limit 2)
+# keeps its own) ACTION_HISTORY=0 (1: --action-history of every training stage, a new model reads the actions executed
+# so far; an INIT model must have been trained so) SCORE_ARGS="" (extra benchmarks/vla_results.py options, e.g.
+# --limit 2)
 set -uo pipefail
 cd "$(dirname "$0")/.."
 
@@ -105,6 +107,7 @@ every_stage=(--mirror-probability "${MIRROR:-0}" --prompt-loss-weight "${PROMPT_
 every_stage+=(--first-query-repeats "${FIRST_REPEATS:-8}" --device "$device")
 seed=(${SEED:+--seed "$SEED"})
 every_stage+=("${seed[@]}")
+[ "${ACTION_HISTORY:-0}" = 1 ] && every_stage+=(--action-history)
 whole_split=("${every_stage[@]}" --turn-start-repeats "${TURN_REPEATS:-1}")
 read_steps=${READ_STEPS:-250}
 if [ -n "${INIT:-}" ]; then

@@ -144,3 +144,40 @@ def side_rows(num_episodes, split, seed=0, queries=4, lit="left"):
         return query
 
     return query_rows(num_episodes, split, draw, lambda episode: f"procedural_{episode % 10:05d}", seed, queries)
+
+
+HISTORY_INSTRUCTION = "walk after each left turn, else turn left"
+HISTORY_ACTIONS = ("turn left 45 degrees", "move forward 75 cm")
+
+
+def history_rows(num_episodes, split, seed=0, queries=4):
+    """Episodes whose answer follows from the action executed last: a walk after a left turn, else a left turn. The
+    executed actions are drawn at random and the frames are noise: only the action history tells the answer."""
+    rng = np.random.default_rng(seed)
+    rows = []
+    for episode in range(num_episodes):
+        executed = [HISTORY_ACTIONS[rng.integers(2)] for _ in range(queries)]
+        for step in range(queries):
+            answer = HISTORY_ACTIONS[1] if step and executed[step - 1] == HISTORY_ACTIONS[0] else HISTORY_ACTIONS[0]
+            frame = rng.integers(0, 256, (32, 32, 3), dtype=np.uint8)
+            offsets = [index - step for index in sample_frame_indices(step + 1) if index is not None]
+            rows.append(
+                QueryRow(
+                    encode_png(frame),
+                    offsets,
+                    HISTORY_INSTRUCTION,
+                    answer,
+                    executed[step],
+                    f"{split}/{episode}",
+                    "procedural_00001",
+                    step,
+                    "expert",
+                )
+            )
+    return rows
+
+
+def write_history_dataset(path, train_episodes=60, val_episodes=10):
+    splits = {"train": history_rows(train_episodes, "train"), "validation": history_rows(val_episodes, "val", seed=1)}
+    write_dataset(path, splits, "# action history\n")
+    return path

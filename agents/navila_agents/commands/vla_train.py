@@ -67,6 +67,12 @@ def parse_args(argv: list[str]) -> argparse.Namespace:
         action="store_true",
         help="train on the later turn starts alone: a stage that learns to turn at the path's bends",
     )
+    parser.add_argument(
+        "--action-history",
+        action="store_true",
+        help="each instruction ends with the actions executed so far in its episode (recorded in the model's config: "
+        "navila vln and vla-dagger give the model its history too)",
+    )
     parser.add_argument("--seed", type=int, default=0, help="seed of the initialization and the data order")
     parser.add_argument("--device", default="auto", help="auto, cpu, cuda or cuda:N")
     parser.add_argument("--image-size", type=int, default=defaults.image_size, help="new model: frame size (px)")
@@ -127,6 +133,7 @@ def main(argv: list[str]) -> int:
         first_queries_only=args.first_queries_only,
         turn_start_repeats=args.turn_start_repeats,
         turn_starts_only=args.turn_starts_only,
+        action_history=args.action_history,
         seed=args.seed,
         device=runtime.resolve_device(args.device),
     )

@@ -6,6 +6,8 @@ from collections.abc import Sequence
 
 import numpy as np
 
+from navila_agents.vla.grammar import summarize_actions
+
 NUM_FRAMES = 8
 """Frames per query: the current one and 7 from history."""
 IMAGE_PLACEHOLDER = "<image>"
@@ -18,6 +20,19 @@ PROMPT_TEMPLATE = (
     "certain distance, or stop if the task is completed."
 )
 """NaVILA's reference prompt; ``history`` and ``current`` hold image placeholders."""
+
+
+ACTION_HISTORY_TEMPLATE = "{instruction} Done so far: {actions}."
+"""The instruction a VLA that reads its action history is given (:func:`with_action_history`)."""
+
+
+def with_action_history(instruction: str, executed: Sequence[str]) -> str:
+    """The instruction followed by the actions executed so far in its episode.
+
+    Runs are merged (:func:`~navila_agents.vla.grammar.summarize_actions`). The history tells a model how many of the
+    instruction's turns are behind it, which its few sampled frames do not.
+    """
+    return ACTION_HISTORY_TEMPLATE.format(instruction=instruction, actions=summarize_actions(executed))
 
 
 def sample_frame_indices(num_observed: int, num_frames: int = NUM_FRAMES) -> list[int | None]:

@@ -205,6 +205,31 @@ def premature_stops(answers: Sequence[str], expert: Sequence[str]) -> list[bool]
     return [action_kind(a) == "stop" and action_kind(e) != "stop" for a, e in zip(answers, expert, strict=True)]
 
 
+def summarize_actions(answers: Sequence[str]) -> str:
+    """Executed answers as one phrase, each run of walks or of turns to one side merged.
+
+    E.g. ``"move forward 150 cm, turn left 90 degrees"``; answers that name no move or turn are left out
+    (``"nothing"`` when none is left).
+    """
+    runs: list[list] = []  # [kind, total]: kind "forward" (cm) or a turn side (degrees)
+    for answer in answers:
+        action = parse_action(answer)
+        if isinstance(action, Forward):
+            kind, amount = "forward", action.cm
+        elif isinstance(action, Turn):
+            kind, amount = action.direction, abs(action.degrees)
+        else:
+            continue
+        if runs and runs[-1][0] == kind:
+            runs[-1][1] += amount
+        else:
+            runs.append([kind, amount])
+    phrases = [
+        f"move forward {total} cm" if kind == "forward" else f"turn {kind} {total} degrees" for kind, total in runs
+    ]
+    return ", ".join(phrases) or "nothing"
+
+
 def canonical_answers() -> list[str]:
     """Every action of the vocabulary in canonical text: the closed answer set of a VLA trained on such labels."""
     actions = [Forward(cm) for cm in FORWARD_CM] + [Turn(sign * deg) for deg in TURN_DEG for sign in (1, -1)]

@@ -196,8 +196,13 @@ class LabellingOracle(ShortestPathOracle):
         """
         super().__init__(num_envs, pose_source, **{"turn_threshold_deg": EXPERT_TURN_THRESHOLD_DEG, **oracle_kwargs})
         self.recorder, self.learner = recorder, learner
+        self.action_history = learner is not None and learner.action_history
         self.expert_probability, self.keep_going = expert_probability, keep_going
         self._rng = np.random.default_rng(seed)
+
+    def set_history(self, env_ids: Sequence[int], executed: Sequence[Sequence[str]]) -> None:
+        """Pass the history on to the learner."""
+        self.learner.set_history(env_ids, executed)
 
     def act_batch(
         self, frames: Sequence[np.ndarray], instructions: Sequence[str], env_ids: Sequence[int] | None = None

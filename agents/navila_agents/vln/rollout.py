@@ -345,6 +345,8 @@ class VlnRunner:
         self.history.append(self.sim.frames(env_ids), env_ids)
         frames = [self.history.sample(env_id) for env_id in env_ids]
         instructions = [self._episode(env_id).instruction_text for env_id in env_ids]
+        if self.backend.action_history:
+            self.backend.set_history(env_ids, [self._answers[env_id] for env_id in env_ids])
         answers = self.backend.act_batch(frames, instructions, env_ids)
         commands = self.decoder.decode(answers, env_ids)
         for env_id, answer in zip(env_ids, answers, strict=True):

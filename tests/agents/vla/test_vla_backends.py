@@ -9,6 +9,7 @@ from navila_agents.vla.backends.base import VLABackend
 from navila_agents.vla.backends.oracle import ShortestPathOracle
 from navila_agents.vla.backends.server import ServerBackend, decode_frames, encode_frames, make_server
 from navila_agents.vla.grammar import ActionDecoder, Forward, Invalid, Stop, Turn, parse_action
+from navila_lab.errors import UserError
 
 FRAMES = np.random.default_rng(0).integers(0, 255, size=(8, 24, 24, 3), dtype=np.uint8)
 
@@ -145,6 +146,13 @@ class TestServer:
             answers = ServerBackend(url, timeout=1.0).act_batch([FRAMES, FRAMES], ["a", "b"])
         assert [parse_action(answer) for answer in answers] == [Stop(), Stop()]
         assert "failed" in caplog.text
+
+    def test_a_history_reader_is_not_served(self):
+        """The query protocol carries no action history: serving a VLA that reads one is a one-line error."""
+        reader = EchoBackend()
+        reader.action_history = True
+        with pytest.raises(UserError, match="action history"):
+            make_server(reader, "127.0.0.1", 0)
 
     def test_timeout_answers_stop(self, caplog):
         """A server that accepts but never replies yields 'stop' after the timeout."""

@@ -1,6 +1,6 @@
 import numpy as np
 import pytest
-from navila_agents.vla.frames import FrameHistory, build_prompt, sample_frame_indices
+from navila_agents.vla.frames import FrameHistory, build_prompt, sample_frame_indices, with_action_history
 
 REFERENCE_PROMPT = (
     "Imagine you are a robot programmed for navigation tasks. You have been given a video of historical observations "
@@ -62,3 +62,10 @@ class TestBuildPrompt:
     def test_image_token_count_follows_frames(self):
         """The number of image tokens equals the number of frames."""
         assert build_prompt("x", num_frames=4, image_token="<img>").count("<img>") == 4
+
+
+def test_action_history_follows_the_instruction():
+    """The history phrase comes after the instruction, in the prompt's instruction slot."""
+    text = with_action_history("Walk to the sofa.", ["turn left 45 degrees", "turn left 45 degrees"])
+    assert text == "Walk to the sofa. Done so far: turn left 90 degrees."
+    assert text in build_prompt(text)

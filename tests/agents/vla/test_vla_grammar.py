@@ -13,6 +13,7 @@ from navila_agents.vla.grammar import (
     parse_action,
     parse_token,
     snap,
+    summarize_actions,
 )
 
 VOCABULARY = [Forward(cm) for cm in FORWARD_CM] + [Turn(sign * deg) for deg in TURN_DEG for sign in (1, -1)] + [Stop()]
@@ -168,3 +169,22 @@ class TestActionDecoder:
     def test_default_policy_is_requery(self):
         """By default an invalid answer makes the env hold and query again."""
         assert ActionDecoder(1).decode(["gibberish"], [0]) == [None]
+
+
+def test_summarize_actions_merges_runs_and_skips_what_is_no_move():
+    """Consecutive walks add up, as do turns to one side; a turn to the other side starts a new run; stops and
+    unreadable answers are left out; no move at all reads "nothing"."""
+    answers = [
+        "move forward 75 cm",
+        "Move forward 50 cm.",
+        "turn left 45 degrees",
+        "stop",
+        "turn left 30 degrees",
+        "turn right 15 degrees",
+        "I am not sure",
+        "move forward 25 cm",
+    ]
+    assert summarize_actions(answers) == (
+        "move forward 125 cm, turn left 75 degrees, turn right 15 degrees, move forward 25 cm"
+    )
+    assert summarize_actions([]) == summarize_actions(["stop"]) == "nothing"

@@ -41,6 +41,36 @@ class TestRoutedBackend:
         assert first.calls[0][0] == [1, 0] and isinstance(parse_action("stop"), Stop)
 
 
+class HistoryRecording(Recording):
+    """A recording backend that reads its action history."""
+
+    action_history = True
+
+    def __init__(self, answer):
+        super().__init__(answer)
+        self.histories = {}
+
+    def set_history(self, env_ids, executed):
+        self.histories |= dict(zip(env_ids, executed, strict=True))
+
+
+def test_histories_reach_only_the_backends_that_read_them():
+    """Routed, wrapped (black frames, the oracle's stops) or not, each env's history goes to its own backend, and only
+    to one that reads it; a router or wrapper reads histories when a backend behind it does."""
+    reader, other, wrapped, stops = (
+        HistoryRecording("stop"),
+        Recording("stop"),
+        HistoryRecording("stop"),
+        HistoryRecording("stop"),
+    )
+    routed = RoutedBackend(
+        [reader, other, None, BlackFrames(wrapped), ExpertStops(stops, stops)], lambda: torch.zeros(5, 3)
+    )
+    assert routed.action_history and not RoutedBackend([other, None], lambda: torch.zeros(2, 3)).action_history
+    routed.set_history([0, 1, 2, 3, 4], [["a"], ["b"], ["c"], ["d"], ["e"]])
+    assert reader.histories == {0: ["a"]} and wrapped.histories == {3: ["d"]} and stops.histories == {4: ["e"]}
+
+
 class TestBlackFrames:
     def test_the_wrapped_vla_sees_only_black_frames(self):
         """Frames reach the wrapped backend zeroed, same shapes; instructions pass unchanged."""

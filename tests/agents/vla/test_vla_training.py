@@ -6,7 +6,7 @@ from collections import Counter
 import numpy as np
 import pytest
 import torch
-from navila_agents.vla.frames import NUM_FRAMES, build_prompt
+from navila_agents.vla.frames import NUM_FRAMES, build_prompt, with_action_history
 from navila_agents.vla.grammar import Forward, Stop, Turn, parse_action
 from navila_agents.vla.mirror import mirror_query, mirror_text
 from navila_agents.vla.training.collate import IGNORE_INDEX, QueryCollator
@@ -25,12 +25,15 @@ from navila_lab.errors import UserError
 from vla_training_support import (
     ANSWERS,
     COLORS,
+    HISTORY_ACTIONS,
+    HISTORY_INSTRUCTION,
     SIDE_ANSWERS,
     TINY,
     colour_rows,
     side_rows,
     train_cfg,
     write_colour_dataset,
+    write_history_dataset,
     write_instruction_side_dataset,
 )
 
@@ -100,6 +103,20 @@ class TestDataset:
         )
         assert mirror_text("turn left 30 degrees") == "turn right 30 degrees"
         assert mirror_text(mirror_text("Take a Right at the LEFT door")) == "Take a Right at the LEFT door"
+
+    def test_action_history_samples_end_with_the_episode_so_far(self, tmp_path):
+        """Each sample's instruction ends with its episode's actions executed before it, runs merged; mirrored samples
+        swap the sides there too."""
+        data = write_history_dataset(tmp_path / "data", train_episodes=3, val_episodes=1)
+        split = load_dataset_dir(data)["train"]
+        samples = QuerySamples(split, mirrored=True, action_history=True)
+        for index in (0, 5, 11):
+            row = split[index]
+            earlier = split[index - row["step"] : index]["executed"]
+            assert samples[index][1] == with_action_history(HISTORY_INSTRUCTION, earlier)
+            assert samples[len(split) + index][1] == mirror_text(samples[index][1])
+        assert samples[4][1] == f"{HISTORY_INSTRUCTION} Done so far: nothing."
+        assert QuerySamples(split)[5][1] == HISTORY_INSTRUCTION
 
     def test_missing_and_corrupt_datasets_are_one_line_errors(self, tmp_path):
         """A missing folder, a damaged arrow file or a foreign dataset raise a one-line UserError."""
@@ -263,6 +280,30 @@ class TestTrainer:
         trainer = Trainer(train_cfg(data, tmp_path / "run", max_steps=300, eval_samples=40))
         trainer.train(progress_bar=False)
         assert trainer.evaluate()["val_answer_accuracy"] == 1.0
+
+    def test_action_history_tells_what_the_frames_do_not(self, tmp_path):
+        """Trained with ``action_history``, the model answers from the actions executed before (noise frames, one
+        instruction: without the history three in four queries are a coin flip, the ablation below); the saved
+        config makes the ``hf`` backend append the history it is given, and a fine-tune must keep the setting."""
+        from navila_agents.vla.backends.hf import HFBackend
+
+        torch.set_num_threads(1)
+        data = write_history_dataset(tmp_path / "data")
+        trainer = Trainer(train_cfg(data, tmp_path / "run", max_steps=300, eval_samples=40, action_history=True))
+        trainer.train(progress_bar=False)
+        assert trainer.evaluate()["val_answer_accuracy"] == 1.0
+        backend = HFBackend(tmp_path / "run" / MODEL_DIR, max_new_tokens=8)
+        assert backend.action_history
+        turn, walk = HISTORY_ACTIONS
+        noise = np.random.default_rng(5).integers(0, 256, (NUM_FRAMES, 32, 32, 3), dtype=np.uint8)
+        backend.set_history([3, 7], [[turn, walk], [walk, turn]])
+        answers = backend.act_batch([noise, noise], [HISTORY_INSTRUCTION] * 2, env_ids=[3, 7])
+        assert answers == [turn, walk]
+        with pytest.raises(UserError, match="--action-history"):
+            Trainer(train_cfg(data, tmp_path / "tune", init=tmp_path / "run" / MODEL_DIR))
+        blind = Trainer(train_cfg(data, tmp_path / "blind", max_steps=300, eval_samples=40))
+        blind.train(progress_bar=False)
+        assert blind.evaluate()["val_answer_accuracy"] < 0.8
 
     def test_prompt_loss_adds_the_next_word_loss_of_the_prompt_text(self, colour_data, tmp_path):
         """With ``prompt_loss_weight`` w the loss is the answer's + w × the model's own next-word loss on the prompt's

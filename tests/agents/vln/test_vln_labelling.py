@@ -45,6 +45,19 @@ class ConstantLearner(VLABackend):
         return [self.answer] * len(frames)
 
 
+class HistoryLearner(ConstantLearner):
+    """A constant learner that reads its action history: records what it is given."""
+
+    action_history = True
+
+    def __init__(self, answer):
+        super().__init__(answer)
+        self.histories = []
+
+    def set_history(self, env_ids, executed):
+        self.histories += [list(answers) for answers in executed]
+
+
 class TestExpertRollouts:
     def test_every_episode_is_labelled_by_the_expert_and_succeeds(self, expert_rollouts_and_rows):
         """Each episode's rows are contiguous and in query order; the expert acts and ends every episode with stop."""
@@ -145,3 +158,20 @@ class TestDagger:
         )
         assert len(kept.rows) > 1 and all(row.executed == row.answer for row in kept.rows)
         assert kept.rows[-1].answer == "stop" and kept.results[0].record.distance_to_goal < 1.0
+
+    def test_a_learner_that_reads_its_history_gets_the_executed_answers(self, layout, short_episodes):
+        """In a DAgger round the learner's history holds what was executed, its own answers and the expert's."""
+        learner = HistoryLearner("move forward 25 cm")
+        rollouts = collect(
+            KinematicSim(layout, 1),
+            layout,
+            short_episodes[:1],
+            "d",
+            VlnRunCfg(max_steps=300),
+            learner=learner,
+            expert_probability=0.5,
+            progress=False,
+        )
+        executed = [row.executed for row in rollouts.rows]
+        assert len(executed) > 2 and set(executed) != {"move forward 25 cm"}
+        assert learner.histories == [executed[:query] for query in range(len(executed))]

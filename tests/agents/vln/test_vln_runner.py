@@ -30,6 +30,19 @@ class ScriptedBackend(VLABackend):
         return [self.answer] * len(frames)
 
 
+class HistoryReader(ScriptedBackend):
+    """A scripted backend that reads its action history: records what the loop gives it."""
+
+    action_history = True
+
+    def __init__(self, answer, sim):
+        super().__init__(answer, sim)
+        self.histories = []
+
+    def set_history(self, env_ids, executed):
+        self.histories += [(env_id, list(answers)) for env_id, answers in zip(env_ids, executed, strict=True)]
+
+
 def oracle(sim):
     return ShortestPathOracle(sim.num_envs, sim.poses, waypoint_radius=ORACLE_WAYPOINT_RADIUS)
 
@@ -124,6 +137,15 @@ class TestEndConditions:
         results, _, _ = run(layout, short_episodes[:1], lambda sim: ScriptedBackend("move forward 25 cm", sim), 1, cfg)
         assert results[0].end_reason == EndReason.MAX_STEPS and results[0].record.steps == 90
         assert not results[0].record.stopped
+
+    def test_history_readers_get_their_episodes_executed_answers(self, layout, short_episodes):
+        """Before every query a backend that reads its action history gets its env's answers so far in the episode;
+        a new episode starts with none."""
+        walk = "move forward 75 cm"
+        cfg = VlnRunCfg(max_steps=90)
+        _, _, backend = run(layout, short_episodes[:2], lambda sim: HistoryReader(walk, sim), 1, cfg)
+        assert backend.histories == [(0, []), (0, [walk]), (0, []), (0, [walk])]
+        assert len(backend.queries) == 4
 
     def test_invalid_answers_requery_then_stop(self, layout, short_episodes):
         """Unparseable answers hold the robot and re-query each tick; after max_requeries more it stops."""

@@ -30,6 +30,14 @@ class VLABackend(ABC):
         """Give these envs their paths to the goal (waypoints (K, 2) in the world); privileged backends only."""
         raise NotImplementedError(f"{type(self).__name__} does not plan on privileged state")
 
+    action_history: bool = False
+    """Whether the backend reads the actions executed so far in each env's episode: the VLN loop then gives them
+    through :meth:`set_history` before every query."""
+
+    def set_history(self, env_ids: Sequence[int], executed: Sequence[Sequence[str]]) -> None:
+        """Give these envs the answers executed so far in their episodes, oldest first; history readers only."""
+        raise NotImplementedError(f"{type(self).__name__} does not read its action history")
+
     @abstractmethod
     def act_batch(
         self, frames: Sequence[np.ndarray], instructions: Sequence[str], env_ids: Sequence[int] | None = None

@@ -12,7 +12,7 @@ from navila_lab.errors import UserError
 from torch.nn.utils.rnn import pad_sequence
 
 from navila_agents.vla.backends.base import VLABackend, freeze
-from navila_agents.vla.frames import IMAGE_PLACEHOLDER, build_prompt
+from navila_agents.vla.frames import IMAGE_PLACEHOLDER, build_prompt, with_action_history
 from navila_agents.vla.grammar import action_kind, canonical_answers
 from navila_agents.vla.mirror import mirror_frames, mirror_text
 
@@ -214,6 +214,16 @@ def model_image_size(path: str | Path) -> int | None:
     return None
 
 
+ACTION_HISTORY_KEY = "navila_action_history"
+"""Model config entry (saved in ``config.json``) of a VLA trained on instructions that end with its action history
+(``navila vla-train --action-history``, :func:`~navila_agents.vla.frames.with_action_history`)."""
+
+
+def reads_action_history(model: torch.nn.Module) -> bool:
+    """Whether ``model`` was trained with its action history in the instruction (:data:`ACTION_HISTORY_KEY`)."""
+    return bool(getattr(model.config, ACTION_HISTORY_KEY, False))
+
+
 class HFBackend(VLABackend):
     """Any ``AutoModelForImageTextToText`` with its ``AutoProcessor`` (which must carry a chat template).
 
@@ -296,6 +306,9 @@ class HFBackend(VLABackend):
         except Exception as error:  # safetensors, torch and transformers raise many types for damaged weights
             raise UserError(f"VLA folder '{model_path}': cannot load the model ({_first_line(error)})") from None
         self.model = freeze(model.to(device))
+        self.action_history = reads_action_history(self.model)
+        self._executed: dict[int, list[str]] = {}
+        """Per env, the answers executed so far in its episode (:meth:`set_history`)."""
         self.max_new_tokens = max_new_tokens
         self.rank_batch = rank_batch or (512 if self.model.device.type == "cuda" else 128)
         if decoding == "rank":
@@ -309,11 +322,22 @@ class HFBackend(VLABackend):
             lengths = torch.tensor([len(row) for row in ids], device=device)
             self._answer_mask = (torch.arange(longest, device=device) < lengths[:, None]).long()
 
+    def set_history(self, env_ids: Sequence[int], executed: Sequence[Sequence[str]]) -> None:
+        """Keep these envs' executed answers: the next queries' instructions end with them."""
+        for env_id, answers in zip(env_ids, executed, strict=True):
+            self._executed[int(env_id)] = list(answers)
+
     @torch.inference_mode()
     def act_batch(
         self, frames: Sequence[np.ndarray], instructions: Sequence[str], env_ids: Sequence[int] | None = None
     ) -> list[str]:
         """Answer every query: generated in one left-padded batch, or ranked (see the class docstring)."""
+        if self.action_history:
+            env_ids = range(len(frames)) if env_ids is None else env_ids
+            instructions = [
+                with_action_history(text, self._executed.get(int(env_id), []))
+                for text, env_id in zip(instructions, env_ids, strict=True)
+            ]
         if self.decoding == "rank":
             return self._rank(frames, instructions)
         inputs = self._on_model(self.encode(frames, instructions, self.model.device))

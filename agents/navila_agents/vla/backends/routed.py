@@ -24,6 +24,11 @@ class BlackFrames(VLABackend):
     def __init__(self, backend: VLABackend) -> None:
         """Wrap ``backend``."""
         self.backend = backend
+        self.action_history = backend.action_history
+
+    def set_history(self, env_ids: Sequence[int], executed: Sequence[Sequence[str]]) -> None:
+        """Pass the history on."""
+        self.backend.set_history(env_ids, executed)
 
     def act_batch(
         self, frames: Sequence[np.ndarray], instructions: Sequence[str], env_ids: Sequence[int] | None = None
@@ -42,6 +47,13 @@ class ExpertStops(VLABackend):
     def __init__(self, backend: VLABackend, moves: VLABackend) -> None:
         """Wrap ``backend``; ``moves`` answers in its place where it stops too early."""
         self.backend, self.moves = backend, moves
+        self.action_history = backend.action_history or moves.action_history
+
+    def set_history(self, env_ids: Sequence[int], executed: Sequence[Sequence[str]]) -> None:
+        """Pass the history on to both models."""
+        for model in (self.backend, self.moves):
+            if model.action_history:
+                model.set_history(env_ids, executed)
 
     def act_batch(
         self, frames: Sequence[np.ndarray], instructions: Sequence[str], env_ids: Sequence[int] | None = None
@@ -88,6 +100,14 @@ class RoutedBackend(ShortestPathOracle):
         """
         super().__init__(len(routes), pose_source, **oracle_kwargs)
         self.routes = list(routes)
+        self.action_history = any(route is not None and route.action_history for route in self.routes)
+
+    def set_history(self, env_ids: Sequence[int], executed: Sequence[Sequence[str]]) -> None:
+        """Pass each env's history on to its backend, if that one reads it."""
+        for env_id, answers in zip(env_ids, executed, strict=True):
+            route = self.routes[int(env_id)]
+            if route is not None and route.action_history:
+                route.set_history([env_id], [answers])
 
     def act_batch(
         self, frames: Sequence[np.ndarray], instructions: Sequence[str], env_ids: Sequence[int] | None = None

@@ -26,6 +26,7 @@ from http import HTTPStatus
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
 import numpy as np
+from navila_lab.errors import UserError
 from PIL import Image
 
 from navila_agents.vla.backends.base import VLABackend
@@ -120,7 +121,12 @@ def make_server(backend: VLABackend, host: str = "127.0.0.1", port: int = 0) -> 
         backend: The VLA to expose.
         host: Interface to bind; the loopback by default.
         port: Port to bind; 0 picks a free one (read it back from ``server.server_port``).
+
+    Raises:
+        UserError: If ``backend`` reads its action history, which the query protocol does not carry.
     """
+    if backend.action_history:
+        raise UserError("this VLA reads its action history, which a served query does not carry: run it in-process")
     lock = threading.Lock()
 
     class Handler(BaseHTTPRequestHandler):

@@ -21,7 +21,7 @@ import torch
 from navila_lab.errors import UserError
 from PIL import Image
 
-from navila_agents.vla.frames import NUM_FRAMES
+from navila_agents.vla.frames import NUM_FRAMES, with_action_history
 from navila_agents.vla.grammar import action_kind
 from navila_agents.vla.mirror import mirror_query
 
@@ -201,14 +201,16 @@ class QuerySamples(torch.utils.data.Dataset):
     """Rows of a split as training samples: (frames (NUM_FRAMES, H, W, 3) uint8, instruction, answer).
 
     Indices ``0 … N-1`` are the ``N`` rows; with ``mirrored``, ``N … 2N-1`` are the same rows mirrored
-    (:func:`~navila_agents.vla.mirror.mirror_query`).
+    (:func:`~navila_agents.vla.mirror.mirror_query`). With ``action_history`` the instruction ends with the actions
+    executed before the row in its episode (:func:`~navila_agents.vla.frames.with_action_history`).
     """
 
-    def __init__(self, split: object, mirrored: bool = False) -> None:
+    def __init__(self, split: object, mirrored: bool = False, action_history: bool = False) -> None:
         """Wrap a ``datasets.Dataset`` split (or a concatenation of them)."""
         self._rows = split.remove_columns(["frame"])
         self._frames = split.select_columns(["frame"])
         self._mirrored = mirrored
+        self._executed = list(split["executed"]) if action_history else None
 
     def __len__(self) -> int:
         return len(self._rows) * (2 if self._mirrored else 1)
@@ -227,4 +229,9 @@ class QuerySamples(torch.utils.data.Dataset):
         seen = np.stack([np.asarray(image.convert("RGB")) for image in images])
         frames = np.zeros((NUM_FRAMES, *seen.shape[1:]), dtype=np.uint8)
         frames[NUM_FRAMES - len(seen) :] = seen
-        return frames, row["instruction"], row["answer"]
+        instruction = row["instruction"]
+        if self._executed is not None:
+            if row["step"] > index:
+                raise ValueError(f"row {index}: step {row['step']} precedes the split's first row")
+            instruction = with_action_history(instruction, self._executed[index - row["step"] : index])
+        return frames, instruction, row["answer"]

@@ -26,7 +26,9 @@ import torch
 from navila_lab.errors import UserError
 from tqdm import tqdm
 
-from navila_agents.vla.frames import build_prompt
+from navila_agents.vla.backends.hf import ACTION_HISTORY_KEY, reads_action_history
+from navila_agents.vla.frames import ACTION_HISTORY_TEMPLATE, build_prompt
+from navila_agents.vla.grammar import summarize_actions
 from navila_agents.vla.mirror import mirror_text
 from navila_agents.vla.training.collate import IGNORE_INDEX, QueryCollator
 from navila_agents.vla.training.dataset import QuerySamples, concat_split, load_dataset_dir, turn_starts
@@ -86,6 +88,10 @@ class TrainCfg:
     only the frames tell) appears in an epoch."""
     turn_starts_only: bool = False
     """Train on the turn starts alone (a stage that learns to turn at the bends)."""
+    action_history: bool = False
+    """Each instruction ends with the actions executed before the query in its episode
+    (:func:`~navila_agents.vla.frames.with_action_history`); the model's config records it, so backends and DAgger
+    give the model its history too."""
     seed: int = 0
     device: str = "cpu"
 
@@ -112,9 +118,14 @@ def _latest_checkpoint(out: Path) -> Path | None:
     return path
 
 
-def _training_texts(split: object, mirrored: bool) -> list[str]:
+def _training_texts(split: object, mirrored: bool, action_history: bool) -> list[str]:
     """Return the prompts and answers of a split (and their mirrored texts if asked), to build a vocabulary from."""
-    texts = [build_prompt(text) for text in split.unique("instruction")] + split.unique("answer")
+    instructions = split.unique("instruction")
+    if action_history:  # the history phrases' words (summed distances and angles) join the vocabulary
+        steps, executed = split["step"], list(split["executed"])
+        histories = sorted({summarize_actions(executed[row - step : row]) for row, step in enumerate(steps)})
+        instructions += [ACTION_HISTORY_TEMPLATE.format(instruction="", actions=history) for history in histories]
+    texts = [build_prompt(text) for text in instructions] + split.unique("answer")
     return texts + [mirror_text(text) for text in texts] if mirrored else texts
 
 
@@ -146,6 +157,13 @@ class Trainer:
         self.progress = _Progress()
         checkpoint = _latest_checkpoint(cfg.out)
         self.model, self.processor = self._load_model(checkpoint)
+        if checkpoint is None and cfg.init is not None and reads_action_history(self.model) != cfg.action_history:
+            raise UserError(
+                f"'{cfg.init}' was trained {'with' if reads_action_history(self.model) else 'without'} its action "
+                f"history in the instruction: train it {'with' if reads_action_history(self.model) else 'without'} "
+                "--action-history"
+            )
+        setattr(self.model.config, ACTION_HISTORY_KEY, cfg.action_history)
         self.model.to(self.device)
         trainable = [parameter for parameter in self.model.parameters() if parameter.requires_grad]
         decay = [parameter for parameter in trainable if parameter.ndim >= 2]
@@ -191,7 +209,7 @@ class Trainer:
             return AutoModelForImageTextToText.from_pretrained(checkpoint, dtype=torch.float32), processor
         if cfg.init is not None:
             return load_pretrained_vla(cfg.init)
-        texts = _training_texts(self.train_rows, cfg.mirror_probability > 0)
+        texts = _training_texts(self.train_rows, cfg.mirror_probability > 0, cfg.action_history)
         return build_small_vla(cfg.small, build_tokenizer(texts))
 
     def _lr_factor(self, step: int) -> float:
@@ -205,7 +223,7 @@ class Trainer:
     def _loader(self, rows: object, indices: list[int], mirrored: bool = False) -> torch.utils.data.DataLoader:
         """Batches of ``rows`` in the order of ``indices`` (of :class:`QuerySamples`, mirrored ones too if asked)."""
         return torch.utils.data.DataLoader(
-            torch.utils.data.Subset(QuerySamples(rows, mirrored), indices),
+            torch.utils.data.Subset(QuerySamples(rows, mirrored, self.cfg.action_history), indices),
             batch_size=self.cfg.batch_size,
             collate_fn=self.collator,
             num_workers=self.cfg.num_workers,
