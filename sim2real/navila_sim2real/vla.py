@@ -94,6 +94,8 @@ class VlaVelocity:
         if frame is None:
             return False
         self._frames.append(frame[None], [0])
+        if self.backend.action_history:
+            self.backend.set_history([0], [self.answers])
         answer = self.backend.act(self._frames.sample(0), self.instruction)
         action = self._decoder.decode([answer], [0])[0]
         self.answers.append(answer)

@@ -48,6 +48,20 @@ class TestVlaVelocity:
         source.velocity(None)
         assert not source.query_once() and len(backend.seen) == 1
 
+    def test_a_history_reader_gets_the_answers_so_far(self):
+        """On the robot too, a VLA that reads its action history gets every answer before its next query."""
+        backend = ScriptedVla(["turn left 15 degrees", "move forward 25 cm", "stop"])
+        backend.action_history, histories = True, []
+        backend.set_history = lambda env_ids, executed: histories.append((list(env_ids), list(executed[0])))
+        source = VlaVelocity(backend, "go", StillCamera(), policy_dt=0.02)
+        while source.query_once() or not source.finished:
+            source.velocity(None)
+        assert histories == [
+            ([0], []),
+            ([0], ["turn left 15 degrees"]),
+            ([0], ["turn left 15 degrees", "move forward 25 cm"]),
+        ]
+
 
 @pytest.mark.skipif(not SHIPPED.is_dir(), reason="policies/vla_small is written by scripts/gpu_vla_pipeline.sh")
 def test_shipped_vla_drives_the_robot_side_source():
