@@ -157,11 +157,11 @@ class Trainer:
         self.progress = _Progress()
         checkpoint = _latest_checkpoint(cfg.out)
         self.model, self.processor = self._load_model(checkpoint)
-        if checkpoint is None and cfg.init is not None and reads_action_history(self.model) != cfg.action_history:
+        trained_with = reads_action_history(self.model)
+        if checkpoint is None and cfg.init is not None and trained_with != cfg.action_history:
+            fine_tune = "with --action-history" if trained_with else "without --action-history"
             raise UserError(
-                f"'{cfg.init}' was trained {'with' if reads_action_history(self.model) else 'without'} its action "
-                f"history in the instruction: train it {'with' if reads_action_history(self.model) else 'without'} "
-                "--action-history"
+                f"'{cfg.init}' was trained {fine_tune.split()[0]} its action history: fine-tune it {fine_tune}"
             )
         setattr(self.model.config, ACTION_HISTORY_KEY, cfg.action_history)
         self.model.to(self.device)
