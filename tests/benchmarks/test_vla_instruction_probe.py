@@ -1,5 +1,6 @@
 """benchmarks/vla_instruction_probe.py on a synthetic dataset whose expert turns to the side its instruction names."""
 
+import numpy as np
 import pytest
 import torch
 from navila_agents.vla.training.dataset import load_dataset_dir
@@ -57,3 +58,26 @@ def test_data_without_such_queries_is_a_one_line_error(side_data, tmp_path):
         vla_instruction_probe.main(["--vla", str(model), "--data", str(colours), "--split", "validation"])
     with pytest.raises(UserError, match="has no split 'nope'"):
         vla_instruction_probe.main(["--vla", str(model), "--data", str(colours), "--split", "nope"])
+
+
+def test_a_history_reader_is_given_each_querys_history():
+    """A backend that reads its action history gets each probed query's executed answers, in query order."""
+    from navila_agents.vla.backends.base import VLABackend
+
+    class Reader(VLABackend):
+        action_history = True
+
+        def __init__(self):
+            self.histories = []
+
+        def set_history(self, env_ids, executed):
+            self.histories.append((list(env_ids), [list(answers) for answers in executed]))
+
+        def act_batch(self, frames, instructions, env_ids=None):
+            return ["turn left 15 degrees"] * len(frames)
+
+    reader = Reader()
+    frames = [np.zeros((8, 4, 4, 3), dtype=np.uint8)] * 2
+    histories = [["move forward 75 cm"], ["turn right 45 degrees", "move forward 25 cm"]]
+    sides, flips = vla_instruction_probe.swap_probe(reader, frames, ["go left", "go right"], histories)
+    assert reader.histories == [([0, 1], histories)] and sides == ["left", "left"] and flips == "0 of 2"
