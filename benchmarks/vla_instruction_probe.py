@@ -24,7 +24,7 @@ import sys
 from collections.abc import Sequence
 from pathlib import Path
 
-from navila_agents.vla.training.dataset import turn_side, turn_starts
+from navila_agents.vla.training.dataset import executed_before, turn_side, turn_starts
 from navila_lab.errors import UserError, run_command
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -75,7 +75,7 @@ def turns_so_far(executed: Sequence[str]) -> list[str]:
 def later_turn_queries(split: object) -> list[tuple[int, list[str]]]:
     """The turn starts of ``split`` (:func:`turn_starts`), each with the sides turned before it in its episode."""
     steps, executed = split["step"], split["executed"]
-    return [(row, turns_so_far(executed[row - steps[row] : row])) for row in turn_starts(split)]
+    return [(row, turns_so_far(executed_before(executed, steps, row))) for row in turn_starts(split)]
 
 
 def nth_side_word(text: str, index: int) -> str | None:
@@ -145,7 +145,7 @@ def main(argv: list[str]) -> int:
         row("the side of the previous turn", [turned[-1] if turned else None for _, turned in later], later_expert),
     ]
     steps, executed = split["step"], list(split["executed"])
-    later_histories = [executed[index - steps[index] : index] for index, _ in later]
+    later_histories = [executed_before(executed, steps, index) for index, _ in later]
     for folder in args.vla:
         backend = HFBackend(folder, device=args.device)
         sides, flips = swap_probe(backend, frames, instructions, [[]] * len(frames))

@@ -182,6 +182,19 @@ def turn_side(answer: str) -> str | None:
     return kind if kind in ("left", "right") else None
 
 
+def executed_before(executed: Sequence[str], steps: Sequence[int], row: int) -> Sequence[str]:
+    """The answers executed before ``row`` in its episode (a split's ``executed`` and ``step`` columns).
+
+    An episode's rows are contiguous and its steps count from 0 (the module docstring).
+
+    Raises:
+        ValueError: If ``row``'s step reaches back past the split's first row.
+    """
+    if steps[row] > row:
+        raise ValueError(f"row {row}: step {steps[row]} precedes the split's first row")
+    return executed[row - steps[row] : row]
+
+
 def turn_starts(split: object) -> list[int]:
     """Rows after an episode's first query whose expert answer starts a turn: the bends of the path.
 
@@ -211,6 +224,7 @@ class QuerySamples(torch.utils.data.Dataset):
         self._frames = split.select_columns(["frame"])
         self._mirrored = mirrored
         self._executed = list(split["executed"]) if action_history else None
+        self._steps = list(split["step"]) if action_history else None
 
     def __len__(self) -> int:
         return len(self._rows) * (2 if self._mirrored else 1)
@@ -231,7 +245,5 @@ class QuerySamples(torch.utils.data.Dataset):
         frames[NUM_FRAMES - len(seen) :] = seen
         instruction = row["instruction"]
         if self._executed is not None:
-            if row["step"] > index:
-                raise ValueError(f"row {index}: step {row['step']} precedes the split's first row")
-            instruction = with_action_history(instruction, self._executed[index - row["step"] : index])
+            instruction = with_action_history(instruction, executed_before(self._executed, self._steps, index))
         return frames, instruction, row["answer"]

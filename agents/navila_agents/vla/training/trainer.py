@@ -31,7 +31,13 @@ from navila_agents.vla.frames import ACTION_HISTORY_TEMPLATE, build_prompt
 from navila_agents.vla.grammar import summarize_actions
 from navila_agents.vla.mirror import mirror_text
 from navila_agents.vla.training.collate import IGNORE_INDEX, QueryCollator
-from navila_agents.vla.training.dataset import QuerySamples, concat_split, load_dataset_dir, turn_starts
+from navila_agents.vla.training.dataset import (
+    QuerySamples,
+    concat_split,
+    executed_before,
+    load_dataset_dir,
+    turn_starts,
+)
 from navila_agents.vla.training.model import SmallVlaCfg, build_small_vla, load_pretrained_vla
 from navila_agents.vla.training.tokenizer import build_tokenizer
 
@@ -123,7 +129,7 @@ def _training_texts(split: object, mirrored: bool, action_history: bool) -> list
     instructions = split.unique("instruction")
     if action_history:  # the history phrases' words (summed distances and angles) join the vocabulary
         steps, executed = split["step"], list(split["executed"])
-        histories = sorted({summarize_actions(executed[row - step : row]) for row, step in enumerate(steps)})
+        histories = sorted({summarize_actions(executed_before(executed, steps, row)) for row in range(len(steps))})
         instructions += [ACTION_HISTORY_TEMPLATE.format(instruction="", actions=history) for history in histories]
     texts = [build_prompt(text) for text in instructions] + split.unique("answer")
     return texts + [mirror_text(text) for text in texts] if mirrored else texts
