@@ -5,11 +5,12 @@ scenes of a ``navila vla-data`` dataset (``episodes/test_clear`` and ``episodes/
 at once, one env per (method, episode), the methods routed per env (:class:`RoutedBackend`):
 
 * the VLA (``--vla``), and over the teleported low level also the earlier models (``--round NAME=FOLDER``, e.g. the
-  SFT model and each DAgger round) and two ablations: black frames, and each episode given another one's instruction;
-  with ``--mirror-average`` also the VLA ranking each query together with its mirror image (``HFBackend``'s
-  ``mirror_average``), with ``--rank-by-action`` also the VLA ranking the kind of action first (``rank_by="action"``),
-  with ``--expert-stops`` also the VLA whose stops are the oracle's (:class:`ExpertStops`: how much of its failure is
-  stopping);
+  SFT model and each DAgger round; ``NAME@SEED`` marks one recipe's training seeds, whose mean ± sd the tables add;
+  each round's successes are counted against the VLA's, episode by episode) and two ablations: black frames, and
+  each episode given another one's instruction; with ``--mirror-average`` also the VLA ranking each query together
+  with its mirror image (``HFBackend``'s ``mirror_average``), with ``--rank-by-action`` also the VLA ranking the kind
+  of action first (``rank_by="action"``), with ``--expert-stops`` also the VLA whose stops are the oracle's
+  (:class:`ExpertStops`: how much of its failure is stopping);
 * the shortest-path oracle with the full view (it plans around glass) and, in a second pass, with the camera's view
   (glass does not block its plans).
 
@@ -32,9 +33,11 @@ import argparse
 import json
 import random
 import shlex
+import statistics
 import subprocess
 import sys
 import time
+from collections import defaultdict
 from collections.abc import Sequence
 from dataclasses import dataclass, replace
 from pathlib import Path
@@ -53,6 +56,8 @@ LOW_LEVELS = {
 """Low levels (``--low-levels``); the governed LiDAR policy (the robot-side height-map governor caps its commands,
 ``navila vln --governor``) only when named."""
 DEFAULT_LOW_LEVELS = ["perfect", "lidar", "blind"]
+SEED_SEPARATOR = "@"
+"""``--round NAME@SEED=FOLDER``: runs of one recipe at several training seeds (one row more: mean ± sd over them)."""
 CONTACT_COLUMNS = ("falls", "collisions", "glass_contacts")
 """Columns the teleported low level does not measure (:class:`~navila_agents.vln.render_sim.RenderSim`)."""
 METHODS = {
@@ -76,7 +81,13 @@ def parse_args(argv: list[str]) -> argparse.Namespace:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--vla", type=Path, required=True, help="the VLA model folder to score")
     parser.add_argument("--data", type=Path, required=True, help="navila vla-data dataset (its test episodes)")
-    parser.add_argument("--round", action="append", default=[], metavar="NAME=FOLDER", help="earlier model to score")
+    parser.add_argument(
+        "--round",
+        action="append",
+        default=[],
+        metavar="NAME=FOLDER",
+        help="earlier model to score (NAME@SEED: one of a recipe's seeds)",
+    )
     parser.add_argument("--lidar", type=Path, default=ROOT / "policies" / "go2_rough_lidar", help="LiDAR policy dir")
     parser.add_argument("--blind", type=Path, default=ROOT / "policies" / "go2_rough_blind", help="blind policy dir")
     parser.add_argument(
@@ -259,8 +270,69 @@ def worker(args: argparse.Namespace) -> int:
     return 0
 
 
+def metric_cells(values: list, low_level: str) -> list[str]:
+    """A table row's cells from :data:`METRIC_COLUMNS` values, or from several runs' (mean ± sample sd)."""
+    from navila_agents.vln.metrics import METRIC_COLUMNS
+
+    cells = []
+    for column, value in zip(METRIC_COLUMNS, values, strict=True):
+        if low_level == "perfect" and column in CONTACT_COLUMNS:  # RenderSim: no physics, no falls or contacts
+            cells.append("–")
+        elif isinstance(value, list):
+            cells.append(f"{statistics.mean(value):.1f} ± {statistics.stdev(value):.1f}")
+        else:
+            cells.append(f"{value:.1f}" if isinstance(value, float) else str(value))
+    return cells
+
+
+def recipe_rows(summaries: list[dict], low_level: str) -> list[str]:
+    """Rows of the recipes scored at several training seeds (``NAME@SEED`` rounds): each metric's mean ± sd."""
+    from navila_agents.vln.metrics import METRIC_COLUMNS
+
+    seeds = defaultdict(list)
+    for summary in summaries:
+        recipe, separator, _ = summary["config"]["method"].partition(SEED_SEPARATOR)
+        if separator:
+            seeds[recipe].append(summary["metrics"])
+    rows = []
+    for recipe, runs in sorted(seeds.items()):
+        if len(runs) >= 2:
+            values = [[run[column] for run in runs] for column in METRIC_COLUMNS]
+            values[0] = f"{runs[0]['episodes']} × {len(runs)}"
+            label = f"VLA after {recipe}, mean ± sd of {len(runs)} seeds"
+            rows.append(f"| {label} | {LOW_LEVELS[low_level]} | " + " | ".join(metric_cells(values, low_level)) + " |")
+    return rows
+
+
+def paired_lines(out_dir: Path, set_name: str) -> list[str]:
+    """Each teleported round's successes against the VLA's on the same episodes: how many only one of them reaches."""
+    from navila_agents.vln.report import EPISODES_FILE
+
+    def successes(method: str) -> dict:
+        episodes = json.loads((out_dir / "perfect" / f"{method}_{set_name}" / EPISODES_FILE).read_text())
+        return {episode["episode_id"]: episode["success"] for episode in episodes}
+
+    if not (out_dir / "perfect" / f"vla_{set_name}" / EPISODES_FILE).is_file():
+        return []
+    vla = successes("vla")
+    names = sorted(run.name.removesuffix(f"_{set_name}") for run in (out_dir / "perfect").glob(f"*_{set_name}"))
+    lines = []
+    for name in (name for name in names if name not in METHODS):
+        other = successes(name)
+        only_it = sum(other[i] and not vla.get(i, False) for i in other)
+        only_vla = sum(vla[i] and not other.get(i, False) for i in vla)
+        lines.append(f"| {name} | {sum(other.values())} | {only_it} | {only_vla} |")
+    if not lines:
+        return []
+    header = ["Successes against the VLA's on the same episodes (teleported):", ""]
+    return [*header, "| round | successes | only the round | only the VLA |", "|---|---:|---:|---:|", *lines, ""]
+
+
 def tables(out_dir: Path, low_levels: list[str]) -> str:
-    """Markdown: one table per set, a row per (method, low level) run found under ``out_dir``."""
+    """Markdown: one table per set, a row per (method, low level) run under ``out_dir`` and per seeded recipe.
+
+    Each set's table is followed by its rounds' successes against the VLA's (:func:`paired_lines`).
+    """
     from navila_agents.vln.metrics import METRIC_COLUMNS
     from navila_agents.vln.report import load_summary
 
@@ -275,14 +347,13 @@ def tables(out_dir: Path, low_levels: list[str]) -> str:
             for summary in sorted(summaries, key=lambda summary: order.index(summary["config"]["method"])):
                 method = summary["label"].split(" | ")[0]
                 values = [summary["metrics"][column] for column in METRIC_COLUMNS]
-                cells = [f"{value:.1f}" if isinstance(value, float) else str(value) for value in values]
-                if low_level == "perfect":  # RenderSim: no physics, so no falls or contacts to count
-                    cells = [
-                        cell if column not in CONTACT_COLUMNS else "–"
-                        for column, cell in zip(METRIC_COLUMNS, cells, strict=True)
-                    ]
-                lines.append(f"| {method} | {LOW_LEVELS[low_level]} | " + " | ".join(cells) + " |")
+                lines.append(
+                    f"| {method} | {LOW_LEVELS[low_level]} | " + " | ".join(metric_cells(values, low_level)) + " |"
+                )
+            lines += recipe_rows(summaries, low_level)
         lines.append("")
+        if "perfect" in low_levels:
+            lines += paired_lines(out_dir, set_name)
     return "\n".join(lines)
 
 

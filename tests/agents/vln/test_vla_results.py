@@ -1,5 +1,6 @@
 """benchmarks/vla_results.py over the teleported low level on CPU: every method on a tiny test set, kinematic."""
 
+import json
 import shutil
 import subprocess
 import sys
@@ -117,3 +118,33 @@ def test_bad_methods_are_one_line_errors(tmp_path, small_vla_path, extra, messag
     argv = ["--vla", str(small_vla_path), "--data", str(tmp_path), "--low-levels", "perfect", *extra]
     with pytest.raises(UserError, match=message):
         vla_results.main(argv)
+
+
+def fake_run(out_dir, method: str, set_name: str, successes: list[bool]) -> None:
+    """A teleported run folder as the worker writes it, with only what the tables read."""
+    from navila_agents.vln.metrics import METRIC_COLUMNS
+
+    run = out_dir / "perfect" / f"{method}_{set_name}"
+    run.mkdir(parents=True)
+    episodes = [{"episode_id": i, "success": success} for i, success in enumerate(successes)]
+    (run / "episodes.json").write_text(json.dumps(episodes))
+    metrics = dict.fromkeys(METRIC_COLUMNS, 0) | {"episodes": len(successes), "SR": 100.0 * sum(successes) / 4}
+    label = f"{vla_results.METHODS.get(method, f'VLA after {method}')} | teleported | {set_name}"
+    (run / "summary.json").write_text(json.dumps({"label": label, "metrics": metrics, "config": {"method": method}}))
+
+
+def test_tables_add_seed_means_and_episode_pairs(tmp_path):
+    """Rounds named NAME@SEED get a mean ± sd row of their recipe; every round's successes are counted against the
+    VLA's on the same episodes."""
+    runs = {"vla": [True, False, False, False], "r@0": [True, True, False, False], "r@1": [False, False, True, True]}
+    for set_name in vla_results.SETS:
+        for method, successes in runs.items():
+            fake_run(tmp_path, method, set_name, successes)
+    text = vla_results.tables(tmp_path, ["perfect"])
+    clear = text.split("### Test scenes with glass")[0]
+    recipe_row = next(line for line in clear.splitlines() if "mean ± sd" in line)
+    assert recipe_row.startswith("| VLA after r, mean ± sd of 2 seeds | teleported | 4 × 2 |")
+    assert "| 50.0 ± 0.0 |" in recipe_row  # SR: both seeds reach 2 of 4
+    assert "| r@0 | 2 | 1 | 0 |" in clear
+    assert "| r@1 | 2 | 2 | 1 |" in clear
+    assert text.count("mean ± sd of 2 seeds") == 2  # one row per set
