@@ -14,6 +14,7 @@
 # rounds' datasets and logs.
 # On a fresh machine carry logs/vla/{sft,r1}/model back (or let the data stage regenerate: it is deterministic).
 # Data made elsewhere (e.g. on CPU, `navila vla-data --device cpu`): put it in $WORK/data and touch $WORK/data.done;
+# likewise a DAgger round (the stage's own command with --device cpu, ~8 min on 2 cores): $WORK/dagger_1 + .done;
 # EXTRA_DATA="DIR ..." adds more datasets' splits to every training stage (other --seed values: disjoint scenes).
 #
 # Sizes (environment variables): TRAIN_SCENES=160 VAL_SCENES=20 TEST_SCENES=10 PER_SCENE=5 NUM_ENVS=256 SFT_STEPS=1500
