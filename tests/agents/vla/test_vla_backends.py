@@ -9,7 +9,6 @@ from navila_agents.vla.backends.base import VLABackend
 from navila_agents.vla.backends.oracle import ShortestPathOracle
 from navila_agents.vla.backends.server import ServerBackend, decode_frames, encode_frames, make_server
 from navila_agents.vla.grammar import ActionDecoder, Forward, Invalid, Stop, Turn, parse_action
-from navila_lab.errors import UserError
 
 FRAMES = np.random.default_rng(0).integers(0, 255, size=(8, 24, 24, 3), dtype=np.uint8)
 
@@ -23,6 +22,19 @@ class EchoBackend(VLABackend):
     def act_batch(self, frames, instructions, env_ids=None):
         self.queries.append((frames, instructions, env_ids))
         return list(instructions)
+
+
+class HistoryReader(EchoBackend):
+    """An echo that reads its action history, recording what it is given."""
+
+    action_history = True
+
+    def __init__(self):
+        super().__init__()
+        self.histories = []
+
+    def set_history(self, env_ids, executed):
+        self.histories.append((list(env_ids), [list(answers) for answers in executed]))
 
 
 class FailingBackend(VLABackend):
@@ -147,12 +159,38 @@ class TestServer:
         assert [parse_action(answer) for answer in answers] == [Stop(), Stop()]
         assert "failed" in caplog.text
 
-    def test_a_history_reader_is_not_served(self):
-        """The query protocol carries no action history: serving a VLA that reads one is a one-line error."""
-        reader = EchoBackend()
-        reader.action_history = True
-        with pytest.raises(UserError, match="action history"):
-            make_server(reader, "127.0.0.1", 0)
+    def test_a_history_reader_gets_each_querys_executed_answers(self, serve):
+        """The client sends the answers executed so far per env; a served history reader gets them before the query,
+        and /health says it reads them."""
+        reader = HistoryReader()
+        url = serve(reader)
+        client = ServerBackend(url)
+        client.set_history([3, 5], [["move forward 75 cm", "turn left 30 degrees"], []])
+        assert client.act_batch([FRAMES, FRAMES[:2]], ["go", "stop"], env_ids=[3, 5]) == ["go", "stop"]
+        assert reader.histories == [([3, 5], [["move forward 75 cm", "turn left 30 degrees"], []])]
+        client.act_batch([FRAMES], ["go"], env_ids=[7])  # an env never given a history has none
+        assert reader.histories[-1] == ([7], [[]])
+        assert client.health()["action_history"] is True
+
+    @pytest.mark.parametrize(
+        ("extra", "message"),
+        [
+            ({}, "reads its action history"),
+            ({"executed": "stop"}, "one list of answers"),
+            ({"executed": [[]] * 2}, "2 executed"),
+        ],
+    )
+    def test_a_history_reader_refuses_queries_without_it(self, serve, extra, message):
+        """A query to a history reader without its history, or with a malformed one, gets 400 and one line."""
+        import json
+        import urllib.error
+        import urllib.request
+
+        body = {"frames": [encode_frames(FRAMES[:1])], "instructions": ["go"], **extra}
+        request = urllib.request.Request(f"{serve(HistoryReader())}/act", data=json.dumps(body).encode())
+        with pytest.raises(urllib.error.HTTPError) as error:
+            urllib.request.urlopen(request, timeout=5)
+        assert error.value.code == 400 and message in json.loads(error.value.read())["error"]
 
     def test_timeout_answers_stop(self, caplog):
         """A server that accepts but never replies yields 'stop' after the timeout."""
@@ -178,7 +216,7 @@ class TestServer:
         import urllib.request
 
         with urllib.request.urlopen(f"{serve(EchoBackend())}/health", timeout=5) as response:
-            assert json.loads(response.read()) == {"status": "ok", "interface": "language"}
+            assert json.loads(response.read()) == {"status": "ok", "interface": "language", "action_history": False}
 
 
 class TestShortestPathOracle:

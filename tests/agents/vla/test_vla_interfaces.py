@@ -151,7 +151,7 @@ class TestServerProtocol:
         """A function answering tokens, served: the client sends its interface and gets the tokens back."""
         url = serve(FunctionBackend(lambda frames, text: "A" if text == "go" else "D", "tokens"))
         client = ServerBackend(url, interface="tokens")
-        assert client.health() == {"status": "ok", "interface": "tokens"}
+        assert client.health() == {"status": "ok", "interface": "tokens", "action_history": False}
         assert client.act_batch([FRAMES, FRAMES], ["go", "halt"]) == ["A", "D"]
 
     def test_waypoints_over_http_as_lists(self, serve):

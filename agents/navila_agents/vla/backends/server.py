@@ -2,11 +2,13 @@
 
 Protocol (JSON over HTTP, stdlib only; docs/vla_interfaces.md):
 
-* ``GET /health`` → ``{"status": "ok", "interface": "language" | "tokens" | "waypoints"}``
+* ``GET /health`` → ``{"status": "ok", "interface": "language" | "tokens" | "waypoints", "action_history": bool}``
 * ``POST /act`` with ``{"interface": ..., "frames": [[<base64 PNG>, ...], ...], "instructions": [...],
-  "env_ids": [...]}`` → ``{"answers": [...]}``, one answer per query in the interface's format
-  (:mod:`navila_agents.vla.interfaces`); ``interface`` defaults to ``"language"``. A malformed request, or one for
-  another interface than the server's, gets status 400 and ``{"error": "..."}``.
+  "env_ids": [...], "executed": [[...], ...]}`` → ``{"answers": [...]}``, one answer per query in the interface's
+  format (:mod:`navila_agents.vla.interfaces`); ``interface`` defaults to ``"language"``; ``executed`` holds per query
+  the answers executed so far in its episode (in that format), oldest first, which a model that reads its action
+  history needs (others ignore it). A malformed request, one for another interface than the server's, or one without
+  the history its model reads gets status 400 and ``{"error": "..."}``.
 
 The client never raises on transport problems: a timeout, a down server or a bad reply makes every answer a stop
 (``"stop"``, ``"D"`` or ``[]``) and logs the reason.
@@ -26,7 +28,6 @@ from http import HTTPStatus
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
 import numpy as np
-from navila_lab.errors import UserError
 from PIL import Image
 
 from navila_agents.vla.backends.base import VLABackend
@@ -52,7 +53,12 @@ def decode_frames(encoded: Sequence[str]) -> np.ndarray:
 
 
 class ServerBackend(VLABackend):
-    """Client of a VLA served over HTTP (see the module docstring for the protocol)."""
+    """Client of a VLA served over HTTP (see the module docstring for the protocol).
+
+    It sends each query's executed answers (:meth:`set_history`) along: the served model may read them.
+    """
+
+    action_history = True
 
     def __init__(self, url: str, timeout: float = 30.0, interface: Interface | str = Interface.LANGUAGE) -> None:
         """Create the client; nothing is contacted yet.
@@ -67,6 +73,12 @@ class ServerBackend(VLABackend):
         self.interface = Interface(interface)
         self.fallback: Answer = format_answer(self.interface, Stop())
         """What the client answers when the server cannot."""
+        self._executed: dict[int, list[Answer]] = {}
+
+    def set_history(self, env_ids: Sequence[int], executed: Sequence[Sequence[str]]) -> None:
+        """Keep these envs' executed answers for their next queries."""
+        for env_id, answers in zip(env_ids, executed, strict=True):
+            self._executed[int(env_id)] = [to_json(answer) for answer in answers]
 
     def health(self) -> dict:
         """The server's ``/health`` reply.
@@ -90,6 +102,7 @@ class ServerBackend(VLABackend):
             "frames": [encode_frames(query) for query in frames],
             "instructions": list(instructions),
             "env_ids": env_ids,
+            "executed": [self._executed.get(env_id, []) for env_id in env_ids],
         }
         request = urllib.request.Request(
             f"{self.url}/act", data=json.dumps(payload).encode(), headers={"Content-Type": "application/json"}
@@ -121,18 +134,14 @@ def make_server(backend: VLABackend, host: str = "127.0.0.1", port: int = 0) -> 
         backend: The VLA to expose.
         host: Interface to bind; the loopback by default.
         port: Port to bind; 0 picks a free one (read it back from ``server.server_port``).
-
-    Raises:
-        UserError: If ``backend`` reads its action history, which the query protocol does not carry.
     """
-    if backend.action_history:
-        raise UserError("this VLA reads its action history, which a served query does not carry: run it in-process")
     lock = threading.Lock()
 
     class Handler(BaseHTTPRequestHandler):
         def do_GET(self) -> None:  # noqa: N802 (http.server's naming)
             if self.path == "/health":
-                self._reply(HTTPStatus.OK, {"status": "ok", "interface": str(backend.interface)})
+                health = {"status": "ok", "interface": str(backend.interface), "action_history": backend.action_history}
+                self._reply(HTTPStatus.OK, health)
             else:
                 self._reply(HTTPStatus.NOT_FOUND, {"error": f"unknown path {self.path}"})
 
@@ -145,7 +154,14 @@ def make_server(backend: VLABackend, host: str = "127.0.0.1", port: int = 0) -> 
                 frames = [decode_frames(query) for query in request["frames"]]
                 instructions = [str(text) for text in request["instructions"]]
                 env_ids = request.get("env_ids")
+                env_ids = list(range(len(frames))) if env_ids is None else [int(env_id) for env_id in env_ids]
                 interface = request.get("interface", Interface.LANGUAGE)
+                executed = request.get("executed")
+                if executed is not None:
+                    if not all(isinstance(answers, list) for answers in executed):
+                        raise TypeError("'executed' must hold one list of answers per query")
+                    if len(executed) != len(frames) or len(env_ids) != len(frames):
+                        raise ValueError(f"{len(frames)} queries, {len(env_ids)} env_ids, {len(executed)} executed")
             except (ValueError, KeyError, TypeError, OSError) as error:
                 self._reply(HTTPStatus.BAD_REQUEST, {"error": f"malformed request: {error}"})
                 return
@@ -153,8 +169,14 @@ def make_server(backend: VLABackend, host: str = "127.0.0.1", port: int = 0) -> 
                 error = f"this server answers in the {backend.interface} interface, not {interface!r}"
                 self._reply(HTTPStatus.BAD_REQUEST, {"error": error})
                 return
+            if backend.action_history and executed is None:
+                error = "this VLA reads its action history: send 'executed' (the answers executed so far) per query"
+                self._reply(HTTPStatus.BAD_REQUEST, {"error": error})
+                return
             try:
                 with lock:
+                    if backend.action_history:
+                        backend.set_history(env_ids, executed)
                     answers = [to_json(answer) for answer in backend.act_batch(frames, instructions, env_ids)]
             except Exception as error:  # a failing model must not take the server down
                 logger.exception("backend failed")
