@@ -6,7 +6,9 @@ median and 90th percentile over ``--repeats`` timed calls after ``--warmup`` unt
 ``results/vla_latency.md``. On the GPU each of ``--gpu-dtypes`` is measured in the same run, with the share of the
 batch's answers equal to the first dtype's (the baseline: the checkpoint's float32). On each device the batch's model
 inputs are also built both ways, by the processor itself (the baseline) and by the backend's ``PromptEncoder``, and
-the ratio printed. The issue's targets: 32 queries batched on one H200 ≤ 20 ms; one query on 2 CPU cores (the
+the ratio printed. A model that reads its action history (``navila vla-train --action-history``) is given each
+query's executed answers (the dataset's; none for random frames), so its prompts are as long as in an episode. The
+issue's targets: 32 queries batched on one H200 ≤ 20 ms; one query on 2 CPU cores (the
 robot's) ≤ 100 ms::
 
     navila bench vla_latency --vla policies/vla_small --data runs/vla/data
@@ -56,19 +58,36 @@ def parse_args(argv: list[str]) -> argparse.Namespace:
     return parser.parse_args(argv)
 
 
-def queries(args: argparse.Namespace, count: int, size: int) -> tuple[list[np.ndarray], list[str]]:
-    """``count`` queries (frames (8, H, W, 3), instruction): from the dataset's test split, or random."""
+def queries(args: argparse.Namespace, count: int, size: int) -> tuple[list[np.ndarray], list[str], list[list[str]]]:
+    """``count`` queries: frames (8, H, W, 3), instruction, answers executed before it in its episode.
+
+    From the dataset's test split, or random (no answers executed).
+    """
     if args.data is not None:
-        from navila_agents.vla.training.dataset import QuerySamples, load_dataset_dir
+        from navila_agents.vla.training.dataset import QuerySamples, executed_before, load_dataset_dir
 
         data = load_dataset_dir(args.data)
         split = data["test"] if "test" in data else next(iter(data.values()))
         samples = QuerySamples(split)
-        picked = [samples[int(index)] for index in np.linspace(0, len(samples) - 1, count).round()]
-        return [frames for frames, _, _ in picked], [instruction for _, instruction, _ in picked]
+        rows = [int(index) for index in np.linspace(0, len(samples) - 1, count).round()]
+        picked = [samples[row] for row in rows]
+        executed, steps = list(split["executed"]), list(split["step"])
+        histories = [list(executed_before(executed, steps, row)) for row in rows]
+        return [frames for frames, _, _ in picked], [instruction for _, instruction, _ in picked], histories
     rng = np.random.default_rng(0)
     frames = [rng.integers(0, 256, (8, size, size, 3), dtype=np.uint8) for _ in range(count)]
-    return frames, ["Walk past the red sofa, go through the door and stop next to the green plant."] * count
+    instruction = "Walk past the red sofa, go through the door and stop next to the green plant."
+    return frames, [instruction] * count, [[] for _ in range(count)]
+
+
+def given_histories(backend: HFBackend, instructions: list[str], histories: list[list[str]]) -> list[str]:
+    """A history reader gets each query's executed answers (query i is env i); the instructions its prompts hold."""
+    if not backend.action_history:
+        return instructions
+    from navila_agents.vla.frames import with_action_history
+
+    backend.set_history(range(len(histories)), histories)
+    return [with_action_history(text, executed) for text, executed in zip(instructions, histories, strict=True)]
 
 
 def timed(call: Callable[[], object], warmup: int, repeats: int, synchronize: Callable[[], None]) -> list[float]:
@@ -113,26 +132,28 @@ def main(argv: list[str]) -> int:
     from navila_lab.provenance import append_markdown, stamp
 
     check_vla_folder(args.vla)
-    frames, instructions = queries(args, args.batch, model_image_size(args.vla) or 96)
+    frames, instructions, histories = queries(args, args.batch, model_image_size(args.vla) or 96)
     rows = []
     if "cuda" in args.devices and torch.cuda.is_available():
         baseline = None
         for name in args.gpu_dtypes:
             backend = HFBackend(args.vla, device="cuda", dtype=getattr(torch, name), max_new_tokens=8)
+            prompts = given_histories(backend, instructions, histories)
             answers = backend.act_batch(frames, instructions)
             baseline = baseline or answers
             same = sum(a == b for a, b in zip(answers, baseline, strict=True)) / len(answers)
             batched = partial(backend.act_batch, frames, instructions)
             times = timed(batched, args.warmup, args.repeats, torch.cuda.synchronize)
             rows.append((f"{args.batch} queries batched, {name}", stamp("cuda")["device"], times, f"{same:.2f}"))
-        rows += encoding_rows(backend, frames, instructions, args, stamp("cuda")["device"])
+        rows += encoding_rows(backend, frames, prompts, args, stamp("cuda")["device"])
     if "cpu" in args.devices:
         torch.set_num_threads(args.cpu_threads)
         backend = HFBackend(args.vla, device="cpu", max_new_tokens=8)
+        prompts = given_histories(backend, instructions, histories)
         times = timed(lambda: backend.act(frames[0], instructions[0]), args.warmup, args.repeats, lambda: None)
         cpu = f"{stamp('cpu')['device']}, {args.cpu_threads} torch threads"
         rows.append(("1 query", cpu, times, "–"))
-        rows += encoding_rows(backend, frames, instructions, args, cpu)
+        rows += encoding_rows(backend, frames, prompts, args, cpu)
     if not rows:
         raise UserError(f"nothing to measure: --devices {' '.join(args.devices)} and CUDA is not available")
     lines = ["| call | device | median ms | p90 ms | answers as the first GPU dtype's |", "|---|---|---:|---:|---:|"]
