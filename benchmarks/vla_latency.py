@@ -82,12 +82,9 @@ def queries(args: argparse.Namespace, count: int, size: int) -> tuple[list[np.nd
 
 def given_histories(backend: HFBackend, instructions: list[str], histories: list[list[str]]) -> list[str]:
     """A history reader gets each query's executed answers (query i is env i); the instructions its prompts hold."""
-    if not backend.action_history:
-        return instructions
-    from navila_agents.vla.frames import with_action_history
-
-    backend.set_history(range(len(histories)), histories)
-    return [with_action_history(text, executed) for text, executed in zip(instructions, histories, strict=True)]
+    if backend.action_history:
+        backend.set_history(range(len(histories)), histories)
+    return backend.read_instructions(instructions)
 
 
 def timed(call: Callable[[], object], warmup: int, repeats: int, synchronize: Callable[[], None]) -> list[float]:

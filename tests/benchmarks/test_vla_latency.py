@@ -1,7 +1,5 @@
 """benchmarks/vla_latency.py on CPU with a tiny untrained small VLA and random frames (no timing asserted)."""
 
-from types import SimpleNamespace
-
 import pytest
 import torch
 from navila_benchmarks import vla_latency
@@ -36,18 +34,17 @@ def test_nothing_to_measure_is_a_one_line_error(vla, tmp_path, monkeypatch):
         vla_latency.main(["--vla", str(vla), "--devices", "cuda", "--report", str(tmp_path / "latency.md")])
 
 
-def test_a_history_reader_is_timed_with_each_querys_history():
+def test_a_history_reader_is_timed_with_each_querys_history(vla):
     """A model that reads its action history is given each query's executed answers (query i as env i) and its
     prompts hold them; any other model keeps the bare instructions."""
+    from navila_agents.vla.backends.hf import HFBackend
     from navila_agents.vla.frames import with_action_history
 
-    given = []
-    reader = SimpleNamespace(
-        action_history=True, set_history=lambda env_ids, executed: given.append((env_ids, executed))
-    )
+    reader = HFBackend(vla, device="cpu")
+    reader.action_history = True
     histories = [["move forward 75 cm", "move forward 75 cm"], []]
     prompts = vla_latency.given_histories(reader, ["go", "stop"], histories)
-    assert given == [(range(2), histories)]
+    assert reader.read_instructions(["go", "stop"], [0, 1]) == prompts
     assert prompts == [with_action_history("go", histories[0]), with_action_history("stop", [])]
     assert "150 cm" in prompts[0]
-    assert vla_latency.given_histories(SimpleNamespace(action_history=False), ["go"], [["stop"]]) == ["go"]
+    assert vla_latency.given_histories(HFBackend(vla, device="cpu"), ["go"], [["stop"]]) == ["go"]

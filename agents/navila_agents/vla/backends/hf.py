@@ -327,17 +327,22 @@ class HFBackend(VLABackend):
         for env_id, answers in zip(env_ids, executed, strict=True):
             self._executed[int(env_id)] = list(answers)
 
+    def read_instructions(self, instructions: Sequence[str], env_ids: Sequence[int] | None = None) -> list[str]:
+        """The instructions as the model reads them: each ending with its env's history if the model reads one."""
+        if not self.action_history:
+            return list(instructions)
+        env_ids = range(len(instructions)) if env_ids is None else env_ids
+        return [
+            with_action_history(text, self._executed.get(int(env_id), []))
+            for text, env_id in zip(instructions, env_ids, strict=True)
+        ]
+
     @torch.inference_mode()
     def act_batch(
         self, frames: Sequence[np.ndarray], instructions: Sequence[str], env_ids: Sequence[int] | None = None
     ) -> list[str]:
         """Answer every query: generated in one left-padded batch, or ranked (see the class docstring)."""
-        if self.action_history:
-            env_ids = range(len(frames)) if env_ids is None else env_ids
-            instructions = [
-                with_action_history(text, self._executed.get(int(env_id), []))
-                for text, env_id in zip(instructions, env_ids, strict=True)
-            ]
+        instructions = self.read_instructions(instructions, env_ids)
         if self.decoding == "rank":
             return self._rank(frames, instructions)
         inputs = self._on_model(self.encode(frames, instructions, self.model.device))

@@ -27,8 +27,7 @@ from navila_lab.errors import UserError
 from tqdm import tqdm
 
 from navila_agents.vla.backends.hf import ACTION_HISTORY_KEY, reads_action_history
-from navila_agents.vla.frames import ACTION_HISTORY_TEMPLATE, build_prompt
-from navila_agents.vla.grammar import summarize_actions
+from navila_agents.vla.frames import build_prompt, with_action_history
 from navila_agents.vla.mirror import mirror_text
 from navila_agents.vla.training.collate import IGNORE_INDEX, QueryCollator
 from navila_agents.vla.training.dataset import (
@@ -129,8 +128,9 @@ def _training_texts(split: object, mirrored: bool, action_history: bool) -> list
     instructions = split.unique("instruction")
     if action_history:  # the history phrases' words (summed distances and angles) join the vocabulary
         steps, executed = split["step"], list(split["executed"])
-        histories = sorted({summarize_actions(executed_before(executed, steps, row)) for row in range(len(steps))})
-        instructions += [ACTION_HISTORY_TEMPLATE.format(instruction="", actions=history) for history in histories]
+        instructions += sorted(
+            {with_action_history("", executed_before(executed, steps, row)) for row in range(len(steps))}
+        )
     texts = [build_prompt(text) for text in instructions] + split.unique("answer")
     return texts + [mirror_text(text) for text in texts] if mirrored else texts
 
